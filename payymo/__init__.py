@@ -1,0 +1,33 @@
+"""Payymo: multi-tenant open-banking reconciliation."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from payymo.config import Settings
+
+
+def create_app(config: Settings | None = None) -> Flask:
+    """Build the WSGI app: config → db → api → blueprints → errors. No I/O at import."""
+    from payymo import runtime
+    from payymo.api import errors as api_errors
+    from payymo.api import init_api, lifecycle
+    from payymo.api.health import blp as health_blp
+    from payymo.observability import Metrics, setup_logging
+
+    settings = runtime.configure(config)
+    setup_logging(settings.log_level)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        PAYYMO_SETTINGS=settings,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    metrics = Metrics()
+    app.extensions["payymo_metrics"] = metrics
+    init_api(app)
+    app.register_blueprint(health_blp)
+    api_errors.register(app)
+    lifecycle.install(app, metrics)
+    return app

@@ -1,0 +1,74 @@
+"""The flask-smorest Api and its resource blueprints under /api/v1."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+from marshmallow import Schema, fields
+
+from payymo.api.errors import error_response, http_error
+
+
+class ErrorBody(Schema):
+    """The error envelope's inner object."""
+
+    type = fields.String()
+    code = fields.String()
+    message = fields.String()
+    param = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
+    errors = fields.List(fields.Dict())
+
+
+class ErrorEnvelope(Schema):
+    """``{"error": {...}}``: the shape of every failure."""
+
+    error = fields.Nested(ErrorBody)
+
+
+class PayymoApi(Api):
+    """flask-smorest Api answering HTTP errors in our envelope."""
+
+    ERROR_SCHEMA = ErrorEnvelope
+
+    def handle_http_exception(self, error):
+        return error_response(http_error(error))
+
+
+def _blueprints():
+    from payymo.api.api_keys.routes import blp as api_keys
+    from payymo.api.bank_accounts.routes import blp as bank_accounts
+    from payymo.api.events.routes import blp as events
+    from payymo.api.invoices.routes import blp as invoices
+    from payymo.api.tenant.routes import blp as tenant
+    from payymo.api.transactions.routes import blp as transactions
+
+    return [tenant, api_keys, invoices, bank_accounts, transactions, events]
+
+
+def init_api(app: Flask) -> Api:
+    """Create the Api on ``app`` and register every resource blueprint."""
+    app.config.update(
+        API_TITLE="Payymo API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="v1/openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Open-banking reconciliation. Authenticate with X-API-Key."},
+            "components": {
+                "securitySchemes": {
+                    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                    "Bearer": {"type": "http", "scheme": "bearer"},
+                }
+            },
+            "security": [{"ApiKey": []}, {"Bearer": []}],
+        },
+    )
+    api = PayymoApi(app)
+    for blp in _blueprints():
+        api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
+    app.extensions["payymo_api"] = api
+    return api

@@ -1,0 +1,61 @@
+"""Shared API pieces: the strict Blueprint, list arguments and list envelopes."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint as SmorestBlueprint
+from marshmallow import RAISE, Schema, fields, validate
+from webargs.flaskparser import FlaskParser
+
+from payymo.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+
+class StrictParser(FlaskParser):
+    """Validation errors are 400s; unknown query parameters are rejected too."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": RAISE,
+        "querystring": RAISE,
+    }
+
+
+class Blueprint(SmorestBlueprint):
+    """flask-smorest Blueprint using the strict parser."""
+
+    ARGUMENTS_PARSER = StrictParser()
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error, never silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class ListArgs(StrictSchema):
+    """``limit``, ``starting_after``, ``ending_before``."""
+
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT)
+    )
+    starting_after = fields.String(validate=validate.Length(max=64))
+    ending_before = fields.String(validate=validate.Length(max=64))
+
+
+class ListMeta(Schema):
+    """Fields every list envelope carries."""
+
+    object = fields.Constant("list")
+    has_more = fields.Boolean()
+    next_cursor = fields.String(allow_none=True)
+
+
+def list_schema(item: type[Schema], name: str) -> type[Schema]:
+    """A list envelope ``{object, data, has_more, next_cursor}`` around ``item``."""
+    return type(name, (ListMeta,), {"data": fields.List(fields.Nested(item))})
+
+
+def page_args(args: dict) -> dict:
+    """Pop the pagination arguments out of parsed query ``args``."""
+    return {k: args.pop(k) for k in ("limit", "starting_after", "ending_before") if k in args}

@@ -1,0 +1,86 @@
+"""Strict marshmallow fields shared by the API schemas."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import ValidationError, fields, validate
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+
+from payymo import money
+
+
+class StrictInteger(fields.Integer):
+    """An integer that refuses floats, strings and booleans."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def Amount(*, signed: bool = False, **kwargs) -> StrictInteger:
+    """Minor units as an integer: positive, or signed for bank transactions."""
+    low = -money.MAX_MINOR_UNITS + 1 if signed else 1
+    return StrictInteger(
+        validate=validate.Range(min=low, max=money.MAX_MINOR_UNITS - 1),
+        metadata={"description": "Integer minor units (cents); never a float."},
+        **kwargs,
+    )
+
+
+class CurrencyCode(fields.String):
+    """An upper-case ISO 4217 code with a minor unit."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {"description": "ISO 4217 code, e.g. EUR", "example": "EUR"})
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs)
+        if not money.is_currency(code):
+            raise ValidationError(f"'{code[:10]}' is not an ISO 4217 currency code.")
+        return code
+
+
+class Iban(fields.String):
+    """An IBAN, checksum-validated and normalised to compact upper case."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        if len(raw) > 50:
+            raise ValidationError("Not a valid IBAN.")
+        try:
+            return IBAN(raw).compact
+        except SchwiftyException as exc:
+            raise ValidationError(f"Not a valid IBAN: {exc}") from exc
+
+
+_METADATA_KEY = re.compile(r"^[A-Za-z0-9_.\-:]{1,40}$")
+
+
+def validate_metadata(value: dict) -> None:
+    """Stripe-like metadata: ≤ 50 keys, keys ≤ 40 chars, string values ≤ 500 chars."""
+    if len(value) > 50:
+        raise ValidationError("metadata holds at most 50 keys.")
+    for key, item in value.items():
+        if not _METADATA_KEY.match(key):
+            raise ValidationError(f"metadata key '{key[:40]}' must be 1-40 of A-Z a-z 0-9 _ . - :")
+        if not isinstance(item, str) or len(item) > 500:
+            raise ValidationError(f"metadata['{key}'] must be a string of at most 500 characters.")
+
+
+def Metadata(**kwargs) -> fields.Dict:
+    """A flat string → string map."""
+    return fields.Dict(
+        keys=fields.String(), values=fields.Raw(), validate=validate_metadata, **kwargs
+    )
+
+
+def Text(max_length: int, **kwargs) -> fields.String:
+    """A string with a maximum length."""
+    return fields.String(validate=validate.Length(max=max_length), **kwargs)

@@ -1,0 +1,104 @@
+"""/api/v1/invoices: list, create, get, update, void, batch upsert."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import ValidationError
+
+from payymo import db
+from payymo.api.common import Blueprint, page_args
+from payymo.api.errors import validation_error
+from payymo.api.invoices.schemas import (
+    InvoiceBatchIn,
+    InvoiceBatchOut,
+    InvoiceCreate,
+    InvoiceList,
+    InvoiceListArgs,
+    InvoiceOut,
+    InvoiceUpdate,
+)
+from payymo.errors import InvalidRequest
+from payymo.models import Invoice
+from payymo.services import invoices as service
+from payymo.tenancy import get_or_404
+
+blp = Blueprint("invoices", __name__, url_prefix="/invoices", description="Invoices to be paid")
+_CREATE = InvoiceCreate()
+
+
+@blp.route("")
+class Invoices(MethodView):
+    @blp.arguments(InvoiceListArgs, location="query")
+    @blp.response(200, InvoiceList)
+    def get(self, args):
+        """List invoices, newest first."""
+        page = page_args(args)
+        return service.list_invoices(session=db.session, filters=args, page=page)
+
+    @blp.arguments(InvoiceCreate)
+    @blp.response(201, InvoiceOut)
+    def post(self, data):
+        """Create an invoice."""
+        return service.create_invoice(session=db.session, data=data)
+
+
+@blp.route("/<string:invoice_id>")
+class InvoiceById(MethodView):
+    @blp.response(200, InvoiceOut)
+    def get(self, invoice_id):
+        """Retrieve an invoice."""
+        return get_or_404(db.session, Invoice, invoice_id)
+
+    @blp.arguments(InvoiceUpdate)
+    @blp.response(200, InvoiceOut)
+    def patch(self, changes, invoice_id):
+        """Update an invoice's editable fields."""
+        invoice = get_or_404(db.session, Invoice, invoice_id)
+        return service.update_invoice(session=db.session, invoice=invoice, changes=changes)
+
+
+@blp.route("/<string:invoice_id>/void")
+class InvoiceVoid(MethodView):
+    @blp.response(200, InvoiceOut)
+    def post(self, invoice_id):
+        """Void an unpaid invoice."""
+        invoice = get_or_404(db.session, Invoice, invoice_id)
+        return service.void_invoice(session=db.session, invoice=invoice)
+
+
+def _parse_rows(raw_rows: list) -> tuple[list[tuple[int, dict]], list[service.RowResult]]:
+    parsed, failed = [], []
+    for index, row in enumerate(raw_rows):
+        external_id = row.get("external_id") if isinstance(row, dict) else None
+        try:
+            if not isinstance(row, dict):
+                raise ValidationError({"_schema": ["Each invoice must be a JSON object."]})
+            parsed.append((index, _CREATE.load(row)))
+        except ValidationError as exc:
+            err: InvalidRequest = validation_error({"json": exc.messages})
+            failed.append(
+                service.RowResult(
+                    index,
+                    external_id if isinstance(external_id, str) else None,
+                    "error",
+                    error=service.row_error(err, index=index),
+                )
+            )
+    return parsed, failed
+
+
+@blp.route("/batch")
+class InvoiceBatch(MethodView):
+    @blp.arguments(InvoiceBatchIn)
+    @blp.response(200, InvoiceBatchOut)
+    @blp.alt_response(207, schema=InvoiceBatchOut, description="Some rows failed")
+    def post(self, body):
+        """Upsert up to 1,000 invoices by external_id; per-row results (207 when mixed)."""
+        parsed, failed = _parse_rows(body["invoices"])
+        results = service.upsert_invoices(session=db.session, rows=parsed) + failed
+        results.sort(key=lambda r: r.index)
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        status = 207 if counts.get("error") else 200
+        return {"counts": counts, "results": results}, status

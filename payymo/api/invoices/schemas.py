@@ -1,0 +1,131 @@
+"""Invoice request and response schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from payymo import money
+from payymo.api.common import ListArgs, StrictSchema, list_schema
+from payymo.api.fields import Amount, CurrencyCode, Metadata, Text
+from payymo.models.invoice import INVOICE_STATUSES
+
+EXTERNAL_ID = validate.And(
+    validate.Length(min=1, max=255),
+    validate.Regexp(r"^[^\x00-\x1f\x7f]+$", error="must not contain control characters"),
+)
+
+
+def _check_dates(data: dict) -> None:
+    issue, due = data.get("issue_date"), data.get("due_date")
+    if issue and due and due < issue:
+        raise ValidationError("due_date must not be before issue_date.", "due_date")
+
+
+class InvoiceFields(StrictSchema):
+    """Fields a client may set on an invoice."""
+
+    number = Text(100, allow_none=True)
+    customer_name = Text(255, allow_none=True)
+    customer_email = fields.Email(validate=validate.Length(max=255), allow_none=True)
+    customer_reference = Text(100, allow_none=True)
+    amount_due = Amount()
+    currency = CurrencyCode()
+    issue_date = fields.Date(allow_none=True)
+    due_date = fields.Date(allow_none=True)
+    metadata = Metadata()
+
+    @validates_schema
+    def _dates(self, data, **_kwargs):
+        _check_dates(data)
+
+
+class InvoiceCreate(InvoiceFields):
+    """Create an invoice (``external_id`` is the CRM/ERP's id, unique per tenant)."""
+
+    external_id = fields.String(required=True, validate=EXTERNAL_ID)
+    amount_due = Amount(required=True)
+    currency = CurrencyCode(required=True)
+
+
+class InvoiceUpdate(InvoiceFields):
+    """Change an invoice; every field optional."""
+
+
+class InvoiceOut(Schema):
+    """An invoice as the API and events show it."""
+
+    object = fields.Constant("invoice")
+    id = fields.String()
+    external_id = fields.String()
+    number = fields.String(allow_none=True)
+    customer_name = fields.String(allow_none=True)
+    customer_email = fields.String(allow_none=True)
+    customer_reference = fields.String(allow_none=True)
+    amount_due = fields.Integer()
+    amount_paid = fields.Integer()
+    amount_remaining = fields.Integer()
+    amount_due_display = fields.Function(lambda inv: money.to_display(inv.amount_due, inv.currency))
+    amount_paid_display = fields.Function(
+        lambda inv: money.to_display(inv.amount_paid, inv.currency)
+    )
+    currency = fields.String()
+    issue_date = fields.Date(allow_none=True)
+    due_date = fields.Date(allow_none=True)
+    status = fields.String(metadata={"enum": list(INVOICE_STATUSES)})
+    metadata = fields.Dict(attribute="metadata_")
+    voided_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+InvoiceList = list_schema(InvoiceOut, "InvoiceList")
+
+
+class InvoiceListArgs(ListArgs):
+    """Filters for ``GET /invoices``."""
+
+    status = fields.String(validate=validate.OneOf(INVOICE_STATUSES))
+    customer = Text(255, metadata={"description": "Substring of customer name or email"})
+    customer_reference = Text(100)
+    external_id = fields.String(validate=EXTERNAL_ID)
+    currency = CurrencyCode()
+    issue_date_from = fields.Date()
+    issue_date_to = fields.Date()
+    due_date_from = fields.Date()
+    due_date_to = fields.Date()
+    updated_since = fields.AwareDateTime(
+        metadata={"description": "ISO 8601 with offset; only invoices changed since"}
+    )
+
+
+class InvoiceBatchIn(StrictSchema):
+    """Up to 1,000 invoices to upsert by ``external_id``."""
+
+    invoices = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class RowError(Schema):
+    """Why one row of a batch failed."""
+
+    type = fields.String()
+    code = fields.String()
+    message = fields.String()
+    param = fields.String(allow_none=True)
+
+
+class InvoiceBatchRow(Schema):
+    """The outcome of one row: created, updated, unchanged or error."""
+
+    index = fields.Integer()
+    external_id = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": ["created", "updated", "unchanged", "error"]})
+    id = fields.String(allow_none=True)
+    error = fields.Nested(RowError, allow_none=True)
+
+
+class InvoiceBatchOut(Schema):
+    """Per-row results of a batch."""
+
+    object = fields.Constant("invoice_batch")
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    results = fields.List(fields.Nested(InvoiceBatchRow))

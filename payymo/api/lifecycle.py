@@ -1,0 +1,191 @@
+"""What happens around every API request: ids, limits, auth, idempotency, commit, audit."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+
+from flask import Flask, Response, g, request
+from sqlalchemy.exc import IntegrityError
+
+from payymo import auth, db, idempotency, ratelimit, runtime, tenancy
+from payymo.api.errors import error_response
+from payymo.db import utcnow
+from payymo.errors import ApiError, Conflict, PayloadTooLarge, RateLimited, UnsupportedMediaType
+from payymo.models import AuditLog
+from payymo.observability import Metrics, request_id_var
+
+log = logging.getLogger("payymo.requests")
+
+API_PREFIX = "/api/v1"
+BODY_LIMIT = 256 * 1024
+BATCH_BODY_LIMIT = 1024 * 1024
+BATCH_SUFFIXES = ("/batch", "/import")
+PUBLIC_PATHS = {f"{API_PREFIX}/openapi.json"}
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
+
+
+def _is_api(path: str) -> bool:
+    return path.startswith(API_PREFIX + "/") and path not in PUBLIC_PATHS
+
+
+def _body_limit(path: str) -> int:
+    return BATCH_BODY_LIMIT if path.endswith(BATCH_SUFFIXES) else BODY_LIMIT
+
+
+def begin_request() -> Response | None:
+    """Request id, body limits, content type, then auth, rate limit and idempotency."""
+    g.started = time.perf_counter()
+    incoming = request.headers.get("X-Request-Id", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else f"req_{secrets.token_hex(12)}"
+    g.rid_token = request_id_var.set(g.request_id)
+    limit = _body_limit(request.path)
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(
+            f"The request body is over {limit // 1024} KB for this endpoint.",
+        )
+    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
+    if request.method in MUTATING and has_body and request.mimetype != "application/json":
+        raise UnsupportedMediaType("Send the body as application/json.", param="Content-Type")
+    if not _is_api(request.path) or request.method == "OPTIONS":
+        return None
+    return _authenticate_and_claim()
+
+
+def _authenticate_and_claim() -> Response | None:
+    now = utcnow()
+    key, tenant = auth.authenticate(db.session, auth.extract_key(request.headers), now=now)
+    g.api_key, g.tenant = key, tenant
+    g.tenant_tokens = tenancy.enter(tenant.id)
+    settings = runtime.settings()
+    state = ratelimit.hit(
+        key.id,
+        limit=settings.plan_rate_limits.get(tenant.plan, settings.plan_rate_limits["standard"]),
+        window_seconds=settings.rate_limit_window_seconds,
+        redis_conn=runtime.redis_connection(),
+    )
+    g.rate_limit = state
+    if not state.allowed:
+        raise RateLimited(
+            "Too many requests for this API key; slow down.",
+            headers={**state.headers(), "Retry-After": str(state.retry_after)},
+        )
+    auth.check_scope(key, auth.required_scope(request.blueprint, request.method))
+    auth.touch_last_used(db.session, key, now=now)
+    idem_key = request.headers.get("Idempotency-Key")
+    if request.method == "POST" and idem_key is not None:
+        fingerprint = idempotency.request_fingerprint(
+            request.method, request.full_path.rstrip("?"), request.get_data()
+        )
+        replay = idempotency.claim(
+            db.session,
+            key=idem_key,
+            method=request.method,
+            path=request.path,
+            fingerprint=fingerprint,
+            ttl_seconds=settings.idempotency_ttl_seconds,
+        )
+        if replay is not None:
+            g.replayed = True
+            db.session.commit()
+            response = Response(replay.body, status=replay.status, mimetype="application/json")
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        g.idempotency_key = idem_key
+    return None
+
+
+def _audit(response: Response) -> None:
+    resource_type = resource_id = None
+    if response.is_json:
+        body = response.get_json(silent=True)
+        if isinstance(body, dict):
+            resource_type = body.get("object") if isinstance(body.get("object"), str) else None
+            resource_id = body.get("id") if isinstance(body.get("id"), str) else None
+    key = g.api_key
+    db.session.add(
+        AuditLog(
+            actor=key.prefix,
+            api_key_id=key.id,
+            action=f"{request.method} {request.url_rule.rule if request.url_rule else request.path}",
+            resource_type=resource_type,
+            resource_id=resource_id,
+            status_code=response.status_code,
+            request_id=g.request_id,
+            ip=request.remote_addr,
+        )
+    )
+
+
+def finish_request(response: Response) -> Response:
+    """Commit on success (with audit row and idempotent response), roll back otherwise."""
+    if getattr(g, "tenant_tokens", None) is None or getattr(g, "replayed", False):
+        return response
+    if response.status_code >= 400:
+        db.session.rollback()
+        return response
+    try:
+        if request.method in MUTATING:
+            _audit(response)
+        if getattr(g, "idempotency_key", None):
+            idempotency.complete(
+                db.session,
+                key=g.idempotency_key,
+                status=response.status_code,
+                body=response.get_data(as_text=True),
+            )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return error_response(Conflict("The request conflicts with another change; retry it."))
+    except Exception as exc:
+        db.session.rollback()
+        log.error("commit failed", extra={"error": type(exc).__name__})
+        return error_response(ApiError("An internal error occurred."))
+    return response
+
+
+def decorate_response(response: Response) -> Response:
+    """Request id and rate-limit headers on every response; metrics."""
+    rid = getattr(g, "request_id", None)
+    if rid:
+        response.headers["X-Request-Id"] = rid
+    state = getattr(g, "rate_limit", None)
+    if state is not None:
+        for name, value in state.headers().items():
+            response.headers.setdefault(name, value)
+    metrics: Metrics | None = g.get("metrics")
+    if metrics is not None and hasattr(g, "started"):
+        route = request.url_rule.rule if request.url_rule else "<unmatched>"
+        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        metrics.latency.labels(request.method, route).observe(time.perf_counter() - g.started)
+    return response
+
+
+def end_request(_exc) -> None:
+    """Release the session and the tenant scope."""
+    db.session.remove()
+    tokens = g.pop("tenant_tokens", None)
+    if tokens is not None:
+        tenancy.leave(tokens)
+    token = g.pop("rid_token", None)
+    if token is not None:
+        request_id_var.reset(token)
+
+
+def install(app: Flask, metrics: Metrics) -> None:
+    """Register the hooks on ``app`` in the order they must run."""
+
+    @app.before_request
+    def _begin():
+        g.metrics = metrics
+        return begin_request()
+
+    # after_request runs in reverse registration order: commit first, then headers.
+    app.after_request(decorate_response)
+    app.after_request(finish_request)
+    app.teardown_request(end_request)

@@ -1,0 +1,137 @@
+"""X-API-Key → key → tenant; scopes. The one place authorization is decided."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from payymo.errors import AuthenticationError, AuthorizationError
+from payymo.models import ApiKey, Tenant
+from payymo.tenancy import system_scope
+
+KEY_MODES = ("live", "test")
+SCOPES = (
+    "invoices:read",
+    "invoices:write",
+    "transactions:read",
+    "transactions:write",
+    "events:read",
+    "tenant:read",
+    "tenant:write",
+    "admin",
+)
+# Which scope family guards each API blueprint; reads need ":read", the rest ":write".
+BLUEPRINT_SCOPES = {
+    "invoices": "invoices",
+    "transactions": "transactions",
+    "bank_accounts": "transactions",
+    "events": "events",
+    "tenant": "tenant",
+    "api_keys": "admin",
+}
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A freshly generated key: ``secret`` is shown once, only the hash is stored."""
+
+    secret: str
+    prefix: str
+    key_hash: str
+
+
+def hash_key(secret: str) -> str:
+    """SHA-256 hex of a key (keys are high-entropy, so a fast hash is safe)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def generate_key(mode: str = "live") -> NewKey:
+    """A new key like ``pym_live_…`` with 32 random bytes."""
+    if mode not in KEY_MODES:
+        raise ValueError(f"unknown key mode {mode!r}")
+    secret = f"pym_{mode}_{secrets.token_urlsafe(_SECRET_BYTES)}"
+    return NewKey(
+        secret=secret, prefix=secret[: len(f"pym_{mode}_") + 6], key_hash=hash_key(secret)
+    )
+
+
+def extract_key(headers) -> str | None:
+    """The key from ``X-API-Key`` or ``Authorization: Bearer``."""
+    key = headers.get("X-API-Key")
+    if key:
+        return key.strip()
+    scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def authenticate(
+    session: Session, secret: str | None, *, now: dt.datetime
+) -> tuple[ApiKey, Tenant]:
+    """Resolve a key to its live ``ApiKey`` and active ``Tenant`` or raise."""
+    if not secret:
+        raise AuthenticationError(
+            "No API key provided. Send it in the X-API-Key header.", code="missing_api_key"
+        )
+    digest = hash_key(secret)
+    with system_scope():
+        row = session.execute(
+            select(ApiKey, Tenant)
+            .join(Tenant, Tenant.id == ApiKey.tenant_id)
+            .where(ApiKey.key_hash == digest)
+        ).one_or_none()
+    if row is None or not hmac.compare_digest(row[0].key_hash, digest):
+        raise AuthenticationError("Invalid API key provided.")
+    key, tenant = row
+    if key.revoked_at is not None:
+        raise AuthenticationError("This API key has been revoked.", code="api_key_revoked")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise AuthenticationError("This API key has expired.", code="api_key_expired")
+    if tenant.status != "active":
+        raise AuthorizationError("This tenant is suspended.", code="tenant_suspended")
+    return key, tenant
+
+
+def touch_last_used(session: Session, key: ApiKey, *, now: dt.datetime) -> None:
+    """Record use at most once a minute (a cheap conditional UPDATE)."""
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    with system_scope():
+        session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == key.id,
+                or_(
+                    ApiKey.last_used_at.is_(None),
+                    ApiKey.last_used_at < now - LAST_USED_RESOLUTION,
+                ),
+            )
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def required_scope(blueprint: str | None, method: str) -> str | None:
+    """The scope a request needs, or None for blueprints open to any valid key."""
+    family = BLUEPRINT_SCOPES.get(blueprint or "")
+    if family is None or family == "admin":
+        return family
+    return f"{family}:{'read' if method in ('GET', 'HEAD', 'OPTIONS') else 'write'}"
+
+
+def check_scope(key: ApiKey, scope: str | None) -> None:
+    """Raise ``AuthorizationError`` unless ``key`` carries ``scope`` (or admin)."""
+    if scope is None or "admin" in key.scopes or scope in key.scopes:
+        return
+    raise AuthorizationError(
+        f"This API key lacks the '{scope}' scope.", code="missing_scope", param=None
+    )

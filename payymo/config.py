@@ -1,0 +1,107 @@
+"""Settings from PAYYMO_* environment variables, with an embedded default."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ENVIRONMENTS = ("development", "test", "production")
+DEFAULT_PLAN_RATE_LIMITS = {"free": 120, "standard": 600, "scale": 6000}
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot produce a safe configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app, the CLI and the workers need to start."""
+
+    env: str
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    encryption_key: str
+    instance_path: Path
+    plan_rate_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PLAN_RATE_LIMITS))
+    rate_limit_window_seconds: int = 60
+    idempotency_ttl_seconds: int = 24 * 3600
+    log_level: str = "INFO"
+
+    @property
+    def embedded(self) -> bool:
+        """True when jobs run in-process (no Redis configured)."""
+        return not self.redis_url
+
+    def with_overrides(self, **overrides) -> Settings:
+        """A copy with some fields replaced (tests, CLI flags)."""
+        return replace(self, **overrides)
+
+
+def _instance_secret(instance: Path, name: str, make) -> str:
+    path = instance / name
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = make()
+    # Created 0600 so the generated development secret is not world-readable.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from the environment; refuse unsafe production settings."""
+    env_vars = os.environ if environ is None else environ
+    env = env_vars.get("PAYYMO_ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"PAYYMO_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    instance = Path(env_vars.get("PAYYMO_INSTANCE_PATH", Path.cwd() / "instance")).resolve()
+    database_url = env_vars.get("PAYYMO_DATABASE_URL") or f"sqlite:///{instance / 'payymo.db'}"
+    secret_key = env_vars.get("PAYYMO_SECRET_KEY")
+    encryption_key = env_vars.get("PAYYMO_ENCRYPTION_KEY")
+    if env == "production":
+        missing = [
+            name
+            for name, value in (
+                ("PAYYMO_SECRET_KEY", secret_key),
+                ("PAYYMO_ENCRYPTION_KEY", encryption_key),
+                ("PAYYMO_DATABASE_URL", env_vars.get("PAYYMO_DATABASE_URL")),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(f"production requires {', '.join(missing)}")
+    secret_key = secret_key or _instance_secret(
+        instance, "secret_key", lambda: secrets.token_urlsafe(48)
+    )
+    encryption_key = encryption_key or _instance_secret(
+        instance, "encryption_key", lambda: Fernet.generate_key().decode()
+    )
+    try:
+        Fernet(encryption_key.encode())
+    except ValueError as exc:
+        raise ConfigError("PAYYMO_ENCRYPTION_KEY must be a urlsafe base64 32-byte key") from exc
+    limits = dict(DEFAULT_PLAN_RATE_LIMITS)
+    if raw := env_vars.get("PAYYMO_PLAN_RATE_LIMITS"):
+        try:
+            extra = json.loads(raw)
+            limits.update({str(k): int(v) for k, v in extra.items()})
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise ConfigError('PAYYMO_PLAN_RATE_LIMITS must be JSON like {"free": 120}') from exc
+    return Settings(
+        env=env,
+        database_url=database_url,
+        redis_url=env_vars.get("PAYYMO_REDIS_URL") or None,
+        secret_key=secret_key,
+        encryption_key=encryption_key,
+        instance_path=instance,
+        plan_rate_limits=limits,
+        log_level=env_vars.get("PAYYMO_LOG_LEVEL", "INFO").upper(),
+    )

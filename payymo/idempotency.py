@@ -1,0 +1,113 @@
+"""Idempotency-Key handling: claim a key inside the request's transaction, replay later.
+
+The claim is an INSERT on (tenant, key) in the same transaction as the effect, so a
+concurrent request with the same key waits on the unique index until the first commits,
+then replays its stored response: one effect. Failed requests roll their claim back, so
+a retry runs again (nothing was written the first time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from payymo.db import utcnow
+from payymo.errors import IdempotencyError, InvalidRequest
+from payymo.ids import new_id
+from payymo.models import IdempotencyRecord
+from payymo.tenancy import current_tenant_id
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A stored response to send again."""
+
+    status: int
+    body: str
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    """SHA-256 of the request, JSON bodies canonicalised (key order, spacing)."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+def _insert(session: Session):
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(IdempotencyRecord)
+
+
+def claim(
+    session: Session, *, key: str, method: str, path: str, fingerprint: str, ttl_seconds: int
+) -> Replay | None:
+    """Claim ``key`` for this request, or return the response to replay. Raises on misuse."""
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidRequest(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.",
+            param="Idempotency-Key",
+            code="invalid_idempotency_key",
+        )
+    now = utcnow()
+    session.execute(
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.key == key, IdempotencyRecord.expires_at <= now)
+        .execution_options(synchronize_session=False)
+    )
+    values = {
+        "id": new_id("idem"),
+        "tenant_id": current_tenant_id(),
+        "key": key,
+        "request_hash": fingerprint,
+        "method": method,
+        "path": path,
+        "created_at": now,
+        "expires_at": now + dt.timedelta(seconds=ttl_seconds),
+    }
+    inserted = session.execute(
+        _insert(session).values(**values).on_conflict_do_nothing().returning(IdempotencyRecord.id)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return None
+    record = session.scalars(select(IdempotencyRecord).where(IdempotencyRecord.key == key)).one()
+    if record.request_hash != fingerprint:
+        raise IdempotencyError(
+            "Keys for idempotent requests can only be used with the same parameters they "
+            "were first used with. Try a new Idempotency-Key.",
+            param="Idempotency-Key",
+        )
+    if record.response_status is None:
+        raise IdempotencyError(
+            "A request with this Idempotency-Key is still in progress.",
+            param="Idempotency-Key",
+            code="idempotency_key_in_use",
+        )
+    return Replay(status=record.response_status, body=record.response_body or "")
+
+
+def complete(session: Session, *, key: str, status: int, body: str) -> None:
+    """Store the response for ``key`` (in the same transaction as the effect)."""
+    record = session.scalars(select(IdempotencyRecord).where(IdempotencyRecord.key == key)).one()
+    record.response_status = status
+    record.response_body = body
+
+
+def purge_expired(session: Session) -> int:
+    """Delete records past their 24 h lifetime (all tenants); returns how many."""
+    result = session.execute(
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.expires_at <= utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

@@ -1,0 +1,94 @@
+"""Enqueue jobs only after the transaction that asked for them commits.
+
+With Redis configured, jobs go to RQ queues by dotted name (``"tasks.x.y"``), so
+``payymo`` never imports ``tasks``. On the embedded default they run in-process, in a
+thread of their own with a fresh session, right after the commit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from payymo import runtime
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("high", "default", "low")
+_PENDING = "payymo_pending_jobs"
+
+
+@dataclass(frozen=True)
+class PendingJob:
+    """A job waiting for its transaction to commit."""
+
+    func: str
+    args: tuple
+    queue: str
+    job_id: str | None
+
+
+def enqueue(session: Session, func: str, *args, queue: str = "default", job_id: str | None = None):
+    """Schedule ``func(*args)`` to run once ``session`` commits; dropped on rollback."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+    session.info.setdefault(_PENDING, []).append(PendingJob(func, args, queue, job_id))
+
+
+def _resolve(func: str):
+    module, _, name = func.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def run_in_process(job: PendingJob) -> None:
+    """Run a job synchronously in a fresh thread (its own session and tenant scope)."""
+    errors: list[BaseException] = []
+
+    def target():
+        try:
+            _resolve(job.func)(*job.args)
+        except BaseException as exc:  # reported below, never lost silently
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name=f"job:{job.func}")
+    thread.start()
+    thread.join()
+    if errors:
+        log.error(
+            "in-process job failed",
+            extra={"job": job.func, "error": type(errors[0]).__name__},
+        )
+
+
+def dispatch(job: PendingJob) -> None:
+    """Send one job to RQ, or run it in-process on the embedded default."""
+    conn = runtime.redis_connection()
+    if conn is None:
+        run_in_process(job)
+        return
+    from rq import Queue
+
+    Queue(job.queue, connection=conn).enqueue(
+        job.func, *job.args, job_id=job.job_id, result_ttl=86400, failure_ttl=7 * 86400
+    )
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    for job in pending:
+        try:
+            dispatch(job)
+        except Exception as exc:  # Redis down: the outbox sweeper picks work up later
+            log.error("enqueue failed", extra={"job": job.func, "error": type(exc).__name__})
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, _previous) -> None:
+    if not session.in_transaction():
+        session.info.pop(_PENDING, None)

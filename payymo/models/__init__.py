@@ -1,0 +1,21 @@
+"""All models, imported so that ``Base.metadata`` knows every table."""
+
+from payymo.models.api_key import ApiKey
+from payymo.models.audit import AuditLog
+from payymo.models.banking import BankAccount
+from payymo.models.event import Event
+from payymo.models.idempotency import IdempotencyRecord
+from payymo.models.invoice import Invoice
+from payymo.models.tenant import Tenant
+from payymo.models.transaction import Transaction
+
+__all__ = [
+    "ApiKey",
+    "AuditLog",
+    "BankAccount",
+    "Event",
+    "IdempotencyRecord",
+    "Invoice",
+    "Tenant",
+    "Transaction",
+]

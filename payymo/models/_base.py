@@ -1,0 +1,27 @@
+"""Column helpers shared by the models."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import partial
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from payymo.db import UTCDateTime, utcnow
+from payymo.ids import new_id
+
+
+def id_column(prefix: str) -> Mapped[str]:
+    """A prefixed, time-ordered primary key."""
+    return mapped_column(String(40), primary_key=True, default=partial(new_id, prefix))
+
+
+def created_at_column() -> Mapped[dt.datetime]:
+    """Creation time, UTC."""
+    return mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+def updated_at_column() -> Mapped[dt.datetime]:
+    """Last change time, UTC; indexed for ``updated_since`` syncs."""
+    return mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False, index=True)

@@ -1,0 +1,30 @@
+"""AuditLog: who changed what, from where, under which request."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from payymo.db import Base
+from payymo.tenancy import TenantScoped
+
+from ._base import created_at_column, id_column
+
+
+class AuditLog(TenantScoped, Base):
+    """One row per mutating request (or engine action)."""
+
+    __tablename__ = "audit_logs"
+
+    id: Mapped[str] = id_column("aud")
+    actor: Mapped[str] = mapped_column(String(100))
+    api_key_id: Mapped[str | None] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(200))
+    resource_type: Mapped[str | None] = mapped_column(String(50))
+    resource_id: Mapped[str | None] = mapped_column(String(40))
+    status_code: Mapped[int | None]
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = created_at_column()

@@ -1,0 +1,27 @@
+"""Event: the outbox row written in the same transaction as the change it describes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from payymo.db import Base, JSONType, UTCDateTime
+from payymo.tenancy import TenantScoped
+
+from ._base import created_at_column, id_column
+
+
+class Event(TenantScoped, Base):
+    """Something that happened to a tenant's data; delivered to webhooks after commit."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_tenant_type", "tenant_id", "type"),)
+
+    id: Mapped[str] = id_column("evt")
+    type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict] = mapped_column(JSONType)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = created_at_column()
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)

@@ -1,0 +1,51 @@
+"""Transaction: one line on a bank statement."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from payymo.db import Base, JSONType
+from payymo.tenancy import TenantScoped
+
+from ._base import created_at_column, id_column, updated_at_column
+
+TRANSACTION_STATUSES = ("booked", "pending")
+MATCH_STATUSES = ("unmatched", "suggested", "matched", "partially_matched", "ignored")
+
+
+class Transaction(TenantScoped, Base):
+    """A bank transaction; ``amount`` is signed minor units (negative = money out)."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        UniqueConstraint("account_id", "dedupe_key"),
+        Index("ix_transactions_tenant_match_status", "tenant_id", "match_status"),
+        Index("ix_transactions_tenant_booking_date", "tenant_id", "booking_date"),
+    )
+
+    id: Mapped[str] = id_column("txn")
+    account_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("bank_accounts.id", ondelete="CASCADE"), index=True
+    )
+    dedupe_key: Mapped[str] = mapped_column(String(160))
+    provider_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(10), default="booked")
+    booking_date: Mapped[dt.date | None] = mapped_column(Date)
+    value_date: Mapped[dt.date | None] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    counterparty_name: Mapped[str | None] = mapped_column(String(255))
+    counterparty_iban: Mapped[str | None] = mapped_column(String(34))
+    remittance_information: Mapped[str | None] = mapped_column(Text)
+    end_to_end_id: Mapped[str | None] = mapped_column(String(255))
+    raw: Mapped[dict | None] = mapped_column(JSONType)
+    category: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    match_status: Mapped[str] = mapped_column(String(20), default="unmatched")
+    created_at: Mapped[dt.datetime] = created_at_column()
+    updated_at: Mapped[dt.datetime] = updated_at_column()
+
+    account = relationship("BankAccount", back_populates="transactions", lazy="select")

@@ -1,0 +1,54 @@
+"""Request ids, JSON logs and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextvars import ContextVar
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from pythonjsonlogger.json import JsonFormatter
+
+request_id_var: ContextVar[str | None] = ContextVar("payymo_request_id", default=None)
+
+
+class _ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr, each carrying the request id."""
+    root = logging.getLogger()
+    if any(getattr(h, "_payymo", False) for h in root.handlers):
+        root.setLevel(level)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", timestamp=True)
+    )
+    handler.addFilter(_ContextFilter())
+    handler._payymo = True
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+class Metrics:
+    """The HTTP metrics of one app, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "payymo_http_requests_total",
+            "HTTP requests by route, method and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "payymo_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )

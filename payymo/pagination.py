@@ -1,0 +1,67 @@
+"""Cursor pagination over time-ordered ids, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from payymo import ids
+from payymo.errors import InvalidRequest
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: items, whether more follow, and the cursor to fetch them."""
+
+    data: list
+    has_more: bool
+    next_cursor: str | None
+
+
+def _check_cursor(session: Session, model, prefix: str, cursor: str, param: str) -> None:
+    exists = ids.is_valid(cursor, prefix) and (
+        session.scalar(select(model.id).where(model.id == cursor)) is not None
+    )
+    if not exists:
+        raise InvalidRequest(
+            f"Invalid cursor '{cursor[:60]}': no such {model.__name__.lower()} in this list.",
+            param=param,
+            code="invalid_cursor",
+        )
+
+
+def paginate(
+    session: Session,
+    stmt: Select,
+    model,
+    *,
+    prefix: str,
+    limit: int = DEFAULT_LIMIT,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+) -> Page:
+    """Run ``stmt`` (a select of ``model``) one page at a time, newest first."""
+    if starting_after and ending_before:
+        raise InvalidRequest(
+            "Pass either starting_after or ending_before, not both.", param="ending_before"
+        )
+    if starting_after:
+        _check_cursor(session, model, prefix, starting_after, "starting_after")
+        stmt = stmt.where(model.id < starting_after).order_by(model.id.desc())
+    elif ending_before:
+        _check_cursor(session, model, prefix, ending_before, "ending_before")
+        stmt = stmt.where(model.id > ending_before).order_by(model.id.asc())
+    else:
+        stmt = stmt.order_by(model.id.desc())
+    rows = list(session.scalars(stmt.limit(limit + 1)))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if ending_before:
+        rows.reverse()
+    next_cursor = rows[-1].id if rows and (has_more or ending_before) else None
+    return Page(data=rows, has_more=has_more, next_cursor=next_cursor)

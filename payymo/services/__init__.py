@@ -1,0 +1,1 @@
+"""Domain functions: keyword-only arguments, no Flask, never commit."""

@@ -1,0 +1,254 @@
+"""Invoices: create, update, void, list, and batch upsert by external_id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from payymo import events
+from payymo.api.invoices.schemas import InvoiceOut
+from payymo.db import utcnow
+from payymo.errors import Conflict, InvalidRequest, PayymoError
+from payymo.ids import new_id
+from payymo.models import Invoice
+from payymo.pagination import Page, paginate
+from payymo.services.filters import contains
+
+_OUT = InvoiceOut()
+EDITABLE = (
+    "number",
+    "customer_name",
+    "customer_email",
+    "customer_reference",
+    "amount_due",
+    "currency",
+    "issue_date",
+    "due_date",
+    "metadata",
+)
+
+
+def derive_status(*, amount_due: int, amount_paid: int, voided: bool) -> str:
+    """Status from amounts: open, partially_paid, paid (or void)."""
+    if voided:
+        return "void"
+    if amount_paid <= 0:
+        return "open"
+    return "paid" if amount_paid >= amount_due else "partially_paid"
+
+
+def _snapshot(invoice: Invoice) -> dict:
+    return _OUT.dump(invoice)
+
+
+def _get_attr(invoice: Invoice, name: str):
+    return invoice.metadata_ if name == "metadata" else getattr(invoice, name)
+
+
+def _set_attr(invoice: Invoice, name: str, value) -> None:
+    if name == "metadata":
+        invoice.metadata_ = value or {}
+    else:
+        setattr(invoice, name, value)
+
+
+def _apply_changes(invoice: Invoice, changes: dict) -> dict:
+    """Apply ``changes``; return previous values of what really changed. Raises on rules."""
+    if invoice.status == "void":
+        raise Conflict("A void invoice cannot be changed.", code="invoice_void")
+    changed = {k: v for k, v in changes.items() if k in EDITABLE and _get_attr(invoice, k) != v}
+    if not changed:
+        return {}
+    new_due = changed.get("amount_due", invoice.amount_due)
+    if new_due < invoice.amount_paid:
+        raise InvalidRequest(
+            f"amount_due cannot be below amount_paid ({invoice.amount_paid}).",
+            param="amount_due",
+            code="amount_below_paid",
+        )
+    if "currency" in changed and invoice.amount_paid > 0:
+        raise InvalidRequest(
+            "The currency of an invoice with payments cannot change.",
+            param="currency",
+            code="currency_locked",
+        )
+    issue = changed.get("issue_date", invoice.issue_date)
+    due = changed.get("due_date", invoice.due_date)
+    if issue and due and due < issue:
+        raise InvalidRequest("due_date must not be before issue_date.", param="due_date")
+    previous = {}
+    for name, value in changed.items():
+        previous[name] = _OUT.fields[name].serialize(
+            "metadata_" if name == "metadata" else name, invoice
+        )
+        _set_attr(invoice, name, value)
+    invoice.status = derive_status(
+        amount_due=invoice.amount_due, amount_paid=invoice.amount_paid, voided=False
+    )
+    invoice.updated_at = utcnow()
+    return previous
+
+
+def _new_invoice(session: Session, data: dict) -> Invoice:
+    now = utcnow()
+    invoice = Invoice(
+        id=new_id("inv"),
+        created_at=now,
+        updated_at=now,
+        external_id=data["external_id"],
+        amount_due=data["amount_due"],
+        currency=data["currency"],
+        amount_paid=0,
+        status="open",
+        metadata_=data.get("metadata") or {},
+        **{k: data.get(k) for k in EDITABLE if k not in ("amount_due", "currency", "metadata")},
+    )
+    _check_dates(invoice.issue_date, invoice.due_date)
+    session.add(invoice)
+    return invoice
+
+
+def _check_dates(issue: dt.date | None, due: dt.date | None) -> None:
+    if issue and due and due < issue:
+        raise InvalidRequest("due_date must not be before issue_date.", param="due_date")
+
+
+def create_invoice(*, session: Session, data: dict) -> Invoice:
+    """Create an invoice; its ``external_id`` must be new for this tenant."""
+    existing = session.scalar(select(Invoice.id).where(Invoice.external_id == data["external_id"]))
+    if existing is not None:
+        raise Conflict(
+            f"An invoice with external_id '{data['external_id']}' already exists ({existing}). "
+            "Use PATCH or POST /invoices/batch to update it.",
+            param="external_id",
+            code="resource_already_exists",
+        )
+    invoice = _new_invoice(session, data)
+    session.flush()
+    events.emit(session, "invoice.created", {"object": _snapshot(invoice)})
+    return invoice
+
+
+def update_invoice(*, session: Session, invoice: Invoice, changes: dict) -> Invoice:
+    """Change editable fields; emits ``invoice.updated`` when something changed."""
+    previous = _apply_changes(invoice, changes)
+    if previous:
+        session.flush()
+        events.emit(
+            session,
+            "invoice.updated",
+            {"object": _snapshot(invoice), "previous_attributes": previous},
+        )
+    return invoice
+
+
+def void_invoice(*, session: Session, invoice: Invoice) -> Invoice:
+    """Void an unpaid invoice (a paid one is never voided or deleted). Idempotent."""
+    if invoice.status == "void":
+        return invoice
+    if invoice.amount_paid > 0:
+        raise Conflict(
+            "An invoice with payments cannot be voided; reverse its matches first.",
+            code="invoice_has_payments",
+        )
+    previous_status = invoice.status
+    invoice.status = "void"
+    invoice.voided_at = utcnow()
+    invoice.updated_at = invoice.voided_at
+    session.flush()
+    events.emit(
+        session,
+        "invoice.voided",
+        {"object": _snapshot(invoice), "previous_attributes": {"status": previous_status}},
+    )
+    return invoice
+
+
+def list_invoices(*, session: Session, filters: dict, page: dict) -> Page:
+    """Filtered, newest-first page of invoices."""
+    stmt = select(Invoice)
+    simple = ("status", "customer_reference", "external_id", "currency")
+    for name in simple:
+        if filters.get(name) is not None:
+            stmt = stmt.where(getattr(Invoice, name) == filters[name])
+    if filters.get("customer"):
+        stmt = stmt.where(
+            or_(
+                contains(Invoice.customer_name, filters["customer"]),
+                contains(Invoice.customer_email, filters["customer"]),
+            )
+        )
+    ranges = (
+        ("issue_date_from", Invoice.issue_date, "ge"),
+        ("issue_date_to", Invoice.issue_date, "le"),
+        ("due_date_from", Invoice.due_date, "ge"),
+        ("due_date_to", Invoice.due_date, "le"),
+        ("updated_since", Invoice.updated_at, "ge"),
+    )
+    for name, column, op in ranges:
+        if filters.get(name) is not None:
+            value = filters[name]
+            stmt = stmt.where(column >= value if op == "ge" else column <= value)
+    return paginate(session, stmt, Invoice, prefix="inv", **page)
+
+
+@dataclass
+class RowResult:
+    """The outcome of one batch row."""
+
+    index: int
+    external_id: str | None
+    status: str
+    id: str | None = None
+    error: dict | None = None
+
+
+def row_error(exc: PayymoError, *, index: int, prefix: str = "invoices") -> dict:
+    """A per-row error body, ``param`` pointing into the batch."""
+    param = f"{prefix}[{index}].{exc.param}" if exc.param else f"{prefix}[{index}]"
+    return {"type": exc.type, "code": exc.code, "message": exc.message, "param": param}
+
+
+def upsert_invoices(*, session: Session, rows: list[tuple[int, dict]]) -> list[RowResult]:
+    """Create or update each parsed row by ``external_id``; a failing row spoils no other."""
+    wanted = [data["external_id"] for _, data in rows]
+    existing = {
+        inv.external_id: inv
+        for inv in session.scalars(select(Invoice).where(Invoice.external_id.in_(wanted)))
+    }
+    results = []
+    seen: set[str] = set()
+    for index, data in rows:
+        ext = data["external_id"]
+        try:
+            if ext in seen:
+                raise InvalidRequest(
+                    f"external_id '{ext}' appears twice in this batch.",
+                    param="external_id",
+                    code="duplicate_in_batch",
+                )
+            seen.add(ext)
+            invoice = existing.get(ext)
+            if invoice is None:
+                invoice = _new_invoice(session, data)
+                events.emit(session, "invoice.created", {"object": _snapshot(invoice)})
+                results.append(RowResult(index, ext, "created", invoice.id))
+                continue
+            changes = {k: data[k] for k in EDITABLE if k in data}
+            previous = _apply_changes(invoice, changes)
+            if not previous:
+                results.append(RowResult(index, ext, "unchanged", invoice.id))
+                continue
+            events.emit(
+                session,
+                "invoice.updated",
+                {"object": _snapshot(invoice), "previous_attributes": previous},
+            )
+            results.append(RowResult(index, ext, "updated", invoice.id))
+        except PayymoError as exc:
+            results.append(RowResult(index, ext, "error", error=row_error(exc, index=index)))
+    session.flush()
+    return results

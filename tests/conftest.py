@@ -1,0 +1,137 @@
+"""Fixtures: a migrated database once per run, savepoint rollback per test.
+
+PostgreSQL and Redis by default (``PAYYMO_TEST_DATABASE_URL``/``PAYYMO_TEST_REDIS_URL``);
+``PAYYMO_TEST_EMBEDDED=1`` runs on SQLite with in-process jobs and no Redis.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import text
+
+from payymo import create_app, db, migrate
+from payymo.config import Settings
+from payymo.services import api_keys as key_service
+from payymo.services import tenants as tenant_service
+from payymo.tenancy import tenant_scope
+from tests.helpers import ApiClient, TenantHandle
+
+EMBEDDED = os.environ.get("PAYYMO_TEST_EMBEDDED") == "1"
+PG_URL = os.environ.get(
+    "PAYYMO_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("PAYYMO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not EMBEDDED:
+        return
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL (embedded run)")
+    skip_redis = pytest.mark.skip(reason="needs Redis (embedded run)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip_pg)
+        if "redis" in item.keywords:
+            item.add_marker(skip_redis)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> Settings:
+    instance = tmp_path_factory.mktemp("instance")
+    url = f"sqlite:///{instance / 'test.db'}" if EMBEDDED else PG_URL
+    return Settings(
+        env="test",
+        database_url=url,
+        redis_url=None if EMBEDDED else REDIS_URL,
+        secret_key="test-secret",
+        encryption_key=Fernet.generate_key().decode(),
+        instance_path=Path(instance),
+    )
+
+
+def reset_schema(url: str) -> None:
+    """Empty the test database and migrate it to head."""
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    migrate.upgrade(url)
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    reset_schema(settings.database_url)
+    application = create_app(settings)
+    if settings.redis_url:
+        import redis
+
+        redis.Redis.from_url(settings.redis_url).flushdb()
+    yield application
+    db.session.remove()
+
+
+@pytest.fixture
+def connection(app):
+    """One outer transaction per test; every session commit is only a savepoint."""
+    conn = db.engine().connect()
+    outer = conn.begin()
+    db.session.remove()
+    db.session_factory.configure(bind=conn, join_transaction_mode="create_savepoint")
+    try:
+        yield conn
+    finally:
+        db.session.remove()
+        outer.rollback()
+        conn.close()
+        db.session_factory.configure(
+            bind=db.engine(), join_transaction_mode="conservative_savepoint"
+        )
+
+
+@pytest.fixture
+def session(connection):
+    return db.session
+
+
+@pytest.fixture
+def make_tenant(connection):
+    """Create a tenant with one key; returns a handle with an API client."""
+    client = None
+
+    def factory(name: str = "Acme Ltd", *, scopes=None, currency: str = "EUR", plan="standard"):
+        nonlocal client
+        tenant = tenant_service.create_tenant(
+            session=db.session, name=name, default_currency=currency, plan=plan
+        )
+        with tenant_scope(tenant.id):
+            key, secret = key_service.create_key(session=db.session, scopes=scopes)
+            db.session.commit()
+        return TenantHandle(tenant_id=tenant.id, key_id=key.id, secret=secret)
+
+    return factory
+
+
+@pytest.fixture
+def tenant(make_tenant):
+    return make_tenant("Acme Ltd")
+
+
+@pytest.fixture
+def other_tenant(make_tenant):
+    return make_tenant("Globex GmbH")
+
+
+@pytest.fixture
+def api(app, tenant) -> ApiClient:
+    return ApiClient(app.test_client(), tenant.secret)
+
+
+@pytest.fixture
+def other_api(app, other_tenant) -> ApiClient:
+    return ApiClient(app.test_client(), other_tenant.secret)

@@ -1,0 +1,57 @@
+"""Test helpers: an API client that sends the key, and small data builders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TenantHandle:
+    """A tenant created for a test, with its key's secret."""
+
+    tenant_id: str
+    key_id: str
+    secret: str
+
+
+class ApiClient:
+    """Flask test client that authenticates every call with one key."""
+
+    def __init__(self, client, secret: str | None):
+        self.client = client
+        self.secret = secret
+
+    def request(self, method: str, path: str, *, headers=None, **kwargs):
+        all_headers = {"X-API-Key": self.secret} if self.secret else {}
+        all_headers.update(headers or {})
+        if not path.startswith("/"):
+            path = "/api/v1/" + path
+        return self.client.open(path, method=method, headers=all_headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+def invoice_body(external_id: str = "ERP-1", **overrides) -> dict:
+    """A valid invoice create body."""
+    body = {
+        "external_id": external_id,
+        "number": "INV-1042",
+        "customer_name": "Initech BV",
+        "customer_email": "ap@initech.example",
+        "amount_due": 12_300,
+        "currency": "EUR",
+        "issue_date": "2026-11-01",
+        "due_date": "2026-11-30",
+    }
+    body.update(overrides)
+    return body
