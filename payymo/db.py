@@ -80,10 +80,11 @@ def make_engine(url: str) -> Engine:
 def configure(url: str) -> Engine:
     """Point the scoped session at ``url`` (reusing the engine when unchanged)."""
     global _engine, _engine_url
-    if _engine is None or _engine_url != url:
-        if _engine is not None:
-            _engine.dispose()
-        _engine, _engine_url = make_engine(url), url
+    if _engine is not None and _engine_url == url:
+        return _engine
+    if _engine is not None:
+        _engine.dispose()
+    _engine, _engine_url = make_engine(url), url
     session.remove()
     session_factory.configure(bind=_engine)
     return _engine

@@ -38,7 +38,7 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     """SHA-256 of the request, JSON bodies canonicalised (key order, spacing)."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):
         canonical = body
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 

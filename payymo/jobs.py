@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from payymo import runtime
 
@@ -37,6 +37,11 @@ def enqueue(session: Session, func: str, *args, queue: str = "default", job_id: 
     """Schedule ``func(*args)`` to run once ``session`` commits; dropped on rollback."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        # Tie the job to a transaction so a rollback drops it (opens no connection yet).
+        session.begin()
     session.info.setdefault(_PENDING, []).append(PendingJob(func, args, queue, job_id))
 
 
@@ -90,5 +95,7 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session: Session, _previous) -> None:
+    if isinstance(session, scoped_session):
+        session = session()
     if not session.in_transaction():
         session.info.pop(_PENDING, None)

@@ -9,24 +9,29 @@ with no tenant raises unless the caller explicitly entered ``system_scope()``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import ForeignKey, String, event, select
+from sqlalchemy import ForeignKey, String, event, inspect, select
 from sqlalchemy.orm import (
     Mapped,
+    Mapper,
     ORMExecuteState,
     Session,
     declared_attr,
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql.util import find_tables
 
 from payymo.errors import NotFound
 
 security_log = logging.getLogger("payymo.security")
 
+_SPACED = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_PUBLIC_ID = re.compile(r"[a-z]{2,5}_[0-9A-Z]{26}")
 _tenant: ContextVar[str | None] = ContextVar("payymo_tenant", default=None)
 _system: ContextVar[bool] = ContextVar("payymo_system_scope", default=False)
 
@@ -44,8 +49,9 @@ class TenantScoped:
 
     @declared_attr
     def tenant_id(cls) -> Mapped[str]:
+        # Indexed by each model as (tenant_id, id): lists filter by tenant, order by id.
         return mapped_column(
-            String(40), ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False
+            String(40), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
         )
 
 
@@ -98,8 +104,24 @@ def leave(tokens) -> None:
     _tenant.reset(tenant_token)
 
 
+def _scoped_tables() -> set:
+    from payymo.db import Base
+
+    return {m.local_table for m in Base.registry.mappers if issubclass(m.class_, TenantScoped)}
+
+
 def _touches_scoped_model(state: ORMExecuteState) -> bool:
-    return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
+    if any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
+        return True
+    # Entities named only in select_from()/joins (e.g. counts) are not in all_mappers.
+    stmt = state.statement
+    froms = stmt.get_final_froms() if hasattr(stmt, "get_final_froms") else [stmt.table]
+    scoped = _scoped_tables()
+    for from_ in froms:
+        for table in find_tables(from_, include_joins=True, include_aliases=True):
+            if getattr(table, "element", table) in scoped or table in scoped:
+                return True
+    return False
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -122,6 +144,27 @@ def _scope_statement(state: ORMExecuteState) -> None:
     )
 
 
+_unchecked_mappers: list[Mapper] = []
+
+
+@event.listens_for(Mapper, "mapper_configured")
+def _remember_mapper(mapper: Mapper, _class) -> None:
+    _unchecked_mappers.append(mapper)
+
+
+@event.listens_for(Mapper, "after_configured")
+def _lazy_loads_always_query() -> None:
+    # A many-to-one lazy load answers from the identity map without SQL when it can,
+    # skipping the tenant criteria: another tenant's object already in the session
+    # (system scope, a job walking tenants) would be handed back. Make it always query.
+    while _unchecked_mappers:
+        for rel in _unchecked_mappers.pop().relationships:
+            if issubclass(rel.mapper.class_, TenantScoped) and getattr(
+                rel.strategy, "use_get", False
+            ):
+                rel.strategy.use_get = False
+
+
 @event.listens_for(Session, "before_flush")
 def _guard_flush(session: Session, _ctx, _instances) -> None:
     system = _system.get()
@@ -138,8 +181,14 @@ def _guard_flush(session: Session, _ctx, _instances) -> None:
     if system:
         return
     for obj in (*session.dirty, *session.deleted):
-        if isinstance(obj, TenantScoped) and obj.tenant_id != tenant_id:
+        if isinstance(obj, TenantScoped) and _owners(obj) != {tenant_id}:
             raise CrossTenantWrite(f"refusing to write a {type(obj).__name__} of another tenant")
+
+
+def _owners(obj: TenantScoped) -> set[str | None]:
+    # The tenant before this flush counts too: re-stamping another tenant's row with the
+    # current tenant would otherwise pass as a write to one of our own rows.
+    return {obj.tenant_id, *inspect(obj).attrs.tenant_id.history.deleted}
 
 
 def get_or_404(session: Session, model: type, object_id: str, *, param: str | None = None):
@@ -148,6 +197,13 @@ def get_or_404(session: Session, model: type, object_id: str, *, param: str | No
     A miss that exists under another tenant is logged as a security event; the caller
     still only sees 404 (no existence oracle).
     """
+    missing = NotFound(
+        f"No such {_SPACED.sub(' ', model.__name__).lower()}: '{str(object_id)[:64]}'",
+        param=param,
+        code="resource_missing",
+    )
+    if not isinstance(object_id, str) or not _PUBLIC_ID.fullmatch(object_id):
+        raise missing  # cannot be an id of ours; also keeps NUL bytes away from the driver
     obj = session.scalars(select(model).where(model.id == object_id)).one_or_none()
     if obj is not None:
         return obj
@@ -163,8 +219,4 @@ def get_or_404(session: Session, model: type, object_id: str, *, param: str | No
                 "resource_id": object_id,
             },
         )
-    raise NotFound(
-        f"No such {model.__name__.lower()}: '{object_id}'",
-        param=param,
-        code="resource_missing",
-    )
+    raise missing

@@ -90,7 +90,7 @@ def connection(app):
         outer.rollback()
         conn.close()
         db.session_factory.configure(
-            bind=db.engine(), join_transaction_mode="conservative_savepoint"
+            bind=db.engine(), join_transaction_mode="conditional_savepoint"
         )
 
 

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import RAISE, Schema, fields, validate
 from webargs.flaskparser import FlaskParser
 
+from payymo.errors import InvalidRequest
 from payymo.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
@@ -18,6 +19,15 @@ class StrictParser(FlaskParser):
         "query": RAISE,
         "querystring": RAISE,
     }
+
+    def load_json(self, req, schema):
+        """The JSON body; nesting past the parser's recursion limit is invalid JSON, not a 500."""
+        try:
+            return super().load_json(req, schema)
+        except RecursionError:
+            raise InvalidRequest(
+                "The request body is not valid JSON.", code="invalid_json"
+            ) from None
 
 
 class Blueprint(SmorestBlueprint):

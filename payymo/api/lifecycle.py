@@ -7,13 +7,20 @@ import re
 import secrets
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError
 
 from payymo import auth, db, idempotency, ratelimit, runtime, tenancy
 from payymo.api.errors import error_response
 from payymo.db import utcnow
-from payymo.errors import ApiError, Conflict, PayloadTooLarge, RateLimited, UnsupportedMediaType
+from payymo.errors import (
+    ApiError,
+    Conflict,
+    InvalidRequest,
+    PayloadTooLarge,
+    RateLimited,
+    UnsupportedMediaType,
+)
 from payymo.models import AuditLog
 from payymo.observability import Metrics, request_id_var
 
@@ -25,7 +32,9 @@ BATCH_BODY_LIMIT = 1024 * 1024
 BATCH_SUFFIXES = ("/batch", "/import")
 PUBLIC_PATHS = {f"{API_PREFIX}/openapi.json"}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
+_RULE_VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
 
 def _is_api(path: str) -> bool:
@@ -49,6 +58,12 @@ def begin_request() -> Response | None:
             f"The request body is over {limit // 1024} KB for this endpoint.",
         )
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
+    if request.content_length is None and has_body:
+        # A chunked body has no length to check up front, and werkzeug silently truncates
+        # it at the limit: read one byte past it so an oversized body is refused instead.
+        request.max_content_length = limit + 1
+        if len(request.get_data(cache=True)) > limit:
+            raise PayloadTooLarge(f"The request body is over {limit // 1024} KB for this endpoint.")
     if request.method in MUTATING and has_body and request.mimetype != "application/json":
         raise UnsupportedMediaType("Send the body as application/json.", param="Content-Type")
     if not _is_api(request.path) or request.method == "OPTIONS":
@@ -75,6 +90,7 @@ def _authenticate_and_claim() -> Response | None:
             headers={**state.headers(), "Retry-After": str(state.retry_after)},
         )
     auth.check_scope(key, auth.required_scope(request.blueprint, request.method))
+    _reject_unknown_query_parameters()
     auth.touch_last_used(db.session, key, now=now)
     idem_key = request.headers.get("Idempotency-Key")
     if request.method == "POST" and idem_key is not None:
@@ -99,6 +115,49 @@ def _authenticate_and_claim() -> Response | None:
     return None
 
 
+def _declared_query_parameters() -> dict[tuple[str, str], set[str]]:
+    """(OpenAPI path, METHOD) → the query parameters the spec declares, built once per app."""
+    table = current_app.extensions.get("payymo_query_parameters")
+    if table is None:
+        table = {}
+        for path, item in current_app.extensions["payymo_api"].spec.to_dict()["paths"].items():
+            shared = item.get("parameters", [])
+            for method, operation in item.items():
+                if method == "parameters":
+                    continue
+                params = shared + operation.get("parameters", [])
+                table[(path, method.upper())] = {
+                    p["name"] for p in params if p.get("in") == "query"
+                }
+        current_app.extensions["payymo_query_parameters"] = table
+    return table
+
+
+def _reject_unknown_query_parameters() -> None:
+    # Routes without a query schema would otherwise ignore ?anything silently.
+    if request.url_rule is None or not request.args:
+        return
+    path = _RULE_VARIABLE.sub(r"{\1}", request.url_rule.rule)
+    method = "GET" if request.method == "HEAD" else request.method
+    allowed = _declared_query_parameters().get((path, method))
+    if allowed is None:
+        return  # not an API operation of the spec
+    unknown = next((name for name in request.args if name not in allowed), None)
+    if unknown is not None:
+        raise InvalidRequest(
+            f"Unknown query parameter '{unknown[:40]}'.",
+            param=unknown[:40],
+            code="parameter_unknown",
+        )
+
+
+def _route_template() -> str:
+    """The matched route as in the OpenAPI spec: ``/api/v1/invoices/{invoice_id}``."""
+    if request.url_rule is None:
+        return request.path
+    return _CONVERTER.sub(r"{\1}", request.url_rule.rule)
+
+
 def _audit(response: Response) -> None:
     resource_type = resource_id = None
     if response.is_json:
@@ -111,7 +170,7 @@ def _audit(response: Response) -> None:
         AuditLog(
             actor=key.prefix,
             api_key_id=key.id,
-            action=f"{request.method} {request.url_rule.rule if request.url_rule else request.path}",
+            action=f"{request.method} {_route_template()}",
             resource_type=resource_type,
             resource_id=resource_id,
             status_code=response.status_code,

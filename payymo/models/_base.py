@@ -23,5 +23,5 @@ def created_at_column() -> Mapped[dt.datetime]:
 
 
 def updated_at_column() -> Mapped[dt.datetime]:
-    """Last change time, UTC; indexed for ``updated_since`` syncs."""
-    return mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False, index=True)
+    """Last change time, UTC."""
+    return mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from payymo.db import Base, JSONType, UTCDateTime
@@ -17,6 +17,7 @@ class ApiKey(TenantScoped, Base):
     """An API key; the secret itself is shown once and never stored."""
 
     __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_tenant_id_id", "tenant_id", "id"),)
 
     id: Mapped[str] = id_column("key")
     name: Mapped[str | None] = mapped_column(String(100))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from payymo.db import Base
@@ -17,6 +17,7 @@ class AuditLog(TenantScoped, Base):
     """One row per mutating request (or engine action)."""
 
     __tablename__ = "audit_logs"
+    __table_args__ = (Index("ix_audit_logs_tenant_id_id", "tenant_id", "id"),)
 
     id: Mapped[str] = id_column("aud")
     actor: Mapped[str] = mapped_column(String(100))

@@ -17,7 +17,10 @@ class Event(TenantScoped, Base):
     """Something that happened to a tenant's data; delivered to webhooks after commit."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_tenant_type", "tenant_id", "type"),)
+    __table_args__ = (
+        Index("ix_events_tenant_id_id", "tenant_id", "id"),
+        Index("ix_events_tenant_type", "tenant_id", "type"),
+    )
 
     id: Mapped[str] = id_column("evt")
     type: Mapped[str] = mapped_column(String(100))

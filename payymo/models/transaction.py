@@ -22,13 +22,14 @@ class Transaction(TenantScoped, Base):
     __tablename__ = "transactions"
     __table_args__ = (
         UniqueConstraint("account_id", "dedupe_key"),
+        Index("ix_transactions_tenant_id_id", "tenant_id", "id"),
         Index("ix_transactions_tenant_match_status", "tenant_id", "match_status"),
         Index("ix_transactions_tenant_booking_date", "tenant_id", "booking_date"),
     )
 
     id: Mapped[str] = id_column("txn")
     account_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("bank_accounts.id", ondelete="CASCADE"), index=True
+        String(40), ForeignKey("bank_accounts.id", ondelete="CASCADE")
     )
     dedupe_key: Mapped[str] = mapped_column(String(160))
     provider_id: Mapped[str | None] = mapped_column(String(255))

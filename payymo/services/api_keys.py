@@ -60,11 +60,14 @@ def revoke_key(*, session: Session, key: ApiKey) -> ApiKey:
 
 def roll_key(*, session: Session, key: ApiKey, grace: dt.timedelta) -> tuple[ApiKey, str]:
     """Issue a replacement key; the old one keeps working for ``grace`` (≤ 7 days)."""
+    now = utcnow()
     if key.revoked_at is not None:
         raise Conflict("A revoked key cannot be rolled.", code="api_key_revoked")
+    if key.expires_at is not None and key.expires_at <= now:
+        # Rolling would bring a dead key's access back to life.
+        raise Conflict("An expired key cannot be rolled.", code="api_key_expired")
     if grace < dt.timedelta(0) or grace > MAX_ROLL_GRACE:
         raise InvalidRequest("The old key may live at most 7 days.", param="expires_in_hours")
-    now = utcnow()
     new_key, secret = create_key(
         session=session, name=key.name, scopes=list(key.scopes), mode=key.mode
     )

@@ -11,6 +11,8 @@ from payymo.models import Tenant
 from payymo.models.tenant import DEFAULT_SETTINGS
 from payymo.tenancy import current_tenant_id, system_scope
 
+EDITABLE = ("name", "default_currency")
+
 
 def create_tenant(
     *, session: Session, name: str, default_currency: str = "EUR", plan: str = "standard"
@@ -42,15 +44,22 @@ def current_tenant(*, session: Session) -> Tenant:
 def update_tenant(*, session: Session, changes: dict) -> Tenant:
     """Change the tenant's name, default currency or settings (merged over the current)."""
     tenant = current_tenant(session=session)
-    if "name" in changes:
-        tenant.name = changes["name"]
-    if "default_currency" in changes:
-        tenant.default_currency = changes["default_currency"]
+    changed = False
+    for name in EDITABLE:
+        if name in changes and getattr(tenant, name) != changes[name]:
+            setattr(tenant, name, changes[name])
+            changed = True
     if "settings" in changes:
         unknown = set(changes["settings"]) - set(DEFAULT_SETTINGS)
         if unknown:
-            raise InvalidRequest(f"Unknown setting {sorted(unknown)[0]}.", param="settings")
-        tenant.settings = {**tenant.effective_settings, **changes["settings"]}
-    tenant.updated_at = utcnow()
-    session.flush()
+            name = sorted(unknown)[0]
+            raise InvalidRequest(f"Unknown setting '{name}'.", param=f"settings.{name}")
+        merged = {**tenant.effective_settings, **changes["settings"]}
+        if merged != tenant.settings:
+            # A new dict, so the JSON column sees the change.
+            tenant.settings = merged
+            changed = True
+    if changed:
+        tenant.updated_at = utcnow()
+        session.flush()
     return tenant

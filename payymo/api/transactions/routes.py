@@ -1,5 +1,98 @@
-"""/api/v1/transactions (stub)."""
+"""/api/v1/transactions: list, stats, get, update, import statements."""
 
-from payymo.api.common import Blueprint
+from __future__ import annotations
 
-blp = Blueprint("transactions", __name__, url_prefix="/transactions")
+from flask.views import MethodView
+from marshmallow import ValidationError
+
+from payymo import db
+from payymo.api.common import Blueprint, page_args
+from payymo.api.errors import validation_error
+from payymo.api.transactions.schemas import (
+    IMPORT_ROW_STATUSES,
+    TransactionFilters,
+    TransactionImportIn,
+    TransactionImportOut,
+    TransactionImportRow,
+    TransactionList,
+    TransactionListArgs,
+    TransactionOut,
+    TransactionStatsOut,
+    TransactionUpdate,
+)
+from payymo.models import Transaction
+from payymo.services import transactions as service
+from payymo.tenancy import get_or_404
+
+blp = Blueprint(
+    "transactions", __name__, url_prefix="/transactions", description="Bank transactions"
+)
+_ROW = TransactionImportRow()
+
+
+@blp.route("")
+class Transactions(MethodView):
+    @blp.arguments(TransactionListArgs, location="query")
+    @blp.response(200, TransactionList)
+    def get(self, args):
+        """List transactions, newest first."""
+        page = page_args(args)
+        return service.list_transactions(session=db.session, filters=args, page=page)
+
+
+# Declared before /<transaction_id> so the literal paths are never read as ids.
+@blp.route("/stats")
+class TransactionStats(MethodView):
+    @blp.arguments(TransactionFilters, location="query")
+    @blp.response(200, TransactionStatsOut)
+    def get(self, filters):
+        """Counts and sums (minor units) by currency, match status, direction and month."""
+        return service.transaction_stats(session=db.session, filters=filters)
+
+
+def _parse_rows(raw_rows: list) -> tuple[list[tuple[int, dict]], list[service.ImportResult]]:
+    parsed, failed = [], []
+    for index, row in enumerate(raw_rows):
+        try:
+            if not isinstance(row, dict):
+                raise ValidationError({"_schema": ["Each transaction must be a JSON object."]})
+            parsed.append((index, _ROW.load(row)))
+        except ValidationError as exc:
+            failed.append(
+                service.row_failure(validation_error({"json": exc.messages}), index=index)
+            )
+    return parsed, failed
+
+
+@blp.route("/import")
+class TransactionImport(MethodView):
+    @blp.arguments(TransactionImportIn)
+    @blp.response(200, TransactionImportOut)
+    @blp.alt_response(207, schema=TransactionImportOut, description="Some rows failed")
+    def post(self, body):
+        """Import up to 1,000 statement lines into a manual account (207 when some fail)."""
+        parsed, failed = _parse_rows(body["transactions"])
+        results = service.import_transactions(
+            session=db.session, account_id=body["account_id"], rows=parsed
+        )
+        results = sorted(results + failed, key=lambda r: r.index)
+        counts = dict.fromkeys(IMPORT_ROW_STATUSES, 0)
+        for result in results:
+            counts[result.status] += 1
+        status = 207 if counts["error"] else 200
+        return {"account_id": body["account_id"], "counts": counts, "results": results}, status
+
+
+@blp.route("/<string:transaction_id>")
+class TransactionById(MethodView):
+    @blp.response(200, TransactionOut)
+    def get(self, transaction_id):
+        """Retrieve a transaction."""
+        return get_or_404(db.session, Transaction, transaction_id)
+
+    @blp.arguments(TransactionUpdate)
+    @blp.response(200, TransactionOut)
+    def patch(self, changes, transaction_id):
+        """Set a transaction's category, notes, or ignored flag."""
+        txn = get_or_404(db.session, Transaction, transaction_id)
+        return service.update_transaction(session=db.session, txn=txn, changes=changes)

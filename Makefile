@@ -1,0 +1,44 @@
+# Payymo developer and CI entry points. `make run` needs nothing but python3.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+PAYYMO_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PAYYMO_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+export PAYYMO_TEST_DATABASE_URL PAYYMO_TEST_REDIS_URL
+
+.PHONY: install run test lint bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when pyproject.toml changes (or the venv is new).
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/payymo db upgrade
+	$(BIN)/payymo demo --url http://127.0.0.1:$(PORT)
+	exec $(BIN)/payymo serve --host 127.0.0.1 --port $(PORT)
+
+# The whole suite on PostgreSQL + Redis, then again on the embedded default (SQLite, no Redis).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	PAYYMO_TEST_EMBEDDED=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Every benchmark script (modules without a __main__ block are helpers, not scripts).
+bench: $(STAMP)
+	@set -e; for script in $$(grep -l '__name__ == "__main__"' benchmarks/*.py); do \
+		echo "== $$script"; $(BIN)/python $$script; \
+	done

@@ -1,0 +1,38 @@
+"""Event response schemas and list filters."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from payymo.api.common import ListArgs, list_schema
+
+EVENT_TYPE_FILTER = validate.And(
+    validate.Length(max=100),
+    validate.Regexp(
+        r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$",
+        error="must be an event type like invoice.created, or a prefix like invoice.*",
+    ),
+)
+
+
+class EventOut(Schema):
+    """Something that happened to the tenant's data."""
+
+    object = fields.Constant("event")
+    id = fields.String()
+    type = fields.String(metadata={"example": "invoice.created"})
+    data = fields.Dict()
+    created_at = fields.DateTime()
+    request_id = fields.String(allow_none=True)
+
+
+EventList = list_schema(EventOut, "EventList")
+
+
+class EventListArgs(ListArgs):
+    """Filters for ``GET /events``."""
+
+    type = fields.String(
+        validate=EVENT_TYPE_FILTER,
+        metadata={"description": "Exact type (invoice.created) or prefix (invoice.*)"},
+    )

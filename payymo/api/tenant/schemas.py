@@ -1,0 +1,102 @@
+"""Tenant request and response schemas."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from payymo import money
+from payymo.api.common import StrictSchema
+from payymo.api.fields import CurrencyCode, StrictInteger
+
+REFERENCE_PATTERN_MAX = 200
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON ``true``/``false`` only (no "yes", 1 or "true")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean; send true or false.")
+        return value
+
+
+class StrictNumber(fields.Float):
+    """A JSON number (integer or decimal), never a string or boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("Not a valid number.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class ReadOnly(fields.Raw):
+    """A field shown in responses that a client may not set."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raise ValidationError(f"{attr} is read-only.")
+
+
+def validate_pattern(value: str) -> None:
+    """The reference pattern must compile as a Python regular expression."""
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValidationError(f"Not a valid regular expression: {exc}.") from exc
+
+
+class TenantSettingsIn(StrictSchema):
+    """Matching settings; every key optional, merged over the current ones."""
+
+    auto_match_enabled = StrictBoolean()
+    auto_match_threshold = StrictNumber(
+        validate=validate.Range(min=0, max=1),
+        metadata={"description": "Score from 0 to 1 above which matches apply automatically"},
+    )
+    date_window_days = StrictInteger(validate=validate.Range(min=0, max=365))
+    overpayment_tolerance = StrictInteger(
+        validate=validate.Range(min=0, max=money.MAX_MINOR_UNITS - 1),
+        metadata={"description": "Integer minor units an invoice may be overpaid by"},
+    )
+    reference_pattern = fields.String(
+        allow_none=True,
+        validate=[validate.Length(min=1, max=REFERENCE_PATTERN_MAX), validate_pattern],
+        metadata={"description": "Python regular expression finding invoice references"},
+    )
+
+
+class TenantUpdate(StrictSchema):
+    """Change the tenant's name, default currency or settings."""
+
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    default_currency = CurrencyCode()
+    settings = fields.Nested(TenantSettingsIn)
+    plan = ReadOnly(metadata={"readOnly": True, "description": "Read-only; sending it is an error"})
+    status = ReadOnly(
+        metadata={"readOnly": True, "description": "Read-only; sending it is an error"}
+    )
+
+
+class TenantSettingsOut(Schema):
+    """The effective settings (stored values over the defaults)."""
+
+    auto_match_enabled = fields.Boolean()
+    auto_match_threshold = fields.Float()
+    date_window_days = fields.Integer()
+    overpayment_tolerance = fields.Integer()
+    reference_pattern = fields.String(allow_none=True)
+
+
+class TenantOut(Schema):
+    """The caller's tenant."""
+
+    object = fields.Constant("tenant")
+    id = fields.String()
+    name = fields.String()
+    status = fields.String(metadata={"enum": ["active", "suspended"]})
+    plan = fields.String()
+    default_currency = fields.String()
+    settings = fields.Nested(TenantSettingsOut, attribute="effective_settings")
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()

@@ -1,0 +1,304 @@
+"""The ``payymo`` command: serve, worker, db upgrade, tenants, keys, demo.
+
+Settings come from ``payymo.runtime`` (the environment, or whatever a test installed).
+Commands that print data print exactly one JSON document on stdout; logs and hints go
+to stderr. Like a view, each command commits its own work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from payymo import db, money, runtime
+from payymo.config import ConfigError, Settings
+from payymo.errors import PayymoError
+
+MAX_DEFAULT_WORKERS = 8
+
+
+class ConfigFailure(click.ClickException):
+    """The environment does not give a safe configuration: refuse to start."""
+
+    exit_code = 2
+
+
+def _settings() -> Settings:
+    try:
+        settings = runtime.settings()
+    except ConfigError as exc:
+        raise ConfigFailure(str(exc)) from None
+    from payymo.observability import setup_logging
+
+    setup_logging(settings.log_level)
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+@contextmanager
+def _unit_of_work() -> Iterator[Session]:
+    """The scoped session, committed on success; domain errors become CLI errors."""
+    session = db.session
+    try:
+        yield session
+        session.commit()
+    except PayymoError as exc:
+        session.rollback()
+        raise click.ClickException(exc.message) from None
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        db.session.remove()
+
+
+def _emit(document) -> None:
+    click.echo(json.dumps(document, default=str))
+
+
+@click.group()
+def main() -> None:
+    """Payymo: multi-tenant open-banking reconciliation."""
+
+
+# -- serving ------------------------------------------------------------------------------
+
+
+def default_workers() -> int:
+    """gunicorn's rule of thumb (2 * CPUs + 1), capped: each worker holds a DB pool."""
+    return min(2 * (os.cpu_count() or 1) + 1, MAX_DEFAULT_WORKERS)
+
+
+def _run_gunicorn(settings: Settings, bind: str, workers: int, threads: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class PayymoGunicorn(BaseApplication):
+        def load_config(self):
+            options = {
+                "bind": bind,
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": threads,
+                "proc_name": "payymo",
+                "keepalive": 5,
+                # Recycle workers now and then so a slow leak never takes a node down.
+                "max_requests": 10_000,
+                "max_requests_jitter": 1_000,
+                "errorlog": "-",
+                # One default control socket per user would clash between instances.
+                "control_socket_disable": True,
+                "loglevel": settings.log_level.lower(),
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            # Runs in each worker after the fork: every worker gets its own engine.
+            from payymo import create_app
+
+            return create_app(settings)
+
+    PayymoGunicorn().run()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(min=1), help="gunicorn workers (production).")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1))
+def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve the API: gunicorn when PAYYMO_ENV=production, the development server otherwise."""
+    settings = _settings()
+    if settings.env == "production":
+        _run_gunicorn(settings, f"{host}:{port}", workers or default_workers(), threads)
+        return
+    from payymo import create_app
+
+    app = create_app(settings)
+    click.echo(f"Payymo ({settings.env}) on http://{host}:{port}  (Ctrl-C stops)", err=True)
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Work off what is queued, then exit.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker on the high, default and low queues (needs PAYYMO_REDIS_URL)."""
+    settings = _settings()
+    if not settings.redis_url:
+        raise ConfigFailure(
+            "PAYYMO_REDIS_URL is not set: without Redis, jobs run inside the web process "
+            "and no worker is needed. Set it to run workers."
+        )
+    import redis
+    from rq import Queue, Worker
+
+    from payymo.jobs import QUEUES
+
+    conn = redis.Redis.from_url(settings.redis_url)
+    try:
+        conn.ping()
+    except redis.RedisError:
+        raise click.ClickException("cannot reach Redis at PAYYMO_REDIS_URL") from None
+    queues = [Queue(name, connection=conn) for name in QUEUES]
+    Worker(queues, connection=conn).work(burst=burst, logging_level=settings.log_level)
+
+
+# -- database -----------------------------------------------------------------------------
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the latest schema (safe to run repeatedly)."""
+    from payymo import migrate
+
+    settings = _settings()
+    migrate.upgrade(settings.database_url, revision)
+    click.echo(f"database upgraded to {revision}", err=True)
+
+
+# -- tenants and keys ---------------------------------------------------------------------
+
+
+def _check_tenant_options(settings: Settings, name: str, currency: str, plan: str) -> str:
+    if not name.strip() or len(name) > 200:
+        raise click.BadParameter("must be 1 to 200 characters", param_hint="--name")
+    if not money.is_currency(currency.upper()):
+        raise click.BadParameter(f"{currency!r} is not an ISO 4217 code", param_hint="--currency")
+    if plan not in settings.plan_rate_limits:
+        choices = ", ".join(sorted(settings.plan_rate_limits))
+        raise click.BadParameter(f"must be one of {choices}", param_hint="--plan")
+    return currency.upper()
+
+
+def _create_tenant(
+    session: Session, name: str, currency: str, plan: str = "standard", key_name: str = "cli"
+):
+    from payymo.services import api_keys, tenants
+    from payymo.tenancy import tenant_scope
+
+    tenant = tenants.create_tenant(
+        session=session, name=name.strip(), default_currency=currency, plan=plan
+    )
+    with tenant_scope(tenant.id):
+        _key, secret = api_keys.create_key(session=session, name=key_name)
+    return tenant, secret
+
+
+@main.group()
+def tenants() -> None:
+    """Tenants (operator access: all tenants)."""
+
+
+@tenants.command("create")
+@click.option("--name", required=True)
+@click.option("--currency", default="EUR", show_default=True, help="Default currency.")
+@click.option("--plan", default="standard", show_default=True, help="Rate-limit plan.")
+def tenants_create(name: str, currency: str, plan: str) -> None:
+    """Create a tenant with an admin key; prints {"tenant_id", "api_key"}."""
+    settings = _settings()
+    currency = _check_tenant_options(settings, name, currency, plan)
+    with _unit_of_work() as session:
+        tenant, secret = _create_tenant(session, name, currency, plan)
+        tenant_id = tenant.id
+    _emit({"tenant_id": tenant_id, "api_key": secret})
+
+
+@tenants.command("list")
+def tenants_list() -> None:
+    """Print every tenant as a JSON array."""
+    from payymo.services import tenants as service
+
+    _settings()
+    with _unit_of_work() as session:
+        rows = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "status": t.status,
+                "plan": t.plan,
+                "default_currency": t.default_currency,
+                "created_at": t.created_at.isoformat(),
+            }
+            for t in service.list_tenants(session=session)
+        ]
+    _emit(rows)
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--tenant", "tenant_id", required=True, help="Tenant id (ten_…).")
+@click.option("--scope", "scopes", multiple=True, help="Repeat for several; default admin.")
+@click.option("--name", default=None, help="A label for the key.")
+def keys_create(tenant_id: str, scopes: tuple[str, ...], name: str | None) -> None:
+    """Mint a key for a tenant; prints it once as JSON."""
+    from payymo.models import Tenant
+    from payymo.services import api_keys
+    from payymo.tenancy import tenant_scope
+
+    _settings()
+    with _unit_of_work() as session:
+        if session.get(Tenant, tenant_id) is None:
+            raise click.ClickException(f"no such tenant: {tenant_id}")
+        with tenant_scope(tenant_id):
+            key, secret = api_keys.create_key(session=session, name=name, scopes=list(scopes))
+        document = {
+            "id": key.id,
+            "tenant_id": tenant_id,
+            "api_key": secret,
+            "prefix": key.prefix,
+            "scopes": list(key.scopes),
+        }
+    _emit(document)
+
+
+@main.command()
+@click.option(
+    "--url", default="http://127.0.0.1:8000", show_default=True, help="Base URL for the hint."
+)
+def demo(url: str) -> None:
+    """Create the "Demo Ltd" tenant with sample data once; mint and print a new key."""
+    from payymo.demo import DEMO_TENANT, seed_demo
+    from payymo.models import Tenant
+    from payymo.services import api_keys
+    from payymo.tenancy import tenant_scope
+
+    _settings()
+    with _unit_of_work() as session:
+        tenant = session.scalars(
+            select(Tenant).where(Tenant.name == DEMO_TENANT).order_by(Tenant.id).limit(1)
+        ).one_or_none()
+        created = tenant is None
+        if created:
+            tenant, secret = _create_tenant(session, DEMO_TENANT, "GBP", key_name="demo")
+            with tenant_scope(tenant.id):
+                seed_demo(session=session)
+        else:
+            with tenant_scope(tenant.id):
+                _key, secret = api_keys.create_key(session=session, name="demo")
+        tenant_id = tenant.id
+    _emit({"tenant_id": tenant_id, "api_key": secret, "created": created})
+    click.echo(
+        f"\nDemo tenant {DEMO_TENANT} ({tenant_id}) is ready. Its new API key is shown once.\n"
+        f'Try:  curl -s -H "X-API-Key: {secret}" {url.rstrip("/")}/api/v1/invoices\n',
+        err=True,
+    )

@@ -1,0 +1,79 @@
+"""The demo tenant's sample data: invoices and a statement, some lines paying invoices."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+DEMO_TENANT = "Demo Ltd"
+
+# (number, customer, email, amount due in pence, days ago issued)
+DEMO_INVOICES = (
+    ("INV-1001", "Initech Ltd", "ap@initech.example", 120_000, 52),
+    ("INV-1002", "Globex Corporation", "finance@globex.example", 45_050, 47),
+    ("INV-1003", "Umbrella Trading", "accounts@umbrella.example", 9_999, 41),
+    ("INV-1004", "Stark Supplies", "billing@stark.example", 250_000, 36),
+    ("INV-1005", "Wayne Logistics", "ap@wayne.example", 78_420, 30),
+    ("INV-1006", "Acme Widgets", "payables@acme.example", 15_000, 24),
+    ("INV-1007", "Hooli UK", "invoices@hooli.example", 330_000, 18),
+    ("INV-1008", "Soylent Foods", "ap@soylent.example", 6_480, 12),
+    ("INV-1009", "Cyberdyne Systems", "finance@cyberdyne.example", 99_000, 7),
+    ("INV-1010", "Tyrell Partners", "ap@tyrell.example", 41_200, 3),
+)
+# (days ago booked, amount in pence (negative = out), counterparty, remittance text)
+DEMO_TRANSACTIONS = (
+    (45, 120_000, "INITECH LTD", "INV-1001"),
+    (40, 45_050, "GLOBEX CORPORATION", "Payment INV-1002 thank you"),
+    (33, -185_000, "Northside Properties", "Office rent"),
+    (29, 250_000, "STARK SUPPLIES", "INV-1004"),
+    (21, -4_320, "Amazon Web Services", "AWS monthly bill"),
+    (17, 40_000, "WAYNE LOGISTICS", "Part payment INV-1005"),
+    (14, 15_000, "ACME WIDGETS", "ACME INV-1006"),
+    (9, -950, "Pret A Manger", "Card payment"),
+    (5, 2_150, "Stationery Direct", "Refund order 5531"),
+    (2, -62_000, "HMRC", "VAT Q3"),
+)
+
+
+def seed_demo(*, session: Session) -> None:
+    """Ten invoices, a manual account and ten statement lines, some paying invoices."""
+    from payymo.services import bank_accounts, invoices, transactions
+
+    today = dt.date.today()
+    for number, customer, email, amount, age in DEMO_INVOICES:
+        issued = today - dt.timedelta(days=age)
+        invoices.create_invoice(
+            session=session,
+            data={
+                "external_id": f"demo-{number}",
+                "number": number,
+                "customer_name": customer,
+                "customer_email": email,
+                "amount_due": amount,
+                "currency": "GBP",
+                "issue_date": issued,
+                "due_date": issued + dt.timedelta(days=30),
+            },
+        )
+    account = bank_accounts.create_bank_account(
+        session=session,
+        data={"name": "Demo Business Current", "currency": "GBP", "iban": "GB33BUKB20201555555555"},
+    )
+    rows = [
+        (
+            index,
+            {
+                "id": f"demo-{index + 1:02d}",
+                "status": "booked",
+                "booking_date": today - dt.timedelta(days=age),
+                "value_date": today - dt.timedelta(days=age),
+                "amount": amount,
+                "currency": "GBP",
+                "counterparty_name": counterparty,
+                "remittance_information": text,
+            },
+        )
+        for index, (age, amount, counterparty, text) in enumerate(DEMO_TRANSACTIONS)
+    ]
+    transactions.import_transactions(session=session, account_id=account.id, rows=rows)

@@ -1,0 +1,246 @@
+"""Transactions: list, update, import statements into manual accounts, stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import case, extract, func, or_, select
+from sqlalchemy.orm import Session
+
+from payymo import events
+from payymo.api.transactions.schemas import TransactionOut
+from payymo.db import utcnow
+from payymo.errors import Conflict, InvalidRequest, PayymoError
+from payymo.ids import new_id
+from payymo.models import BankAccount, Transaction
+from payymo.pagination import Page, paginate
+from payymo.services import dedupe
+from payymo.services.filters import contains
+from payymo.services.invoices import row_error
+from payymo.tenancy import get_or_404
+
+_OUT = TransactionOut()
+EDITABLE = ("category", "notes")
+IMPORTED = (
+    "status",
+    "booking_date",
+    "value_date",
+    "amount",
+    "currency",
+    "counterparty_name",
+    "counterparty_iban",
+    "remittance_information",
+    "end_to_end_id",
+    "category",
+    "notes",
+)
+_LOCKED_BY_MATCH = ("matched", "partially_matched")
+
+
+def _snapshot(txn: Transaction) -> dict:
+    return _OUT.dump(txn)
+
+
+def _filtered(stmt, filters: dict):
+    for name in ("account_id", "status", "match_status", "currency"):
+        if filters.get(name) is not None:
+            stmt = stmt.where(getattr(Transaction, name) == filters[name])
+    if filters.get("direction") == "in":
+        stmt = stmt.where(Transaction.amount >= 0)
+    elif filters.get("direction") == "out":
+        stmt = stmt.where(Transaction.amount < 0)
+    ranges = (
+        ("booking_date_from", Transaction.booking_date, True),
+        ("booking_date_to", Transaction.booking_date, False),
+        ("amount_min", Transaction.amount, True),
+        ("amount_max", Transaction.amount, False),
+    )
+    for name, column, lower in ranges:
+        if filters.get(name) is not None:
+            value = filters[name]
+            stmt = stmt.where(column >= value if lower else column <= value)
+    if filters.get("q"):
+        q = filters["q"]
+        stmt = stmt.where(
+            or_(
+                contains(Transaction.counterparty_name, q),
+                contains(Transaction.remittance_information, q),
+                contains(Transaction.counterparty_iban, "".join(q.split()).upper()),
+            )
+        )
+    return stmt
+
+
+def list_transactions(*, session: Session, filters: dict, page: dict) -> Page:
+    """Filtered, newest-first page of transactions."""
+    stmt = _filtered(select(Transaction), filters)
+    return paginate(session, stmt, Transaction, prefix="txn", **page)
+
+
+def _match_status_after(txn: Transaction, ignored: bool | None) -> str:
+    if ignored is True and txn.match_status in _LOCKED_BY_MATCH:
+        raise Conflict(
+            "A matched transaction cannot be ignored; reverse its matches first.",
+            param="ignored",
+            code="transaction_matched",
+        )
+    if ignored is True:
+        return "ignored"
+    if ignored is False and txn.match_status == "ignored":
+        return "unmatched"
+    return txn.match_status
+
+
+def update_transaction(*, session: Session, txn: Transaction, changes: dict) -> Transaction:
+    """Set category/notes/ignored; emits ``transaction.updated`` when something changed.
+
+    ``ignored: false`` only reverts an ignored transaction; it never touches a match.
+    """
+    wanted = {name: changes[name] for name in EDITABLE if name in changes}
+    wanted["match_status"] = _match_status_after(txn, changes.get("ignored"))
+    previous = {}
+    for name, value in wanted.items():
+        if getattr(txn, name) != value:
+            previous[name] = getattr(txn, name)
+            setattr(txn, name, value)
+    if previous:
+        txn.updated_at = utcnow()
+        session.flush()
+        events.emit(
+            session,
+            "transaction.updated",
+            {"object": _snapshot(txn), "previous_attributes": previous},
+        )
+    return txn
+
+
+@dataclass
+class ImportResult:
+    """The outcome of one imported line."""
+
+    index: int
+    status: str
+    id: str | None = None
+    error: dict | None = None
+
+
+def _import_account(session: Session, account_id: str) -> BankAccount:
+    account = get_or_404(session, BankAccount, account_id, param="account_id")
+    if account.kind != "manual":
+        raise Conflict(
+            f"Bank account '{account.id}' is synced from its bank; "
+            "statements can only be imported into a manual account.",
+            param="account_id",
+            code="account_not_manual",
+        )
+    return account
+
+
+def _new_transaction(account: BankAccount, data: dict, key: str, now) -> Transaction:
+    return Transaction(
+        id=new_id("txn"),
+        created_at=now,
+        updated_at=now,
+        account_id=account.id,
+        dedupe_key=key,
+        provider_id=dedupe.clean_id(data.get("id")),
+        match_status="unmatched",
+        **{name: data.get(name) for name in IMPORTED},
+    )
+
+
+def _existing_ids(session: Session, account_id: str, keys: list[str]) -> dict[str, str]:
+    if not keys:
+        return {}
+    stmt = select(Transaction.dedupe_key, Transaction.id).where(
+        Transaction.account_id == account_id, Transaction.dedupe_key.in_(sorted(set(keys)))
+    )
+    return {key: txn_id for key, txn_id in session.execute(stmt)}
+
+
+def row_failure(exc: PayymoError, *, index: int) -> ImportResult:
+    """An ``error`` result whose ``param`` points into ``transactions[index]``."""
+    return ImportResult(index, "error", error=row_error(exc, index=index, prefix="transactions"))
+
+
+def import_transactions(
+    *, session: Session, account_id: str, rows: list[tuple[int, dict]]
+) -> list[ImportResult]:
+    """Import parsed statement lines into a manual account, skipping duplicates.
+
+    ``rows`` are ``(index, data)`` pairs. Duplicates of lines already in the account, or
+    earlier in the batch, answer ``duplicate`` with the existing id; a failing row spoils
+    no other. One query finds existing keys, one flush writes the new lines.
+    """
+    account = _import_account(session, account_id)
+    results: list[ImportResult] = []
+    accepted: list[tuple[int, dict]] = []
+    for index, data in rows:
+        if data["currency"] == account.currency:
+            accepted.append((index, data))
+            continue
+        exc = InvalidRequest(
+            f"currency {data['currency']} does not match the account's {account.currency}.",
+            param="currency",
+            code="currency_mismatch",
+        )
+        results.append(row_failure(exc, index=index))
+    keys = dedupe.dedupe_keys(data for _, data in accepted)
+    known = _existing_ids(session, account.id, keys)
+    now = utcnow()
+    for (index, data), key in zip(accepted, keys, strict=True):
+        if key in known:
+            results.append(ImportResult(index, "duplicate", known[key]))
+            continue
+        txn = _new_transaction(account, data, key, now)
+        session.add(txn)
+        events.emit(session, "transaction.created", {"object": _snapshot(txn)})
+        known[key] = txn.id
+        results.append(ImportResult(index, "created", txn.id))
+    session.flush()
+    return sorted(results, key=lambda r: r.index)
+
+
+def _bucket(groups: dict, key: tuple, row: tuple) -> None:
+    currency, direction, count, amount = row
+    bucket = groups.setdefault(
+        key, {"currency": currency, "count": 0, "amount": 0, "amount_in": 0, "amount_out": 0}
+    )
+    bucket["count"] += count
+    bucket["amount"] += amount
+    bucket[f"amount_{direction}"] += amount
+
+
+def transaction_stats(*, session: Session, filters: dict) -> dict:
+    """Counts and sums by currency, match status, direction and booking month.
+
+    Every group includes the currency, so amounts of different currencies never add up.
+    """
+    year = extract("year", Transaction.booking_date)
+    month = extract("month", Transaction.booking_date)
+    # One expression object in SELECT and GROUP BY, so PostgreSQL sees the same binds.
+    flow = case((Transaction.amount < 0, "out"), else_="in")
+    keys = (Transaction.currency, Transaction.match_status, flow, year, month)
+    stmt = _filtered(select(*keys, func.count(), func.sum(Transaction.amount)), filters).group_by(
+        *keys
+    )
+    by: dict[str, dict] = {"currency": {}, "match_status": {}, "direction": {}, "month": {}}
+    total = 0
+    for currency, match_status, direction, y, m, count, amount in session.execute(stmt):
+        count, amount = int(count), int(amount)
+        total += count
+        label = f"{int(y):04d}-{int(m):02d}" if y is not None else None
+        row = (currency, direction, count, amount)
+        _bucket(by["currency"], (currency,), row)
+        _bucket(by["direction"], (direction, currency), row)
+        _bucket(by["match_status"], (match_status, currency), row)
+        _bucket(by["month"], (label or "", currency), row)
+    return {
+        "count": total,
+        "by_currency": [by["currency"][k] for k in sorted(by["currency"])],
+        "by_direction": [{"direction": k[0], **v} for k, v in sorted(by["direction"].items())],
+        "by_match_status": [
+            {"match_status": k[0], **v} for k, v in sorted(by["match_status"].items())
+        ],
+        "by_month": [{"month": k[0] or None, **v} for k, v in sorted(by["month"].items())],
+    }

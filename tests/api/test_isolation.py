@@ -1,0 +1,307 @@
+"""Tenant isolation through the API, walked generically over the generated OpenAPI spec.
+
+Tenant A creates one of each resource; tenant B then calls every route with A's ids and
+must get 404 (never data, never 403), lists must show B none of A's rows, and ids passed
+in a body must be 404 too. A path parameter, query id filter or body id field the walk
+does not know makes the test FAIL, so a new route cannot slip past it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import pytest
+
+from tests.helpers import ApiClient, invoice_body
+
+API = "/api/v1"
+METHODS = ("get", "post", "put", "patch", "delete")
+# Parameter / field name → which of tenant A's objects it refers to.
+ID_KINDS = {
+    "invoice_id": "invoice",
+    "bank_account_id": "bank_account",
+    "account_id": "bank_account",
+    "transaction_id": "transaction",
+    "key_id": "api_key",
+    "api_key_id": "api_key",
+    "event_id": "event",
+}
+# Body fields that end in "_id" but are not references to another object.
+NOT_REFERENCES = {"external_id", "end_to_end_id", "provider_id", "id"}
+SECRET = "Zq7Secret"  # marks every name and text tenant A writes
+
+
+@dataclass
+class TenantA:
+    """Tenant A's ids by kind and every string that must never reach tenant B."""
+
+    ids: dict[str, str]
+    markers: list[str]
+
+    def leaks(self, text: str, *, sent: tuple[str, ...] = ()) -> list[str]:
+        """Markers in ``text``; ids the caller itself ``sent`` may be echoed in a 404."""
+        return [m for m in self.markers if m in text and m not in sent]
+
+
+def _ok(response, status: int = 200) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    return response.json
+
+
+@pytest.fixture
+def tenant_a(api, tenant) -> TenantA:
+    invoice = _ok(
+        api.post(
+            "invoices",
+            json=invoice_body(
+                f"{SECRET}-ERP-1",
+                customer_name=f"{SECRET} Customer",
+                customer_email="secret-ap@acme.example",
+                metadata={"note": f"{SECRET} note"},
+            ),
+        ),
+        201,
+    )
+    account = _ok(
+        api.post(
+            "bank_accounts",
+            json={"name": f"{SECRET} Account", "currency": "EUR", "iban": "DE89370400440532013000"},
+        ),
+        201,
+    )
+    imported = _ok(
+        api.post(
+            "transactions/import",
+            json={"account_id": account["id"], "transactions": [_statement_line()]},
+        )
+    )
+    [row] = imported["results"]
+    key = _ok(api.post("api_keys", json={"name": f"{SECRET} key", "scopes": ["admin"]}), 201)
+    events = _ok(api.get("events"))["data"]
+    assert events, "creating an invoice must emit an event"
+    ids = {
+        "invoice": invoice["id"],
+        "bank_account": account["id"],
+        "transaction": row["id"],
+        "api_key": key["id"],
+        "event": events[0]["id"],
+    }
+    markers = [
+        *ids.values(),
+        tenant.tenant_id,
+        tenant.key_id,
+        tenant.secret[: len("pym_live_") + 6],
+        key["prefix"] if "prefix" in key else key["id"],
+        SECRET,
+        "Acme Ltd",  # tenant A's name
+        "secret-ap@acme.example",
+        "DE89370400440532013000",
+    ]
+    return TenantA(ids=ids, markers=markers)
+
+
+def _statement_line(**overrides) -> dict:
+    line = {
+        "booking_date": "2026-11-20",
+        "amount": 12_300,
+        "currency": "EUR",
+        "counterparty_name": f"{SECRET} Payer",
+        "remittance_information": f"{SECRET} INV-1042",
+    }
+    line.update(overrides)
+    return line
+
+
+@pytest.fixture
+def spec(app) -> dict:
+    response = app.test_client().get(f"{API}/openapi.json")
+    assert response.status_code == 200
+    return response.json
+
+
+def _operations(spec: dict):
+    for path, item in spec["paths"].items():
+        for method in METHODS:
+            if method in item:
+                yield path, method, item[method], item.get("parameters", [])
+
+
+def _path_params(path: str) -> list[str]:
+    return re.findall(r"{(\w+)}", path)
+
+
+def _echo_only(body: dict, sent: tuple[str, ...]) -> bool:
+    """The ids sent appear only in the error message (an echo of the caller's input)."""
+    rest = {k: v for k, v in body["error"].items() if k != "message"}
+    return not any(i in str(rest) for i in sent)
+
+
+def _send(client: ApiClient, method: str, url: str):
+    kwargs = {"json": {}} if method in ("post", "put", "patch") else {}
+    return client.request(method.upper(), url, **kwargs)
+
+
+def test_every_route_with_an_id_answers_404_to_another_tenant(
+    spec, tenant_a, api, other_api, caplog
+):
+    caplog.set_level(logging.WARNING, logger="payymo.security")
+    problems, walked, kinds = [], [], set()
+    for path, method, _op, _params in _operations(spec):
+        names = _path_params(path)
+        if not names:
+            continue
+        unknown = [n for n in names if n not in ID_KINDS]
+        if unknown:
+            problems.append(f"{method.upper()} {path}: no tenant-A id for {unknown}; add it")
+            continue
+        url, sent = path, tuple(tenant_a.ids[ID_KINDS[n]] for n in names)
+        for name in names:
+            url = url.replace(f"{{{name}}}", tenant_a.ids[ID_KINDS[name]])
+            kinds.add(ID_KINDS[name])
+        caplog.clear()
+        response = _send(other_api, method, url)
+        walked.append(f"{method.upper()} {path}")
+        text = response.get_data(as_text=True)
+        if response.status_code != 404:
+            problems.append(f"{method.upper()} {path}: {response.status_code} {text[:200]}")
+            continue
+        if response.json["error"]["type"] != "not_found":
+            problems.append(f"{method.upper()} {path}: error type {response.json['error']}")
+        if leaked := tenant_a.leaks(text, sent=sent):
+            problems.append(f"{method.upper()} {path}: response shows {leaked}")
+        if any(i in text for i in sent) and not _echo_only(response.json, sent):
+            problems.append(f"{method.upper()} {path}: id outside the error message: {text}")
+        logged = {getattr(r, "resource_id", None) for r in caplog.records}
+        if not logged & {tenant_a.ids[ID_KINDS[n]] for n in names}:
+            problems.append(f"{method.upper()} {path}: no payymo.security event logged")
+    assert not problems, "\n".join(problems)
+    assert kinds == set(tenant_a.ids), f"no route walked for {set(tenant_a.ids) - kinds}"
+    assert len(walked) >= 10, walked
+    # Nothing B tried changed A's data.
+    assert _ok(api.get(f"invoices/{tenant_a.ids['invoice']}"))["status"] == "open"
+    assert _ok(api.get(f"api_keys/{tenant_a.ids['api_key']}")).get("revoked_at") is None
+    assert _ok(api.get(f"transactions/{tenant_a.ids['transaction']}"))["category"] is None
+
+
+def test_every_list_route_shows_another_tenant_none_of_its_rows(spec, tenant_a, api, other_api):
+    # B has rows of its own, so an empty list is not what passes the test.
+    _ok(other_api.post("invoices", json=invoice_body("B-1")), 201)
+    problems, walked = [], []
+    for path, method, op, params in _operations(spec):
+        if method != "get" or _path_params(path):
+            continue
+        query_ids = [p["name"] for p in op.get("parameters", []) + params if p["in"] == "query"]
+        response = other_api.get(path)
+        walked.append(path)
+        text = response.get_data(as_text=True)
+        if response.status_code != 200:
+            problems.append(f"GET {path}: {response.status_code} {text[:200]}")
+        if leaked := tenant_a.leaks(text):
+            problems.append(f"GET {path}: shows {leaked}")
+        # Filters that take an id: A's id must find nothing for B (empty, 400 or 404).
+        for name in query_ids:
+            if not name.endswith("_id") or name in NOT_REFERENCES:
+                continue
+            if name not in ID_KINDS:
+                problems.append(f"GET {path}: no tenant-A id for query filter {name}; add it")
+                continue
+            filtered = other_api.get(path, query_string={name: tenant_a.ids[ID_KINDS[name]]})
+            body = filtered.get_data(as_text=True)
+            if filtered.status_code not in (200, 400, 404) or tenant_a.leaks(body):
+                problems.append(f"GET {path}?{name}=A: {filtered.status_code} {body[:200]}")
+            elif filtered.status_code == 200 and filtered.json.get("data"):
+                problems.append(f"GET {path}?{name}=A: returned rows")
+        # And A sees its own rows through the same route (the walk is not vacuous).
+        if path.endswith(("/invoices", "/bank_accounts", "/transactions", "/events")):
+            mine = api.get(path).get_data(as_text=True)
+            if not any(i in mine for i in tenant_a.ids.values()):
+                problems.append(f"GET {path}: tenant A does not see its own rows")
+    assert not problems, "\n".join(problems)
+    assert f"{API}/invoices" in walked and f"{API}/transactions" in walked
+
+
+def _body_schema(spec: dict, op: dict) -> dict:
+    content = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+    schema = content.get("schema", {})
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].split("/")[-1]]
+    return schema
+
+
+# How to send each known body id field with a body that is otherwise valid.
+BODY_CASES = {
+    ("post", f"{API}/transactions/import", "account_id"): lambda ids: {
+        "account_id": ids["bank_account"],
+        "transactions": [_statement_line(counterparty_name="B Payer")],
+    },
+}
+
+
+def test_ids_inside_a_body_are_404_for_another_tenant(spec, tenant_a, api, other_api):
+    problems, seen = [], set()
+    for path, method, op, _params in _operations(spec):
+        for name in _body_schema(spec, op).get("properties", {}):
+            if not name.endswith("_id") or name in NOT_REFERENCES:
+                continue
+            case = BODY_CASES.get((method, path, name))
+            if case is None:
+                problems.append(f"{method.upper()} {path}: body field {name} has no case; add it")
+                continue
+            seen.add((method, path, name))
+            body = case(tenant_a.ids)
+            response = other_api.request(method.upper(), path, json=body)
+            text = response.get_data(as_text=True)
+            sent = (body[name],)
+            if (
+                response.status_code != 404
+                or tenant_a.leaks(text, sent=sent)
+                or not _echo_only(response.json, sent)
+            ):
+                problems.append(f"{method.upper()} {path} {name}: {response.status_code} {text}")
+            elif response.json["error"]["param"] != name:
+                problems.append(f"{method.upper()} {path} {name}: param {response.json['error']}")
+    assert not problems, "\n".join(problems)
+    assert seen == set(BODY_CASES), (
+        f"cases for fields no longer in the spec: {set(BODY_CASES) - seen}"
+    )
+    # B's import wrote nothing into A's account.
+    listed = _ok(api.get("transactions", query_string={"account_id": tenant_a.ids["bank_account"]}))
+    assert [t["id"] for t in listed["data"]] == [tenant_a.ids["transaction"]]
+
+
+def test_cross_tenant_404_looks_like_a_missing_id(tenant_a, other_api):
+    """No existence oracle: another tenant's id and a never-issued id answer alike."""
+    theirs = other_api.get(f"invoices/{tenant_a.ids['invoice']}")
+    missing = other_api.get("invoices/inv_00000000000000000000000000")
+    assert theirs.status_code == missing.status_code == 404
+    strip = lambda e: {k: v for k, v in e.items() if k not in ("request_id", "message")}  # noqa: E731
+    assert strip(theirs.json["error"]) == strip(missing.json["error"])
+    assert tenant_a.ids["invoice"] in theirs.json["error"]["message"]  # echo of the input only
+
+
+def test_cross_tenant_404_is_a_security_event(tenant_a, other_tenant, other_api, caplog):
+    caplog.set_level(logging.WARNING, logger="payymo.security")
+    response = other_api.get(f"invoices/{tenant_a.ids['invoice']}")
+    assert response.status_code == 404
+    records = [r for r in caplog.records if r.name == "payymo.security"]
+    assert len(records) == 1
+    record = records[0]
+    assert record.levelno == logging.WARNING
+    assert record.event == "security.cross_tenant_access"
+    assert record.resource_id == tenant_a.ids["invoice"]
+    assert record.tenant_id == other_tenant.tenant_id
+    assert record.request_id == response.headers["X-Request-Id"]
+
+
+def test_a_missing_id_is_not_a_security_event(tenant_a, other_api, caplog):
+    caplog.set_level(logging.WARNING, logger="payymo.security")
+    assert other_api.get("invoices/inv_00000000000000000000000000").status_code == 404
+    assert not [r for r in caplog.records if r.name == "payymo.security"]
+
+
+def test_the_tenant_route_shows_only_the_callers_tenant(tenant_a, other_api, other_tenant):
+    body = _ok(other_api.get("tenant"))
+    assert body["id"] == other_tenant.tenant_id
+    assert not tenant_a.leaks(other_api.get("tenant").get_data(as_text=True))

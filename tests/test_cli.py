@@ -1,0 +1,243 @@
+"""The ``payymo`` command, in-process (CliRunner on the test settings) and as a real process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from click.testing import CliRunner
+from sqlalchemy import create_engine, delete, func, inspect, select
+from sqlalchemy.orm import Session
+
+from payymo import db, runtime
+from payymo.cli import main
+from payymo.models import ApiKey, BankAccount, Invoice, Tenant, Transaction
+from payymo.tenancy import tenant_scope
+from tests.helpers import ApiClient, invoice_body
+from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env
+
+
+@pytest.fixture
+def cli(session):
+    """Invoke the CLI in-process; its commits are savepoints the test rolls back."""
+
+    def invoke(*args: str):
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def _json(result) -> dict | list:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # fails unless stdout is exactly one JSON document
+
+
+def test_tenants_create_prints_one_json_document_with_a_working_key(app, cli, session):
+    doc = _json(cli("tenants", "create", "--name", "Cli Co", "--currency", "gbp"))
+    assert set(doc) == {"tenant_id", "api_key"}
+    api = ApiClient(app.test_client(), doc["api_key"])
+    assert api.get("invoices").status_code == 200
+    created = api.post("invoices", json=invoice_body(currency="GBP"))
+    assert created.status_code == 201, created.get_json()
+    tenant = session.get_one(Tenant, doc["tenant_id"])
+    assert (tenant.name, tenant.default_currency, tenant.status) == ("Cli Co", "GBP", "active")
+
+
+def test_tenants_create_rejects_a_bad_currency_and_creates_nothing(cli, session):
+    before = session.scalar(select(func.count()).select_from(Tenant))
+    result = cli("tenants", "create", "--name", "Bad Co", "--currency", "XYZ")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "--currency" in result.stderr
+    assert session.scalar(select(func.count()).select_from(Tenant)) == before
+
+
+def test_tenants_list_is_a_json_array_of_every_tenant(cli):
+    first = _json(cli("tenants", "create", "--name", "Alpha"))["tenant_id"]
+    second = _json(cli("tenants", "create", "--name", "Beta", "--plan", "scale"))["tenant_id"]
+    listed = {row["id"]: row for row in _json(cli("tenants", "list"))}
+    assert listed[first]["name"] == "Alpha"
+    assert (listed[second]["name"], listed[second]["plan"]) == ("Beta", "scale")
+
+
+def test_keys_create_mints_a_scoped_key(app, cli):
+    tenant_id = _json(cli("tenants", "create", "--name", "Scoped Co"))["tenant_id"]
+    doc = _json(cli("keys", "create", "--tenant", tenant_id, "--scope", "invoices:read"))
+    assert (doc["tenant_id"], doc["scopes"]) == (tenant_id, ["invoices:read"])
+    assert doc["api_key"].startswith(doc["prefix"])
+    api = ApiClient(app.test_client(), doc["api_key"])
+    assert api.get("invoices").status_code == 200
+    refused = api.post("invoices", json=invoice_body())
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "missing_scope"
+
+
+def test_keys_create_refuses_unknown_tenant_and_scope(cli, session):
+    unknown = cli("keys", "create", "--tenant", "ten_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert unknown.exit_code == 1
+    assert "no such tenant" in unknown.stderr
+    tenant_id = _json(cli("tenants", "create", "--name", "Scope Co"))["tenant_id"]
+    bad_scope = cli("keys", "create", "--tenant", tenant_id, "--scope", "root")
+    assert bad_scope.exit_code == 1
+    assert "Unknown scope 'root'" in bad_scope.stderr
+    with tenant_scope(tenant_id):
+        assert len(session.scalars(select(ApiKey)).all()) == 1
+
+
+def _demo_counts(session, tenant_id: str) -> tuple[int, int, int]:
+    with tenant_scope(tenant_id):
+        return tuple(
+            len(session.scalars(select(model)).all())
+            for model in (BankAccount, Invoice, Transaction)
+        )
+
+
+def test_demo_seeds_once_and_mints_a_new_key_each_time(app, cli, session):
+    first = _json(cli("demo"))
+    tenant_id = first["tenant_id"]
+    assert session.get_one(Tenant, tenant_id).name == "Demo Ltd"
+    assert _demo_counts(session, tenant_id) == (1, 10, 10)
+    with tenant_scope(tenant_id):
+        by_number = {i.number: i for i in session.scalars(select(Invoice))}
+        paying = [
+            t
+            for t in session.scalars(select(Transaction))
+            if any(
+                number in (t.remittance_information or "") and t.amount == inv.amount_due
+                for number, inv in by_number.items()
+            )
+        ]
+    assert len(paying) >= 3
+
+    again = _json(cli("demo"))
+    assert again["tenant_id"] == tenant_id
+    assert again["api_key"] != first["api_key"]
+    assert _demo_counts(session, tenant_id) == (1, 10, 10)
+    assert session.scalar(select(func.count()).where(Tenant.name == "Demo Ltd")) == 1
+    for key in (first["api_key"], again["api_key"]):
+        listed = ApiClient(app.test_client(), key).get("invoices?limit=100")
+        assert listed.status_code == 200
+        assert len(listed.get_json()["data"]) == 10
+
+
+def test_worker_without_redis_exits_2_with_a_clear_error(app, settings):
+    original = runtime.settings()
+    runtime.configure(settings.with_overrides(redis_url=None))
+    try:
+        result = CliRunner().invoke(main, ["worker", "--burst"])
+    finally:
+        runtime.configure(original)
+    assert result.exit_code == 2
+    assert "PAYYMO_REDIS_URL is not set" in result.stderr
+
+
+# -- the installed console script, as an operator runs it ---------------------------------
+
+
+def _run(settings, *args: str, **env: str | None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PAYYMO, *args],
+        cwd=ROOT,
+        env=payymo_env(settings, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_console_script_keeps_logs_off_stdout(app, settings):
+    proc = _run(settings, "tenants", "create", "--name", "Process Co", PAYYMO_LOG_LEVEL="DEBUG")
+    try:
+        assert proc.returncode == 0, proc.stderr
+        doc = json.loads(proc.stdout)
+        assert set(doc) == {"tenant_id", "api_key"}
+        assert proc.stdout.count("\n") == 1
+        with Session(db.engine()) as session:
+            assert session.get_one(Tenant, doc["tenant_id"]).name == "Process Co"
+    finally:
+        with Session(db.engine()) as session:
+            session.execute(delete(Tenant).where(Tenant.name == "Process Co"))
+            session.commit()
+
+
+def test_db_upgrade_migrates_a_fresh_database_and_is_repeatable(settings, tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh' / 'payymo.db'}"
+    for _ in range(2):
+        proc = _run(settings, "db", "upgrade", PAYYMO_DATABASE_URL=url)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == ""
+    engine = create_engine(url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"alembic_version", "tenants", "api_keys", "invoices", "transactions"} <= tables
+
+
+def test_production_refuses_to_start_without_secrets(settings):
+    proc = _run(
+        settings,
+        "serve",
+        PAYYMO_ENV="production",
+        PAYYMO_SECRET_KEY=None,
+        PAYYMO_ENCRYPTION_KEY=None,
+    )
+    assert proc.returncode == 2
+    assert "PAYYMO_SECRET_KEY" in proc.stderr
+    assert "PAYYMO_ENCRYPTION_KEY" in proc.stderr
+
+
+def test_wsgi_module_builds_the_app_from_the_environment(app, settings):
+    code = "import wsgi; print(wsgi.app.test_client().get('/readyz').status_code)"
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=payymo_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "200"
+
+
+def _get(url: str, deadline: float) -> requests.Response:
+    while True:
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    ("env", "extra", "server"),
+    [("development", [], "Werkzeug"), ("production", ["--workers", "1"], "gunicorn")],
+)
+def test_serve_answers_readyz(app, settings, env, extra, server):
+    port = free_port()
+    proc = subprocess.Popen(
+        [PAYYMO, "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
+        cwd=ROOT,
+        env=payymo_env(settings, PAYYMO_ENV=env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        response = _get(f"http://127.0.0.1:{port}/readyz", time.monotonic() + 30)
+        assert response.status_code == 200
+        assert response.json()["checks"]["database"] == "ok"
+        assert server in response.headers.get("Server", "")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,52 @@
+"""Public ids: prefixed, time-ordered, strictly increasing, validated."""
+
+from __future__ import annotations
+
+import time
+
+from payymo import ids
+
+
+def test_new_id_has_the_prefix_and_a_26_char_body():
+    value = ids.new_id("inv")
+    head, _, body = value.partition("_")
+    assert head == "inv"
+    assert len(body) == 26
+    assert ids.is_valid(value, "inv")
+
+
+def test_ids_are_strictly_increasing_in_a_tight_loop():
+    values = [ids.new_id("txn") for _ in range(5000)]
+    assert values == sorted(values)
+    assert len(set(values)) == len(values)
+
+
+def test_ids_are_time_ordered():
+    first = ids.new_id("evt")
+    time.sleep(0.005)
+    second = ids.new_id("evt")
+    assert first < second
+    # The first 10 body characters encode milliseconds: a later id has a later stamp.
+    assert first[4:14] < second[4:14]
+
+
+def test_ids_are_not_guessable():
+    a, b = ids.new_id("ten"), ids.new_id("ten")
+    time.sleep(0.002)
+    c = ids.new_id("ten")
+    # Ids minted in different milliseconds share no random tail.
+    assert a[-16:] != c[-16:]
+    assert b != a
+
+
+def test_is_valid_rejects_wrong_prefix_and_malformed_bodies():
+    good = ids.new_id("inv")
+    assert not ids.is_valid(good, "txn")
+    assert not ids.is_valid(good.replace("inv_", "inv"), "inv")
+    assert not ids.is_valid(good + "0", "inv")
+    assert not ids.is_valid(good[:-1], "inv")
+    assert not ids.is_valid(good[:-1] + "U", "inv")  # U is not Crockford base32
+    assert not ids.is_valid(good.lower(), "inv")
+    assert not ids.is_valid("", "inv")
+    assert not ids.is_valid("inv_", "inv")
+    assert not ids.is_valid("inv_' OR 1=1 --", "inv")
