@@ -52,6 +52,8 @@ def init_api(app: Flask) -> Api:
         API_TITLE="Payymo API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
+        # ETags would JSON-encode every response a second time; clients sync by cursor.
+        ETAG_DISABLED=True,
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="v1/openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",

@@ -53,7 +53,43 @@ class ListArgs(StrictSchema):
     ending_before = fields.String(validate=validate.Length(max=64))
 
 
-class ListMeta(Schema):
+_PLAIN_FIELDS = (fields.String, fields.Integer, fields.Boolean)
+_BASE_GET = Schema.get_attribute
+
+
+class OutputSchema(Schema):
+    """A response schema that reads plain attribute fields directly.
+
+    Lists dump thousands of fields per request; for String/Integer/Boolean fields over
+    ORM objects marshmallow's per-field machinery returns the attribute unchanged, so
+    it is skipped. Every other field (dates, functions, nested) serialises as usual.
+    """
+
+    def _serialize(self, obj, *, many: bool = False):
+        if many and obj is not None:
+            return [self._serialize(item) for item in obj]
+        if obj is None or isinstance(obj, dict) or type(self).get_attribute is not _BASE_GET:
+            return super()._serialize(obj, many=False)
+        plan = self.__dict__.get("_dump_plan")
+        if plan is None:
+            plan = self._dump_plan = [
+                (
+                    field.data_key or name,
+                    field.attribute or name,
+                    field,
+                    type(field) in _PLAIN_FIELDS,
+                )
+                for name, field in self.dump_fields.items()
+            ]
+        return {
+            key: getattr(obj, attr)
+            if plain
+            else field.serialize(attr, obj, accessor=self.get_attribute)
+            for key, attr, field, plain in plan
+        }
+
+
+class ListMeta(OutputSchema):
     """Fields every list envelope carries."""
 
     object = fields.Constant("list")

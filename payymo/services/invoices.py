@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -15,6 +14,7 @@ from payymo.errors import Conflict, InvalidRequest, PayymoError
 from payymo.ids import new_id
 from payymo.models import Invoice
 from payymo.pagination import Page, paginate
+from payymo.services.batch import RowResult, failed_row
 from payymo.services.filters import contains
 
 _OUT = InvoiceOut()
@@ -195,23 +195,6 @@ def list_invoices(*, session: Session, filters: dict, page: dict) -> Page:
     return paginate(session, stmt, Invoice, prefix="inv", **page)
 
 
-@dataclass
-class RowResult:
-    """The outcome of one batch row."""
-
-    index: int
-    external_id: str | None
-    status: str
-    id: str | None = None
-    error: dict | None = None
-
-
-def row_error(exc: PayymoError, *, index: int, prefix: str = "invoices") -> dict:
-    """A per-row error body, ``param`` pointing into the batch."""
-    param = f"{prefix}[{index}].{exc.param}" if exc.param else f"{prefix}[{index}]"
-    return {"type": exc.type, "code": exc.code, "message": exc.message, "param": param}
-
-
 def upsert_invoices(*, session: Session, rows: list[tuple[int, dict]]) -> list[RowResult]:
     """Create or update each parsed row by ``external_id``; a failing row spoils no other."""
     wanted = [data["external_id"] for _, data in rows]
@@ -235,20 +218,20 @@ def upsert_invoices(*, session: Session, rows: list[tuple[int, dict]]) -> list[R
             if invoice is None:
                 invoice = _new_invoice(session, data)
                 events.emit(session, "invoice.created", {"object": _snapshot(invoice)})
-                results.append(RowResult(index, ext, "created", invoice.id))
+                results.append(RowResult(index, "created", invoice.id, external_id=ext))
                 continue
             changes = {k: data[k] for k in EDITABLE if k in data}
             previous = _apply_changes(invoice, changes)
             if not previous:
-                results.append(RowResult(index, ext, "unchanged", invoice.id))
+                results.append(RowResult(index, "unchanged", invoice.id, external_id=ext))
                 continue
             events.emit(
                 session,
                 "invoice.updated",
                 {"object": _snapshot(invoice), "previous_attributes": previous},
             )
-            results.append(RowResult(index, ext, "updated", invoice.id))
+            results.append(RowResult(index, "updated", invoice.id, external_id=ext))
         except PayymoError as exc:
-            results.append(RowResult(index, ext, "error", error=row_error(exc, index=index)))
+            results.append(failed_row(exc, index=index, prefix="invoices", external_id=ext))
     session.flush()
     return results

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import case, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from payymo import events
 from payymo.api.transactions.schemas import TransactionOut
 from payymo.db import utcnow
-from payymo.errors import Conflict, InvalidRequest, PayymoError
+from payymo.errors import Conflict, InvalidRequest
 from payymo.ids import new_id
 from payymo.models import BankAccount, Transaction
 from payymo.pagination import Page, paginate
 from payymo.services import dedupe
+from payymo.services.batch import RowResult, failed_row
 from payymo.services.filters import contains
-from payymo.services.invoices import row_error
 from payymo.tenancy import get_or_404
 
 _OUT = TransactionOut()
@@ -114,16 +112,6 @@ def update_transaction(*, session: Session, txn: Transaction, changes: dict) -> 
     return txn
 
 
-@dataclass
-class ImportResult:
-    """The outcome of one imported line."""
-
-    index: int
-    status: str
-    id: str | None = None
-    error: dict | None = None
-
-
 def _import_account(session: Session, account_id: str) -> BankAccount:
     account = get_or_404(session, BankAccount, account_id, param="account_id")
     if account.kind != "manual":
@@ -158,14 +146,9 @@ def _existing_ids(session: Session, account_id: str, keys: list[str]) -> dict[st
     return {key: txn_id for key, txn_id in session.execute(stmt)}
 
 
-def row_failure(exc: PayymoError, *, index: int) -> ImportResult:
-    """An ``error`` result whose ``param`` points into ``transactions[index]``."""
-    return ImportResult(index, "error", error=row_error(exc, index=index, prefix="transactions"))
-
-
 def import_transactions(
     *, session: Session, account_id: str, rows: list[tuple[int, dict]]
-) -> list[ImportResult]:
+) -> list[RowResult]:
     """Import parsed statement lines into a manual account, skipping duplicates.
 
     ``rows`` are ``(index, data)`` pairs. Duplicates of lines already in the account, or
@@ -173,7 +156,7 @@ def import_transactions(
     no other. One query finds existing keys, one flush writes the new lines.
     """
     account = _import_account(session, account_id)
-    results: list[ImportResult] = []
+    results: list[RowResult] = []
     accepted: list[tuple[int, dict]] = []
     for index, data in rows:
         if data["currency"] == account.currency:
@@ -184,19 +167,19 @@ def import_transactions(
             param="currency",
             code="currency_mismatch",
         )
-        results.append(row_failure(exc, index=index))
+        results.append(failed_row(exc, index=index, prefix="transactions"))
     keys = dedupe.dedupe_keys(data for _, data in accepted)
     known = _existing_ids(session, account.id, keys)
     now = utcnow()
     for (index, data), key in zip(accepted, keys, strict=True):
         if key in known:
-            results.append(ImportResult(index, "duplicate", known[key]))
+            results.append(RowResult(index, "duplicate", known[key]))
             continue
         txn = _new_transaction(account, data, key, now)
         session.add(txn)
         events.emit(session, "transaction.created", {"object": _snapshot(txn)})
         known[key] = txn.id
-        results.append(ImportResult(index, "created", txn.id))
+        results.append(RowResult(index, "created", txn.id))
     session.flush()
     return sorted(results, key=lambda r: r.index)
 

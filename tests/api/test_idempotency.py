@@ -102,7 +102,7 @@ def test_every_post_accepts_the_key(api):
     two = api.post("invoices/batch", json=batch, headers=idem("batch-1"))
     assert two.headers["Idempotent-Replayed"] == "true"
     assert two.json == one.json
-    assert one.json["counts"] == {"created": 2}
+    assert one.json["counts"]["created"] == 2
 
 
 def test_records_live_24_hours(api, session):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from payymo import auth
-from payymo.api.common import ListArgs, StrictSchema, list_schema
+from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
 from payymo.api.fields import StrictInteger, Text
 from payymo.db import utcnow
 from payymo.models import ApiKey
@@ -47,7 +47,7 @@ class ApiKeyRoll(StrictSchema):
     )
 
 
-class ApiKeyOut(Schema):
+class ApiKeyOut(OutputSchema):
     """A key as listed: its prefix only, never the secret or its hash."""
 
     object = fields.Constant("api_key")

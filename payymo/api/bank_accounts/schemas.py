@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from payymo.api.common import ListArgs, StrictSchema, list_schema
+from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
 from payymo.api.fields import CurrencyCode, Iban
 from payymo.models.banking import ACCOUNT_KINDS
 
@@ -26,7 +26,7 @@ class BankAccountCreate(StrictSchema):
     )
 
 
-class BankAccountOut(Schema):
+class BankAccountOut(OutputSchema):
     """A bank account as the API shows it."""
 
     object = fields.Constant("bank_account")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from payymo.api.common import ListArgs, list_schema
+from payymo.api.common import ListArgs, OutputSchema, list_schema
 
 EVENT_TYPE_FILTER = validate.And(
     validate.Length(max=100),
@@ -15,7 +15,7 @@ EVENT_TYPE_FILTER = validate.And(
 )
 
 
-class EventOut(Schema):
+class EventOut(OutputSchema):
     """Something that happened to the tenant's data."""
 
     object = fields.Constant("event")

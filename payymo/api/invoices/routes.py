@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import ValidationError
 
 from payymo import db
+from payymo.api.batch import parse_rows
 from payymo.api.common import Blueprint, page_args
-from payymo.api.errors import validation_error
 from payymo.api.invoices.schemas import (
+    BATCH_ROW_STATUSES,
     InvoiceBatchIn,
     InvoiceBatchOut,
     InvoiceCreate,
@@ -17,9 +17,9 @@ from payymo.api.invoices.schemas import (
     InvoiceOut,
     InvoiceUpdate,
 )
-from payymo.errors import InvalidRequest
 from payymo.models import Invoice
 from payymo.services import invoices as service
+from payymo.services.batch import summarise
 from payymo.tenancy import get_or_404
 
 blp = Blueprint("invoices", __name__, url_prefix="/invoices", description="Invoices to be paid")
@@ -66,27 +66,6 @@ class InvoiceVoid(MethodView):
         return service.void_invoice(session=db.session, invoice=invoice)
 
 
-def _parse_rows(raw_rows: list) -> tuple[list[tuple[int, dict]], list[service.RowResult]]:
-    parsed, failed = [], []
-    for index, row in enumerate(raw_rows):
-        external_id = row.get("external_id") if isinstance(row, dict) else None
-        try:
-            if not isinstance(row, dict):
-                raise ValidationError({"_schema": ["Each invoice must be a JSON object."]})
-            parsed.append((index, _CREATE.load(row)))
-        except ValidationError as exc:
-            err: InvalidRequest = validation_error({"json": exc.messages})
-            failed.append(
-                service.RowResult(
-                    index,
-                    external_id if isinstance(external_id, str) else None,
-                    "error",
-                    error=service.row_error(err, index=index),
-                )
-            )
-    return parsed, failed
-
-
 @blp.route("/batch")
 class InvoiceBatch(MethodView):
     @blp.arguments(InvoiceBatchIn)
@@ -94,11 +73,9 @@ class InvoiceBatch(MethodView):
     @blp.alt_response(207, schema=InvoiceBatchOut, description="Some rows failed")
     def post(self, body):
         """Upsert up to 1,000 invoices by external_id; per-row results (207 when mixed)."""
-        parsed, failed = _parse_rows(body["invoices"])
-        results = service.upsert_invoices(session=db.session, rows=parsed) + failed
-        results.sort(key=lambda r: r.index)
-        counts: dict[str, int] = {}
-        for r in results:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        status = 207 if counts.get("error") else 200
+        parsed, failed = parse_rows(
+            _CREATE, body["invoices"], prefix="invoices", noun="invoice", key="external_id"
+        )
+        results = service.upsert_invoices(session=db.session, rows=parsed)
+        counts, results, status = summarise(results + failed, BATCH_ROW_STATUSES)
         return {"counts": counts, "results": results}, status

@@ -5,10 +5,11 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from payymo import money
-from payymo.api.common import ListArgs, StrictSchema, list_schema
+from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
 from payymo.api.fields import Amount, CurrencyCode, Metadata, Text
 from payymo.models.invoice import INVOICE_STATUSES
 
+BATCH_ROW_STATUSES = ("created", "updated", "unchanged", "error")
 EXTERNAL_ID = validate.And(
     validate.Length(min=1, max=255),
     validate.Regexp(r"^[^\x00-\x1f\x7f]+$", error="must not contain control characters"),
@@ -51,7 +52,7 @@ class InvoiceUpdate(InvoiceFields):
     """Change an invoice; every field optional."""
 
 
-class InvoiceOut(Schema):
+class InvoiceOut(OutputSchema):
     """An invoice as the API and events show it."""
 
     object = fields.Constant("invoice")
@@ -118,7 +119,7 @@ class InvoiceBatchRow(Schema):
 
     index = fields.Integer()
     external_id = fields.String(allow_none=True)
-    status = fields.String(metadata={"enum": ["created", "updated", "unchanged", "error"]})
+    status = fields.String(metadata={"enum": list(BATCH_ROW_STATUSES)})
     id = fields.String(allow_none=True)
     error = fields.Nested(RowError, allow_none=True)
 

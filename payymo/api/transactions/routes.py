@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import ValidationError
 
 from payymo import db
+from payymo.api.batch import parse_rows
 from payymo.api.common import Blueprint, page_args
-from payymo.api.errors import validation_error
 from payymo.api.transactions.schemas import (
     IMPORT_ROW_STATUSES,
     TransactionFilters,
@@ -22,6 +21,7 @@ from payymo.api.transactions.schemas import (
 )
 from payymo.models import Transaction
 from payymo.services import transactions as service
+from payymo.services.batch import summarise
 from payymo.tenancy import get_or_404
 
 blp = Blueprint(
@@ -50,20 +50,6 @@ class TransactionStats(MethodView):
         return service.transaction_stats(session=db.session, filters=filters)
 
 
-def _parse_rows(raw_rows: list) -> tuple[list[tuple[int, dict]], list[service.ImportResult]]:
-    parsed, failed = [], []
-    for index, row in enumerate(raw_rows):
-        try:
-            if not isinstance(row, dict):
-                raise ValidationError({"_schema": ["Each transaction must be a JSON object."]})
-            parsed.append((index, _ROW.load(row)))
-        except ValidationError as exc:
-            failed.append(
-                service.row_failure(validation_error({"json": exc.messages}), index=index)
-            )
-    return parsed, failed
-
-
 @blp.route("/import")
 class TransactionImport(MethodView):
     @blp.arguments(TransactionImportIn)
@@ -71,15 +57,13 @@ class TransactionImport(MethodView):
     @blp.alt_response(207, schema=TransactionImportOut, description="Some rows failed")
     def post(self, body):
         """Import up to 1,000 statement lines into a manual account (207 when some fail)."""
-        parsed, failed = _parse_rows(body["transactions"])
+        parsed, failed = parse_rows(
+            _ROW, body["transactions"], prefix="transactions", noun="transaction"
+        )
         results = service.import_transactions(
             session=db.session, account_id=body["account_id"], rows=parsed
         )
-        results = sorted(results + failed, key=lambda r: r.index)
-        counts = dict.fromkeys(IMPORT_ROW_STATUSES, 0)
-        for result in results:
-            counts[result.status] += 1
-        status = 207 if counts["error"] else 200
+        counts, results, status = summarise(results + failed, IMPORT_ROW_STATUSES)
         return {"account_id": body["account_id"], "counts": counts, "results": results}, status
 
 

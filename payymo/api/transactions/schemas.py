@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from payymo import money
-from payymo.api.common import ListArgs, StrictSchema, list_schema
+from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
 from payymo.api.fields import Amount, CurrencyCode, Iban
 from payymo.api.invoices.schemas import RowError
 from payymo.models.transaction import MATCH_STATUSES, TRANSACTION_STATUSES
@@ -78,7 +78,7 @@ class TransactionImportIn(StrictSchema):
     )
 
 
-class TransactionOut(Schema):
+class TransactionOut(OutputSchema):
     """A transaction as the API and events show it."""
 
     object = fields.Constant("transaction")
