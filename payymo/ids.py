@@ -24,6 +24,11 @@ PREFIXES = {
     "audit": "aud",
     "idempotency": "idem",
     "job": "job",
+    "match": "mat",
+    "allocation": "alc",
+    "suggestion": "sug",
+    "match_block": "blk",
+    "payer_memory": "pm",
 }
 
 

@@ -6,16 +6,24 @@ from payymo.models.banking import BankAccount
 from payymo.models.event import Event
 from payymo.models.idempotency import IdempotencyRecord
 from payymo.models.invoice import Invoice
+from payymo.models.job import Job
+from payymo.models.reconciliation import Allocation, Match, MatchBlock, PayerMemory, Suggestion
 from payymo.models.tenant import Tenant
 from payymo.models.transaction import Transaction
 
 __all__ = [
+    "Allocation",
     "ApiKey",
     "AuditLog",
     "BankAccount",
     "Event",
     "IdempotencyRecord",
     "Invoice",
+    "Job",
+    "Match",
+    "MatchBlock",
+    "PayerMemory",
+    "Suggestion",
     "Tenant",
     "Transaction",
 ]

@@ -37,6 +37,8 @@ class Transaction(TenantScoped, Base):
     booking_date: Mapped[dt.date | None] = mapped_column(Date)
     value_date: Mapped[dt.date | None] = mapped_column(Date)
     amount: Mapped[int] = mapped_column(BigInteger)
+    # Sum of live allocations; what is left of a credit stays visible as unallocated.
+    amount_allocated: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3))
     counterparty_name: Mapped[str | None] = mapped_column(String(255))
     counterparty_iban: Mapped[str | None] = mapped_column(String(34))

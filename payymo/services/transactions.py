@@ -133,6 +133,7 @@ def _new_transaction(account: BankAccount, data: dict, key: str, now) -> Transac
         dedupe_key=key,
         provider_id=dedupe.clean_id(data.get("id")),
         match_status="unmatched",
+        amount_allocated=0,
         **{name: data.get(name) for name in IMPORTED},
     )
 

@@ -92,6 +92,13 @@ class TransactionOut(OutputSchema):
     value_date = fields.Date(allow_none=True)
     amount = fields.Integer(metadata={"description": "Signed minor units; negative = money out"})
     amount_display = fields.Function(lambda txn: money.to_display(txn.amount, txn.currency))
+    amount_allocated = fields.Integer(
+        metadata={"description": "Part of a credit allocated to invoices by live matches"}
+    )
+    amount_unallocated = fields.Function(
+        lambda txn: max(txn.amount - txn.amount_allocated, 0) if txn.amount > 0 else 0,
+        metadata={"description": "Part of a credit not (yet) allocated; 0 for debits"},
+    )
     currency = fields.String()
     counterparty_name = fields.String(allow_none=True)
     counterparty_iban = fields.String(allow_none=True)

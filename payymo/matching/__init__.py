@@ -1,0 +1,1 @@
+"""The reconciliation engine: pure functions over plain data (no database, no Flask)."""

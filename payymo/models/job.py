@@ -1,0 +1,34 @@
+"""Job: a background run a tenant asked for (or caused), with its state and result."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from payymo.db import Base, JSONType, UTCDateTime
+from payymo.tenancy import TenantScoped
+
+from ._base import created_at_column, id_column
+
+JOB_STATUSES = ("queued", "running", "succeeded", "failed")
+
+
+class Job(TenantScoped, Base):
+    """A background job's public record (``GET /jobs/{id}``)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_tenant_id_id", "tenant_id", "id"),
+        Index("ix_jobs_tenant_type_status", "tenant_id", "type", "status"),
+    )
+
+    id: Mapped[str] = id_column("job")
+    type: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    result: Mapped[dict | None] = mapped_column(JSONType)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = created_at_column()
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,140 @@
+"""Matches (with their allocation lines), suggestions, blocked pairs and payer memory."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from payymo.db import Base, JSONType, UTCDateTime
+from payymo.tenancy import TenantScoped
+
+from ._base import created_at_column, id_column
+
+MATCH_METHODS = ("auto", "manual", "suggestion")
+MATCH_STATUSES = ("active", "reversed")
+SUGGESTION_STATUSES = ("open", "accepted", "rejected", "expired")
+
+
+class Match(TenantScoped, Base):
+    """A decision that a transaction paid one or more invoices; reversed, never deleted."""
+
+    __tablename__ = "matches"
+    __table_args__ = (
+        Index("ix_matches_tenant_id_id", "tenant_id", "id"),
+        Index("ix_matches_transaction_id", "transaction_id"),
+    )
+
+    id: Mapped[str] = id_column("mat")
+    transaction_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("transactions.id", ondelete="CASCADE")
+    )
+    method: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    reasons: Mapped[list] = mapped_column(JSONType, default=list)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = created_at_column()
+    reversed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reversed_by: Mapped[str | None] = mapped_column(String(100))
+    suggestion_id: Mapped[str | None] = mapped_column(String(40))
+
+    allocations = relationship(
+        "Allocation", back_populates="match", lazy="selectin", order_by="Allocation.id"
+    )
+
+
+class Allocation(TenantScoped, Base):
+    """One line of a match: this much of the transaction went to this invoice."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_allocations_invoice_status", "invoice_id", "status"),
+        Index("ix_allocations_transaction_status", "transaction_id", "status"),
+        Index("ix_allocations_match_id", "match_id"),
+    )
+
+    id: Mapped[str] = id_column("alc")
+    match_id: Mapped[str] = mapped_column(String(40), ForeignKey("matches.id", ondelete="CASCADE"))
+    transaction_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("transactions.id", ondelete="CASCADE")
+    )
+    invoice_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("invoices.id", ondelete="CASCADE")
+    )
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # Mirrors the match's status so live sums need no join.
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[dt.datetime] = created_at_column()
+
+    match = relationship("Match", back_populates="allocations", lazy="select")
+
+
+class Suggestion(TenantScoped, Base):
+    """A candidate match with a confidence and reasons, waiting for a person."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (
+        Index("ix_suggestions_tenant_id_id", "tenant_id", "id"),
+        Index("ix_suggestions_transaction_status", "transaction_id", "status"),
+    )
+
+    id: Mapped[str] = id_column("sug")
+    transaction_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("transactions.id", ondelete="CASCADE")
+    )
+    allocations: Mapped[list] = mapped_column(JSONType)  # [{"invoice_id", "amount"}]
+    invoice_ids: Mapped[list] = mapped_column(JSONType)  # for filtering by invoice
+    confidence: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list] = mapped_column(JSONType, default=list)
+    rank: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[dt.datetime] = created_at_column()
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    match_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class MatchBlock(TenantScoped, Base):
+    """A transaction-invoice pair never to be auto-matched or suggested again."""
+
+    __tablename__ = "match_blocks"
+    __table_args__ = (UniqueConstraint("transaction_id", "invoice_id"),)
+
+    id: Mapped[str] = id_column("blk")
+    transaction_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("transactions.id", ondelete="CASCADE")
+    )
+    invoice_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("invoices.id", ondelete="CASCADE")
+    )
+    reason: Mapped[str] = mapped_column(String(20))  # rejected | reversed
+    created_at: Mapped[dt.datetime] = created_at_column()
+
+
+class PayerMemory(TenantScoped, Base):
+    """Learned: this payer IBAN (or payer name) pays this customer's invoices."""
+
+    __tablename__ = "payer_memory"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "value", "customer_key"),)
+
+    id: Mapped[str] = id_column("pm")
+    kind: Mapped[str] = mapped_column(String(10))  # iban | name
+    value: Mapped[str] = mapped_column(String(255))
+    customer_key: Mapped[str] = mapped_column(String(255))
+    confirmations: Mapped[int] = mapped_column(Integer, default=1)
+    last_confirmed_at: Mapped[dt.datetime] = created_at_column()

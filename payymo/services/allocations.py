@@ -1,0 +1,243 @@
+"""Write and reverse matches: the one place invoice and transaction amounts change.
+
+Every change locks the transaction, then its invoices in id order, re-reads them, and
+re-checks the amounts: two runs (or a run and a person) racing for one invoice can
+never allocate it beyond its amount due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from payymo import events
+from payymo.api.invoices.schemas import InvoiceOut
+from payymo.api.reconciliation.schemas import MatchOut
+from payymo.db import utcnow
+from payymo.errors import Conflict, InvalidRequest, NotFound
+from payymo.ids import new_id
+from payymo.models import Allocation, Invoice, Match, MatchBlock, Suggestion, Transaction
+from payymo.services.invoices import derive_status
+
+_MATCH_OUT = MatchOut()
+_INVOICE_OUT = InvoiceOut()
+
+
+def lock_transaction(session: Session, transaction_id: str) -> Transaction:
+    """Re-read a transaction under a row lock (FOR UPDATE on PostgreSQL)."""
+    txn = session.scalars(
+        select(Transaction)
+        .where(Transaction.id == transaction_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if txn is None:
+        raise NotFound(f"No such transaction: '{transaction_id}'", param="transaction_id")
+    return txn
+
+
+def _lock_invoices(session: Session, invoice_ids: Sequence[str]) -> dict[str, Invoice]:
+    rows = session.scalars(
+        select(Invoice)
+        .where(Invoice.id.in_(sorted(set(invoice_ids))))
+        .order_by(Invoice.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {inv.id: inv for inv in rows}
+
+
+def transaction_match_status(txn: Transaction) -> str:
+    """matched, partially_matched or unmatched, from its allocated amount."""
+    if txn.amount_allocated <= 0:
+        return "unmatched"
+    return "matched" if txn.amount_allocated >= txn.amount else "partially_matched"
+
+
+def _check(txn: Transaction, allocations: Sequence[tuple[str, int]], invoices: dict) -> None:
+    if txn.amount <= 0:
+        raise InvalidRequest(
+            "Only money in (a credit) can pay invoices.",
+            param="transaction_id",
+            code="transaction_not_credit",
+        )
+    if txn.match_status == "ignored":
+        raise Conflict("This transaction is ignored.", param="transaction_id", code="ignored")
+    if not allocations:
+        raise InvalidRequest("Give at least one allocation.", param="allocations")
+    seen: set[str] = set()
+    for i, (invoice_id, amount) in enumerate(allocations):
+        param = f"allocations[{i}]"
+        invoice = invoices.get(invoice_id)
+        if invoice is None:
+            raise NotFound(f"No such invoice: '{invoice_id}'", param=f"{param}.invoice_id")
+        if invoice_id in seen:
+            raise InvalidRequest(
+                "An invoice appears twice.", param=f"{param}.invoice_id", code="duplicate"
+            )
+        seen.add(invoice_id)
+        if invoice.status == "void":
+            raise Conflict(
+                f"Invoice {invoice_id} is void.", param=f"{param}.invoice_id", code="invoice_void"
+            )
+        if invoice.currency != txn.currency:
+            raise InvalidRequest(
+                f"Invoice {invoice_id} is in {invoice.currency}, the transaction in {txn.currency}.",
+                param=f"{param}.invoice_id",
+                code="currency_mismatch",
+            )
+        if amount <= 0 or amount > invoice.amount_remaining:
+            raise InvalidRequest(
+                f"Invoice {invoice_id} has {invoice.amount_remaining} open; cannot allocate {amount}.",
+                param=f"{param}.amount",
+                code="amount_exceeds_open",
+            )
+    total = sum(amount for _, amount in allocations)
+    unallocated = txn.amount - txn.amount_allocated
+    if total > unallocated:
+        raise InvalidRequest(
+            f"The allocations add up to {total} but only {unallocated} of the transaction is "
+            "unallocated.",
+            param="allocations",
+            code="amount_exceeds_transaction",
+        )
+
+
+def _invoice_event(session: Session, invoice: Invoice, previous_paid: int) -> None:
+    if invoice.status == "paid":
+        kind = "invoice.paid"
+    elif invoice.status == "partially_paid":
+        kind = "invoice.partially_paid"
+    else:
+        kind = "invoice.updated"
+    events.emit(
+        session,
+        kind,
+        {
+            "object": _INVOICE_OUT.dump(invoice),
+            "previous_attributes": {"amount_paid": previous_paid},
+        },
+    )
+
+
+def apply_match(
+    *,
+    session: Session,
+    transaction_id: str,
+    allocations: Sequence[tuple[str, int]],
+    method: str,
+    created_by: str,
+    confidence: float | None = None,
+    reasons: Sequence[dict] = (),
+    suggestion_id: str | None = None,
+) -> Match:
+    """Allocate a transaction to invoices after re-checking every amount under locks."""
+    txn = lock_transaction(session, transaction_id)
+    invoices = _lock_invoices(session, [invoice_id for invoice_id, _ in allocations])
+    _check(txn, allocations, invoices)
+    now = utcnow()
+    total = sum(amount for _, amount in allocations)
+    match = Match(
+        id=new_id("mat"),
+        transaction_id=txn.id,
+        method=method,
+        status="active",
+        amount=total,
+        currency=txn.currency,
+        confidence=confidence,
+        reasons=list(reasons),
+        created_by=created_by,
+        created_at=now,
+        suggestion_id=suggestion_id,
+    )
+    session.add(match)
+    for invoice_id, amount in allocations:
+        invoice = invoices[invoice_id]
+        session.add(
+            Allocation(
+                id=new_id("alc"),
+                match=match,
+                transaction_id=txn.id,
+                invoice_id=invoice_id,
+                amount=amount,
+                currency=txn.currency,
+                status="active",
+                created_at=now,
+            )
+        )
+        previous = invoice.amount_paid
+        invoice.amount_paid += amount
+        invoice.status = derive_status(
+            amount_due=invoice.amount_due, amount_paid=invoice.amount_paid, voided=False
+        )
+        invoice.updated_at = now
+        _invoice_event(session, invoice, previous)
+    txn.amount_allocated += total
+    txn.match_status = transaction_match_status(txn)
+    txn.updated_at = now
+    if txn.match_status == "matched":
+        _expire_open_suggestions(session, txn.id, now)
+    session.flush()
+    events.emit(session, "transaction.matched", {"object": _MATCH_OUT.dump(match)})
+    return match
+
+
+def _expire_open_suggestions(session: Session, transaction_id: str, now) -> None:
+    for suggestion in session.scalars(
+        select(Suggestion).where(
+            Suggestion.transaction_id == transaction_id, Suggestion.status == "open"
+        )
+    ):
+        suggestion.status = "expired"
+        suggestion.decided_at = now
+
+
+def block_pairs(session: Session, transaction_id: str, invoice_ids, reason: str) -> None:
+    """Remember pairs never to match or suggest again (idempotent)."""
+    existing = set(
+        session.scalars(
+            select(MatchBlock.invoice_id).where(
+                MatchBlock.transaction_id == transaction_id,
+                MatchBlock.invoice_id.in_(list(invoice_ids)),
+            )
+        )
+    )
+    for invoice_id in dict.fromkeys(invoice_ids):
+        if invoice_id not in existing:
+            session.add(
+                MatchBlock(transaction_id=transaction_id, invoice_id=invoice_id, reason=reason)
+            )
+
+
+def reverse_match(*, session: Session, match: Match, reversed_by: str) -> Match:
+    """Reverse a match: history kept, invoices recomputed, the pairs blocked. Idempotent."""
+    if match.status == "reversed":
+        return match
+    txn = lock_transaction(session, match.transaction_id)
+    lines = list(match.allocations)
+    invoices = _lock_invoices(session, [line.invoice_id for line in lines])
+    now = utcnow()
+    for line in lines:
+        invoice = invoices[line.invoice_id]
+        previous = invoice.amount_paid
+        invoice.amount_paid -= line.amount
+        invoice.status = derive_status(
+            amount_due=invoice.amount_due,
+            amount_paid=invoice.amount_paid,
+            voided=invoice.status == "void",
+        )
+        invoice.updated_at = now
+        line.status = "reversed"
+        _invoice_event(session, invoice, previous)
+    txn.amount_allocated -= match.amount
+    txn.match_status = transaction_match_status(txn)
+    txn.updated_at = now
+    match.status = "reversed"
+    match.reversed_at = now
+    match.reversed_by = reversed_by
+    block_pairs(session, txn.id, [line.invoice_id for line in lines], "reversed")
+    session.flush()
+    events.emit(session, "match.reversed", {"object": _MATCH_OUT.dump(match)})
+    return match
