@@ -32,7 +32,6 @@ BATCH_BODY_LIMIT = 1024 * 1024
 BATCH_SUFFIXES = ("/batch", "/import")
 PUBLIC_PATHS = {f"{API_PREFIX}/openapi.json"}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
-_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
 _RULE_VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
@@ -137,7 +136,7 @@ def _reject_unknown_query_parameters() -> None:
     # Routes without a query schema would otherwise ignore ?anything silently.
     if request.url_rule is None or not request.args:
         return
-    path = _RULE_VARIABLE.sub(r"{\1}", request.url_rule.rule)
+    path = _route_template()
     method = "GET" if request.method == "HEAD" else request.method
     allowed = _declared_query_parameters().get((path, method))
     if allowed is None:
@@ -155,7 +154,7 @@ def _route_template() -> str:
     """The matched route as in the OpenAPI spec: ``/api/v1/invoices/{invoice_id}``."""
     if request.url_rule is None:
         return request.path
-    return _CONVERTER.sub(r"{\1}", request.url_rule.rule)
+    return _RULE_VARIABLE.sub(r"{\1}", request.url_rule.rule)
 
 
 def _audit(response: Response) -> None:
