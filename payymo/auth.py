@@ -24,6 +24,8 @@ SCOPES = (
     "events:read",
     "tenant:read",
     "tenant:write",
+    "reconciliation:read",
+    "reconciliation:write",
     "admin",
 )
 # Which scope family guards each API blueprint; reads need ":read", the rest ":write".
@@ -34,6 +36,9 @@ BLUEPRINT_SCOPES = {
     "events": "events",
     "tenant": "tenant",
     "api_keys": "admin",
+    "reconciliation": "reconciliation",
+    "reconciliation_run": "reconciliation",
+    "jobs": "reconciliation",
 }
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 _SECRET_BYTES = 32

@@ -40,10 +40,23 @@ def _blueprints():
     from payymo.api.bank_accounts.routes import blp as bank_accounts
     from payymo.api.events.routes import blp as events
     from payymo.api.invoices.routes import blp as invoices
+    from payymo.api.jobs.routes import blp as jobs
+    from payymo.api.reconciliation.routes import blp as reconciliation
+    from payymo.api.reconciliation_run.routes import blp as reconciliation_run
     from payymo.api.tenant.routes import blp as tenant
     from payymo.api.transactions.routes import blp as transactions
 
-    return [tenant, api_keys, invoices, bank_accounts, transactions, events]
+    return [
+        tenant,
+        api_keys,
+        invoices,
+        bank_accounts,
+        transactions,
+        events,
+        reconciliation,
+        reconciliation_run,
+        jobs,
+    ]
 
 
 def init_api(app: Flask) -> Api:

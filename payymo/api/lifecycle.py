@@ -183,7 +183,9 @@ def finish_request(response: Response) -> Response:
     """Commit on success (with audit row and idempotent response), roll back otherwise."""
     if getattr(g, "tenant_tokens", None) is None or getattr(g, "replayed", False):
         return response
-    if response.status_code >= 400:
+    # A view may ask to keep what it recorded about a failure (e.g. a suggestion that
+    # expired when it was accepted); errors raised as exceptions never commit.
+    if response.status_code >= 400 and not g.get("commit_on_error"):
         db.session.rollback()
         return response
     try:

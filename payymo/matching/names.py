@@ -33,7 +33,11 @@ def normalize_name(name: str | None) -> str:
 
 def name_similarity(a: str | None, b: str | None) -> float:
     """Similarity of two names in [0, 100] after normalisation (token-set ratio)."""
-    left, right = normalize_name(a), normalize_name(b)
+    return similarity_normalized(normalize_name(a), normalize_name(b))
+
+
+def similarity_normalized(left: str, right: str) -> float:
+    """Similarity in [0, 100] of two names already passed through ``normalize_name``."""
     if not left or not right:
         return 0.0
     return fuzz.token_set_ratio(left, right)

@@ -178,13 +178,13 @@ def apply_match(
     txn.match_status = transaction_match_status(txn)
     txn.updated_at = now
     if txn.match_status == "matched":
-        _expire_open_suggestions(session, txn.id, now)
+        _expire_open_suggestions(session, txn.id, now, created_by)
     session.flush()
     events.emit(session, "transaction.matched", {"object": _MATCH_OUT.dump(match)})
     return match
 
 
-def _expire_open_suggestions(session: Session, transaction_id: str, now) -> None:
+def _expire_open_suggestions(session: Session, transaction_id: str, now, actor: str) -> None:
     for suggestion in session.scalars(
         select(Suggestion).where(
             Suggestion.transaction_id == transaction_id, Suggestion.status == "open"
@@ -192,6 +192,7 @@ def _expire_open_suggestions(session: Session, transaction_id: str, now) -> None
     ):
         suggestion.status = "expired"
         suggestion.decided_at = now
+        suggestion.decided_by = actor
 
 
 def block_pairs(session: Session, transaction_id: str, invoice_ids, reason: str) -> None:
@@ -216,6 +217,10 @@ def reverse_match(*, session: Session, match: Match, reversed_by: str) -> Match:
     if match.status == "reversed":
         return match
     txn = lock_transaction(session, match.transaction_id)
+    # Re-read under the lock: a reversal racing this one may have committed meanwhile.
+    session.refresh(match)
+    if match.status == "reversed":
+        return match
     lines = list(match.allocations)
     invoices = _lock_invoices(session, [line.invoice_id for line in lines])
     now = utcnow()

@@ -14,6 +14,7 @@ from payymo.errors import Conflict, InvalidRequest, PayymoError
 from payymo.ids import new_id
 from payymo.models import Invoice
 from payymo.pagination import Page, paginate
+from payymo.services import jobs
 from payymo.services.batch import RowResult, failed_row
 from payymo.services.filters import contains
 
@@ -129,6 +130,7 @@ def create_invoice(*, session: Session, data: dict) -> Invoice:
     invoice = _new_invoice(session, data)
     session.flush()
     events.emit(session, "invoice.created", {"object": _snapshot(invoice)})
+    jobs.request_reconcile(session=session, reason="invoice_created")
     return invoice
 
 
@@ -142,6 +144,8 @@ def update_invoice(*, session: Session, invoice: Invoice, changes: dict) -> Invo
             "invoice.updated",
             {"object": _snapshot(invoice), "previous_attributes": previous},
         )
+        if jobs.invoice_change_matters(previous):
+            jobs.request_reconcile(session=session, reason="invoice_updated")
     return invoice
 
 
@@ -164,6 +168,7 @@ def void_invoice(*, session: Session, invoice: Invoice) -> Invoice:
         "invoice.voided",
         {"object": _snapshot(invoice), "previous_attributes": {"status": previous_status}},
     )
+    jobs.request_reconcile(session=session, reason="invoice_voided")
     return invoice
 
 
@@ -204,6 +209,7 @@ def upsert_invoices(*, session: Session, rows: list[tuple[int, dict]]) -> list[R
     }
     results = []
     seen: set[str] = set()
+    rerun = False
     for index, data in rows:
         ext = data["external_id"]
         try:
@@ -219,6 +225,7 @@ def upsert_invoices(*, session: Session, rows: list[tuple[int, dict]]) -> list[R
                 invoice = _new_invoice(session, data)
                 events.emit(session, "invoice.created", {"object": _snapshot(invoice)})
                 results.append(RowResult(index, "created", invoice.id, external_id=ext))
+                rerun = True
                 continue
             changes = {k: data[k] for k in EDITABLE if k in data}
             previous = _apply_changes(invoice, changes)
@@ -231,7 +238,10 @@ def upsert_invoices(*, session: Session, rows: list[tuple[int, dict]]) -> list[R
                 {"object": _snapshot(invoice), "previous_attributes": previous},
             )
             results.append(RowResult(index, "updated", invoice.id, external_id=ext))
+            rerun = rerun or jobs.invoice_change_matters(previous)
         except PayymoError as exc:
             results.append(failed_row(exc, index=index, prefix="invoices", external_id=ext))
     session.flush()
+    if rerun:
+        jobs.request_reconcile(session=session, reason="invoices_upserted")
     return results

@@ -12,7 +12,7 @@ from payymo.errors import Conflict, InvalidRequest
 from payymo.ids import new_id
 from payymo.models import BankAccount, Transaction
 from payymo.pagination import Page, paginate
-from payymo.services import dedupe
+from payymo.services import dedupe, jobs
 from payymo.services.batch import RowResult, failed_row
 from payymo.services.filters import contains
 from payymo.tenancy import get_or_404
@@ -182,6 +182,8 @@ def import_transactions(
         known[key] = txn.id
         results.append(RowResult(index, "created", txn.id))
     session.flush()
+    if any(r.status == "created" for r in results):
+        jobs.request_reconcile(session=session, reason="transactions_imported")
     return sorted(results, key=lambda r: r.index)
 
 

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from payymo.services.allocations import apply_match
+from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient, invoice_body
+from tests.reconciliation_helpers import Seed
 
 API = "/api/v1"
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -27,6 +30,8 @@ ID_KINDS = {
     "key_id": "api_key",
     "api_key_id": "api_key",
     "event_id": "event",
+    "suggestion_id": "suggestion",
+    "match_id": "match",
 }
 # Body fields that end in "_id" but are not references to another object.
 NOT_REFERENCES = {"external_id", "end_to_end_id", "provider_id", "id"}
@@ -50,8 +55,26 @@ def _ok(response, status: int = 200) -> dict:
     return response.json
 
 
+def _reconciliation_ids(session, tenant_id: str, transaction_id: str, invoice_id: str) -> dict:
+    """A match of a fresh credit (written directly: no reconcile run) and a suggestion."""
+    seed = Seed(session, tenant_id)
+    credit = seed.transaction(5_000, counterparty_name=f"{SECRET} Payer Two")
+    invoice = seed.invoice(f"{SECRET}-ERP-2", customer_name=f"{SECRET} Customer", amount_due=5_000)
+    with tenant_scope(tenant_id):
+        match = apply_match(
+            session=session,
+            transaction_id=credit,
+            allocations=[(invoice, 5_000)],
+            method="manual",
+            created_by="pym_live_tester",
+        )
+        session.commit()
+    suggestion = seed.suggestion(transaction_id, [(invoice_id, 100)])
+    return {"match": match.id, "suggestion": suggestion}
+
+
 @pytest.fixture
-def tenant_a(api, tenant) -> TenantA:
+def tenant_a(api, tenant, session) -> TenantA:
     invoice = _ok(
         api.post(
             "invoices",
@@ -88,6 +111,7 @@ def tenant_a(api, tenant) -> TenantA:
         "api_key": key["id"],
         "event": events[0]["id"],
     }
+    ids |= _reconciliation_ids(session, tenant.tenant_id, ids["transaction"], ids["invoice"])
     markers = [
         *ids.values(),
         tenant.tenant_id,
@@ -183,6 +207,9 @@ def test_every_route_with_an_id_answers_404_to_another_tenant(
     assert _ok(api.get(f"invoices/{tenant_a.ids['invoice']}"))["status"] == "open"
     assert _ok(api.get(f"api_keys/{tenant_a.ids['api_key']}")).get("revoked_at") is None
     assert _ok(api.get(f"transactions/{tenant_a.ids['transaction']}"))["category"] is None
+    assert _ok(api.get(f"reconciliation/matches/{tenant_a.ids['match']}"))["status"] == "active"
+    suggestion = _ok(api.get(f"reconciliation/suggestions/{tenant_a.ids['suggestion']}"))
+    assert suggestion["status"] == "open"
 
 
 def test_every_list_route_shows_another_tenant_none_of_its_rows(spec, tenant_a, api, other_api):
@@ -235,6 +262,10 @@ BODY_CASES = {
     ("post", f"{API}/transactions/import", "account_id"): lambda ids: {
         "account_id": ids["bank_account"],
         "transactions": [_statement_line(counterparty_name="B Payer")],
+    },
+    ("post", f"{API}/reconciliation/matches", "transaction_id"): lambda ids: {
+        "transaction_id": ids["transaction"],
+        "allocations": [{"invoice_id": ids["invoice"], "amount": 100}],
     },
 }
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 from payymo import money
-from payymo.api.common import OutputSchema, list_schema
-from payymo.models.reconciliation import MATCH_METHODS, MATCH_STATUSES
+from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
+from payymo.api.fields import Amount
+from payymo.api.transactions.schemas import NO_NUL, OBJECT_ID
+from payymo.matching import patterns
+from payymo.models.reconciliation import MATCH_METHODS, MATCH_STATUSES, SUGGESTION_STATUSES
+
+MAX_ALLOCATIONS = 50
 
 
 class AllocationOut(Schema):
@@ -45,3 +50,158 @@ class MatchOut(OutputSchema):
 
 
 MatchList = list_schema(MatchOut, "MatchList")
+
+
+class SuggestionAllocationOut(Schema):
+    """One proposed allocation line."""
+
+    invoice_id = fields.String()
+    amount = fields.Integer()
+
+
+class SuggestionOut(OutputSchema):
+    """A suggestion as the API shows it."""
+
+    object = fields.Constant("suggestion")
+    id = fields.String()
+    transaction_id = fields.String()
+    allocations = fields.List(fields.Nested(SuggestionAllocationOut))
+    confidence = fields.Float()
+    reasons = fields.List(fields.Nested(ReasonOut))
+    status = fields.String(metadata={"enum": list(SUGGESTION_STATUSES)})
+    rank = fields.Integer(metadata={"description": "1 is the best suggestion for its transaction"})
+    created_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    match_id = fields.String(allow_none=True, metadata={"description": "Set once accepted"})
+
+
+SuggestionList = list_schema(SuggestionOut, "SuggestionList")
+
+
+class SuggestionListArgs(ListArgs):
+    """Filters for ``GET /reconciliation/suggestions``."""
+
+    transaction_id = fields.String(validate=OBJECT_ID)
+    invoice_id = fields.String(
+        validate=OBJECT_ID, metadata={"description": "Suggestions that allocate to this invoice"}
+    )
+    status = fields.String(validate=validate.OneOf(SUGGESTION_STATUSES))
+
+
+class MatchListArgs(ListArgs):
+    """Filters for ``GET /reconciliation/matches``."""
+
+    transaction_id = fields.String(validate=OBJECT_ID)
+    invoice_id = fields.String(
+        validate=OBJECT_ID, metadata={"description": "Matches with a line for this invoice"}
+    )
+    method = fields.String(validate=validate.OneOf(MATCH_METHODS))
+    status = fields.String(validate=validate.OneOf(MATCH_STATUSES))
+
+
+class AllocationIn(StrictSchema):
+    """Allocate this much of the transaction to this invoice."""
+
+    invoice_id = fields.String(required=True, validate=OBJECT_ID)
+    amount = Amount(required=True)
+
+
+class ManualMatchIn(StrictSchema):
+    """A person's match of one credit to up to 50 invoices."""
+
+    transaction_id = fields.String(required=True, validate=OBJECT_ID)
+    allocations = fields.List(
+        fields.Nested(AllocationIn),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_ALLOCATIONS),
+    )
+
+
+def _usable_pattern(value: str) -> None:
+    try:
+        patterns.validate_pattern(value)
+    except patterns.InvalidPattern as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class PatternTestIn(StrictSchema):
+    """A reference pattern and a sample remittance text to try it on."""
+
+    pattern = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=patterns.MAX_PATTERN), _usable_pattern],
+        metadata={
+            "description": "Python regular expression, as in the tenant settings; its group "
+            "'ref' (else group 1, else the whole match) is the reference"
+        },
+    )
+    text = fields.String(required=True, validate=validate.And(validate.Length(max=4000), NO_NUL))
+
+
+class PatternTestOut(Schema):
+    """What the pattern extracts from the text."""
+
+    object = fields.Constant("reference_test")
+    references = fields.List(fields.String())
+
+
+class Amounts(Schema):
+    """A count of credits and their amount (minor units of one currency)."""
+
+    count = fields.Integer()
+    amount = fields.Integer()
+
+
+class CreditsByCurrency(Schema):
+    """Credits of one currency by match status; amounts never mix currencies."""
+
+    currency = fields.String()
+    count = fields.Integer()
+    amount = fields.Integer()
+    amount_allocated = fields.Integer()
+    amount_unallocated = fields.Integer()
+    matched = fields.Nested(Amounts)
+    partially_matched = fields.Nested(Amounts)
+    suggested = fields.Nested(Amounts)
+    unmatched = fields.Nested(Amounts)
+    ignored = fields.Nested(Amounts)
+
+
+class OpenInvoicesByCurrency(Schema):
+    """Open and partially paid invoices of one currency; amounts are what is still owed."""
+
+    currency = fields.String()
+    count = fields.Integer()
+    amount_remaining = fields.Integer()
+    open = fields.Nested(Amounts)
+    partially_paid = fields.Nested(Amounts)
+
+
+class MatchCounts(Schema):
+    """Live (active) matches by method, and how many were reversed."""
+
+    active = fields.Integer()
+    auto = fields.Integer()
+    manual = fields.Integer()
+    suggestion = fields.Integer()
+    reversed = fields.Integer()
+
+
+class SummaryOut(Schema):
+    """``GET /reconciliation``: where reconciliation stands."""
+
+    object = fields.Constant("reconciliation_summary")
+    credit_count = fields.Integer(metadata={"description": "Credits (money in), all currencies"})
+    credits = fields.List(fields.Nested(CreditsByCurrency))
+    matches = fields.Nested(MatchCounts)
+    auto_match_rate = fields.Float(
+        allow_none=True, metadata={"description": "Auto matches / all active matches"}
+    )
+    auto_matched_credit_rate = fields.Float(
+        allow_none=True,
+        metadata={"description": "Credits with an active auto match / credits not ignored"},
+    )
+    open_suggestions = fields.Integer()
+    open_invoice_count = fields.Integer()
+    open_invoices = fields.List(fields.Nested(OpenInvoicesByCurrency))

@@ -1,0 +1,27 @@
+"""Job response schema."""
+
+from __future__ import annotations
+
+from marshmallow import fields
+
+from payymo.api.common import OutputSchema
+from payymo.models.job import JOB_STATUSES
+
+
+class JobOut(OutputSchema):
+    """A background job's state and, once it ran, its result counts."""
+
+    object = fields.Constant("job")
+    id = fields.String()
+    type = fields.String(metadata={"enum": ["reconcile"]})
+    status = fields.String(metadata={"enum": list(JOB_STATUSES)})
+    result = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        allow_none=True,
+        metadata={"description": "Counts so far while running; final counts once succeeded"},
+    )
+    error = fields.String(allow_none=True, metadata={"description": "Why it failed"})
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)

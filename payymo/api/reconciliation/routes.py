@@ -1,0 +1,137 @@
+"""/api/v1/reconciliation: summary, suggestions to decide, matches to make and reverse."""
+
+from __future__ import annotations
+
+from flask import g
+from flask.views import MethodView
+
+from payymo import db
+from payymo.api.common import Blueprint, page_args
+from payymo.api.errors import error_response
+from payymo.api.reconciliation.schemas import (
+    ManualMatchIn,
+    MatchList,
+    MatchListArgs,
+    MatchOut,
+    PatternTestIn,
+    PatternTestOut,
+    SuggestionList,
+    SuggestionListArgs,
+    SuggestionOut,
+    SummaryOut,
+)
+from payymo.matching.references import extract_references
+from payymo.models import Match, Suggestion
+from payymo.services import matches, reconciliation_summary, suggestions
+from payymo.tenancy import get_or_404
+
+blp = Blueprint(
+    "reconciliation",
+    __name__,
+    url_prefix="/reconciliation",
+    description="Matching money in to invoices: review, correct, reverse",
+)
+
+
+def _actor() -> str:
+    """Who is acting: the API key's display prefix."""
+    return g.api_key.prefix
+
+
+@blp.route("")
+class Summary(MethodView):
+    @blp.response(200, SummaryOut)
+    def get(self):
+        """Credits by match status and currency, match counts, auto-match rates, open invoices."""
+        return reconciliation_summary.summary(session=db.session)
+
+
+@blp.route("/suggestions")
+class Suggestions(MethodView):
+    @blp.arguments(SuggestionListArgs, location="query")
+    @blp.response(200, SuggestionList)
+    def get(self, args):
+        """List suggestions, newest first."""
+        page = page_args(args)
+        return suggestions.list_suggestions(session=db.session, filters=args, page=page)
+
+
+@blp.route("/suggestions/<string:suggestion_id>")
+class SuggestionById(MethodView):
+    @blp.response(200, SuggestionOut)
+    def get(self, suggestion_id):
+        """Retrieve a suggestion."""
+        return get_or_404(db.session, Suggestion, suggestion_id)
+
+
+@blp.route("/suggestions/<string:suggestion_id>/accept")
+class SuggestionAccept(MethodView):
+    @blp.response(200, SuggestionOut)
+    @blp.alt_response(409, description="Not open, or no longer fits (then it is expired)")
+    def post(self, suggestion_id):
+        """Apply an open suggestion as a match, re-checked now; teaches payer memory."""
+        suggestion = get_or_404(db.session, Suggestion, suggestion_id)
+        try:
+            return suggestions.accept_suggestion(
+                session=db.session, suggestion=suggestion, actor=_actor()
+            )
+        except suggestions.SuggestionExpired as exc:
+            # The expiry is part of the answer: answered here (not raised, which rolls
+            # back) and flagged so the lifecycle commits it with the 409 and its audit row.
+            g.commit_on_error = True
+            return error_response(exc)
+
+
+@blp.route("/suggestions/<string:suggestion_id>/reject")
+class SuggestionReject(MethodView):
+    @blp.response(200, SuggestionOut)
+    def post(self, suggestion_id):
+        """Reject an open suggestion; its transaction-invoice pairs are never suggested again."""
+        suggestion = get_or_404(db.session, Suggestion, suggestion_id)
+        return suggestions.reject_suggestion(
+            session=db.session, suggestion=suggestion, actor=_actor()
+        )
+
+
+@blp.route("/matches")
+class Matches(MethodView):
+    @blp.arguments(MatchListArgs, location="query")
+    @blp.response(200, MatchList)
+    def get(self, args):
+        """List matches, newest first."""
+        page = page_args(args)
+        return matches.list_matches(session=db.session, filters=args, page=page)
+
+    @blp.arguments(ManualMatchIn)
+    @blp.response(201, MatchOut)
+    def post(self, body):
+        """Match a credit to invoices by hand (up to 50 allocation lines)."""
+        return matches.create_manual_match(
+            session=db.session,
+            transaction_id=body["transaction_id"],
+            lines=body["allocations"],
+            actor=_actor(),
+        )
+
+
+@blp.route("/matches/<string:match_id>")
+class MatchById(MethodView):
+    @blp.response(200, MatchOut)
+    def get(self, match_id):
+        """Retrieve a match."""
+        return get_or_404(db.session, Match, match_id)
+
+    @blp.response(200, MatchOut)
+    def delete(self, match_id):
+        """Reverse a match: history kept, invoices recomputed, pairs not matched again."""
+        match = get_or_404(db.session, Match, match_id)
+        return matches.reverse(session=db.session, match=match, actor=_actor())
+
+
+@blp.route("/test_pattern")
+class PatternTest(MethodView):
+    @blp.arguments(PatternTestIn)
+    @blp.response(200, PatternTestOut)
+    def post(self, body):
+        """Show which normalised references a pattern extracts from a sample remittance text."""
+        return {"references": extract_references(body["text"], body["pattern"])}

@@ -1,0 +1,178 @@
+"""reconcile(): decide, for each credit, an automatic match or ranked suggestions.
+
+Indexes are built once per call; each transaction looks up only the invoices its
+evidence points at. Transactions are taken oldest booking date first (then id), and an
+automatic match consumes the invoices' open amounts before the next transaction, so
+one call never allocates an invoice twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+
+from payymo.matching.amounts import allocate
+from payymo.matching.candidates import Finder
+from payymo.matching.evidence import TokenReader, indexed_context
+from payymo.matching.index import InvoiceIndex
+from payymo.matching.scoring import (
+    CUSTOMER_REF,
+    IBAN_KNOWN,
+    MAX_WEAK,
+    REF_SOME,
+    TxnContext,
+    confidence,
+    explain,
+    is_strong,
+    score,
+)
+from payymo.matching.types import (
+    Candidate,
+    Decision,
+    InvoiceIn,
+    MatchSettings,
+    PayerMemory,
+    Reason,
+    TxnIn,
+)
+
+MIN_SUGGESTION = 30  # points below this are noise, not worth a person's time
+_EPS = 1e-9
+
+Scored = tuple[int, tuple[int, str], tuple[tuple[int, int], ...], tuple[Reason, ...]]
+
+
+def processing_order(transactions: Sequence[TxnIn]) -> list[int]:
+    """Positions of the transactions, oldest booking date first, then id."""
+    far = dt.date.max
+    return sorted(
+        range(len(transactions)),
+        key=lambda i: (transactions[i].booking_date or far, transactions[i].id),
+    )
+
+
+def blocked_by_transaction(blocked: frozenset[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    """The blocked invoice ids of each transaction."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for txn_id, invoice_id in blocked:
+        out[txn_id].add(invoice_id)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def score_sets(
+    index: InvoiceIndex, txn: TxnIn, ctx: TxnContext, sets: Sequence[tuple[int, ...]], seen: dict
+) -> None:
+    """Score each not yet seen invoice set into ``seen`` (allocation → scored candidate)."""
+    order = index.order
+    for positions in sets:
+        ordered = tuple(sorted(set(positions), key=order.__getitem__))
+        allocation = allocate(txn.amount, [(p, index.remaining[p]) for p in ordered])
+        if not allocation or allocation in seen:
+            continue
+        used = tuple(p for p, _ in allocation)
+        points, reasons = score(
+            ctx,
+            [index.invoices[p] for p in used],
+            used,
+            [index.remaining[p] for p in used],
+            [index.keys[p] for p in used],
+            [index.names[p] for p in used],
+        )
+        seen[allocation] = (points, order[used[0]], allocation, reasons)
+
+
+def ranked(seen: dict) -> list[Scored]:
+    """Candidates best first; ties go to the oldest invoice, then ids."""
+    return sorted(seen.values(), key=lambda c: (-c[0], c[1], c[2]))
+
+
+def _auto_ok(best: Scored, runner_points: int, txn: TxnIn, settings: MatchSettings) -> bool:
+    return (
+        settings.auto_match_enabled
+        and txn.booked
+        and confidence(best[0]) >= settings.threshold - _EPS
+        # on raw points: evidence both share (say a known IBAN) can push both past 100
+        and (best[0] - max(runner_points, 0)) / 100 >= settings.margin - _EPS
+        and is_strong(best[3])
+    )
+
+
+def _candidate(index: InvoiceIndex, txn: TxnIn, scored: Scored) -> Candidate:
+    points, _, allocation, reasons = scored
+    return Candidate(
+        transaction_id=txn.id,
+        allocations=tuple((index.invoices[p].id, amount) for p, amount in allocation),
+        confidence=confidence(points),
+        reasons=explain(reasons),
+    )
+
+
+def decide(
+    index: InvoiceIndex, txn: TxnIn, cands: list[Scored], settings: MatchSettings
+) -> Decision:
+    """Auto-confirm the best candidate when the rules allow, else suggest the best few."""
+    if cands:
+        runner = cands[1][0] if len(cands) > 1 else 0
+        if _auto_ok(cands[0], runner, txn, settings):
+            best = cands[0]
+            if txn.booked:
+                for p, amount in best[2]:
+                    index.consume(p, amount)
+            return Decision(txn.id, _candidate(index, txn, best), ())
+    suggestions = tuple(
+        _candidate(index, txn, c)
+        for c in cands[: settings.max_suggestions]
+        if c[0] >= MIN_SUGGESTION
+    )
+    return Decision(txn.id, None, suggestions)
+
+
+def reconcile(
+    transactions: Sequence[TxnIn],
+    invoices: Sequence[InvoiceIn],
+    *,
+    settings: MatchSettings,
+    memory: PayerMemory,
+    blocked: frozenset[tuple[str, str]] = frozenset(),
+) -> list[Decision]:
+    """One Decision per transaction (in the order given), from indexed candidates only."""
+    index = InvoiceIndex(invoices, settings.overpayment_tolerance)
+    finder = Finder(index, settings)
+    reader = TokenReader(settings)
+    blocks = blocked_by_transaction(blocked)
+    decisions: list[Decision | None] = [None] * len(transactions)
+    for i in processing_order(transactions):
+        txn = transactions[i]
+        no = blocks.get(txn.id, frozenset())
+        ctx = indexed_context(index, reader, txn, settings, memory, no)
+        seen: dict = {}
+        cands: list[Scored] = []
+        stages = (finder.referenced, finder.customers, finder.weak)
+        for stage, bound in zip(stages, later_bounds(ctx), strict=True):
+            score_sets(index, txn, ctx, stage(txn, ctx, no), seen)
+            cands = ranked(seen)
+            if _settled(cands, bound, txn, settings):
+                break
+        decisions[i] = decide(index, txn, cands, settings)
+    return [d for d in decisions if d is not None]
+
+
+def later_bounds(ctx: TxnContext) -> tuple[int, int, int]:
+    """After each stage, the most points a set found only by a later stage can score."""
+    weak = MAX_WEAK + (REF_SOME if ctx.refs else 0)
+    customers = (
+        weak + CUSTOMER_REF * bool(ctx.customer_refs) + IBAN_KNOWN * bool(ctx.iban_customers)
+    )
+    return customers, weak, -(10**9)
+
+
+def _settled(cands: list[Scored], bound: int, txn: TxnIn, settings: MatchSettings) -> bool:
+    """True when later stages can no longer change the decision (early stop)."""
+    if not cands:
+        return False
+    runner = cands[1][0] if len(cands) > 1 else 0
+    if _auto_ok(cands[0], max(runner, bound), txn, settings):
+        return True
+    k = settings.max_suggestions
+    return len(cands) >= k and cands[k - 1][0] > bound

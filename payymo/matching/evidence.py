@@ -1,0 +1,104 @@
+"""What one transaction says, resolved against the invoice indexes once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from payymo.matching.index import InvoiceIndex
+from payymo.matching.names import normalize_name
+from payymo.matching.patterns import (
+    SLOW_SEARCH_SECONDS,
+    InvalidPattern,
+    compile_pattern,
+    run_pattern,
+)
+from payymo.matching.references import (
+    candidate_tokens,
+    normalize_reference,
+    partial_reading,
+    reference_core,
+    resolve_hits,
+)
+from payymo.matching.scoring import TxnContext
+from payymo.matching.types import MatchSettings, PayerMemory, TxnIn
+
+Token = tuple[str, str, int, int]  # full, core, first run, last run
+
+
+def compact_iban(iban: str | None) -> str:
+    """An IBAN without spaces, upper case (the payer memory key)."""
+    return "".join((iban or "").split()).upper()
+
+
+def new_context(txn: TxnIn, settings: MatchSettings, memory: PayerMemory) -> TxnContext:
+    """A context with the transaction's own facts and what payer memory knows of it."""
+    payer = normalize_name(txn.counterparty_name)
+    iban = compact_iban(txn.counterparty_iban)
+    return TxnContext(
+        amount=txn.amount,
+        currency=txn.currency,
+        booking_date=txn.booking_date,
+        payer=payer,
+        tolerance=settings.overpayment_tolerance,
+        window=settings.date_window_days,
+        iban_customers=memory.by_iban.get(iban, frozenset()) if iban else frozenset(),
+        name_customers=memory.by_name.get(payer, frozenset()) if payer else frozenset(),
+    )
+
+
+class TokenReader:
+    """Reads reference tokens from remittance text, with the tenant pattern if it has one."""
+
+    def __init__(self, settings: MatchSettings) -> None:
+        self.pattern = None
+        if settings.reference_pattern:
+            try:
+                self.pattern = compile_pattern(settings.reference_pattern)
+            except InvalidPattern:
+                self.pattern = None  # settings validation refuses these; never crash a run
+
+    def tokens(self, text: str) -> list[Token]:
+        """Built-in readings plus the tenant pattern's (whose spans never suppress others)."""
+        found = candidate_tokens(text)
+        if self.pattern is not None:
+            started = time.perf_counter()
+            values = run_pattern(self.pattern, text)
+            if time.perf_counter() - started > SLOW_SEARCH_SECONDS:
+                self.pattern = None  # a slow pattern is dropped for the rest of the run
+            found += [(normalize_reference(v), reference_core(v), -2, -2) for v in values]
+        return found
+
+
+def indexed_context(
+    index: InvoiceIndex,
+    reader: TokenReader,
+    txn: TxnIn,
+    settings: MatchSettings,
+    memory: PayerMemory,
+    blocked: frozenset[str],
+) -> TxnContext:
+    """The transaction's context, reference hits looked up in the index (no scans)."""
+    ctx = new_context(txn, settings, memory)
+    cur = txn.currency
+    exact, partial = [], []
+    for full, core, start, end in reader.tokens(txn.remittance or ""):
+        for p in index.by_ref.get((cur, full), ()) or index.by_ref.get((cur, core), ()):
+            exact.append((p, full, start, end))
+        if partial_reading(full, core):
+            partial += [(p, core, start, end) for p in index.by_core.get((cur, core), ())]
+        for key in index.by_customer_ref.get((cur, full), ()):
+            ctx.customer_refs.setdefault(key, full)
+    ctx.refs = usable(index, resolve_hits(exact, partial), blocked)
+    if ctx.payer:
+        ctx.payer_customers = frozenset(index.by_name.get((cur, ctx.payer), ()))
+    return ctx
+
+
+def usable(index: InvoiceIndex, hits: dict, blocked: Iterable[str]) -> dict:
+    """Only hits on invoices still open in this run and not blocked for the transaction."""
+    return {
+        p: hit
+        for p, hit in hits.items()
+        if index.remaining[p] > 0 and index.invoices[p].id not in blocked
+    }

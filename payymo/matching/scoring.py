@@ -1,0 +1,231 @@
+"""Scoring one candidate allocation: evidence points, a confidence and the reasons.
+
+Points are integers (hundredths of confidence, capped to 0..100) so ties and thresholds
+are exact. The strongest candidate without a reference and without a known IBAN
+(amount + learned name + similar name + date) scores ``MAX_WEAK``, below the default
+threshold minus margin: amount and name alone never auto-confirm, and the engine may
+stop early once a reference or IBAN candidate beats ``MAX_WEAK`` by the margin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from payymo.matching.names import similarity_normalized
+from payymo.matching.types import InvoiceIn, Reason
+from payymo.money import MoneyError, to_display
+
+REF_EXACT = 60  # with an exact amount, enough on its own (60 + 35 >= 90)
+REF_PARTIAL = 45  # the number without its prefix: needs the amount and more
+REF_SOME = 25  # some, not all, of the candidate's invoices are named
+REF_OTHER = -15  # the remittance names invoices this candidate leaves out
+CUSTOMER_REF = 40
+AMOUNT_EXACT = 35  # one invoice, the named invoices, or a customer's oldest ones
+AMOUNT_SUBSET = 15  # any other combination: many combinations make coincidences likely
+AMOUNT_TOLERATED = 15
+AMOUNT_PARTIAL = 10
+AMOUNT_NEAR = 12  # overpaid beyond the tolerance but by at most a tenth
+NEAR_SHARE = 10
+AMOUNT_OVER = -15
+IBAN_KNOWN = 45
+NAME_KNOWN = 15
+NAME_STEPS = ((95, 20), (85, 15), (75, 8))
+OTHER_CUSTOMER = -15  # the payer bears another customer's exact name
+DATE_CLOSE, DATE_IN, DATE_OUT = 5, 2, -5
+CLOSE_DAYS = (-15, 10)  # paid 15 days before to 10 days after the due date
+EARLY_DAYS = 10  # paying a few days before the issue date still counts
+MAX_WEAK = AMOUNT_EXACT + NAME_KNOWN + NAME_STEPS[0][1] + DATE_CLOSE
+STRONG_CODES = frozenset(
+    {"reference_exact", "reference_partial", "reference_customer", "payer_iban_known"}
+)
+
+
+@dataclass(slots=True)
+class TxnContext:
+    """What one transaction says, resolved against the invoices once."""
+
+    amount: int
+    currency: str
+    booking_date: dt.date | None
+    payer: str  # normalised payer name
+    tolerance: int
+    window: int
+    refs: dict[int, tuple[str, str]] = field(default_factory=dict)  # inv -> (kind, token)
+    customer_refs: dict[str, str] = field(default_factory=dict)  # customer key -> token
+    iban_customers: frozenset[str] = frozenset()
+    name_customers: frozenset[str] = frozenset()
+    similarity: dict[str, float] = field(default_factory=dict)  # customer key -> 0..100
+    payer_customers: frozenset[str] = frozenset()  # customers named exactly like the payer
+    oldest: set[frozenset[int]] = field(default_factory=set)  # a customer's oldest 2..4
+
+
+class Money(NamedTuple):
+    """An amount in a reason, formatted only when the reason is shown."""
+
+    minor: int
+    currency: str
+
+    def __str__(self) -> str:
+        try:
+            return f"{to_display(self.minor, self.currency)} {self.currency}"
+        except MoneyError:
+            return f"{self.minor} minor units of {self.currency}"
+
+
+Spec = tuple  # (code, template, args): a reason not yet formatted (most are never shown)
+
+
+def explain(specs: tuple[Spec, ...]) -> tuple[Reason, ...]:
+    """Turn raw reason specs into Reasons with their sentences."""
+    return tuple(Reason(code, template.format(*args)) for code, template, args in specs)
+
+
+def similarity(ctx: TxnContext, key: str, name: str) -> float:
+    """Payer-name similarity to a customer, computed once per transaction and customer."""
+    sim = ctx.similarity.get(key)
+    if sim is None:
+        sim = ctx.similarity[key] = similarity_normalized(ctx.payer, name) if ctx.payer else 0.0
+    return sim
+
+
+def _reference(ctx: TxnContext, positions, invoices, reasons: list) -> int:
+    exact, partial = [], []
+    for p, inv in zip(positions, invoices, strict=True):
+        hit = ctx.refs.get(p)
+        if hit is not None:
+            (exact if hit[0] == "exact" else partial).append(inv.number or inv.id)
+    points = 0
+    if exact or partial:
+        if len(exact) + len(partial) < len(positions):
+            points = REF_SOME
+        else:
+            points = REF_PARTIAL if partial else REF_EXACT
+        if exact:
+            reasons.append(("reference_exact", "{} found in remittance", (", ".join(exact),)))
+        if partial:
+            text = "{} found in remittance without its prefix"
+            reasons.append(("reference_partial", text, (", ".join(partial),)))
+    if any(kind == "exact" and p not in positions for p, (kind, _) in ctx.refs.items()):
+        points += REF_OTHER
+        reasons.append(("reference_other", "the remittance names other invoices", ()))
+    return points
+
+
+def _amount(ctx: TxnContext, positions, total: int, reasons: list) -> int:
+    money, n = ctx.amount, len(positions)
+    if money == total and n == 1:
+        reasons.append(("amount_exact", "amount equals the open amount", ()))
+        return AMOUNT_EXACT
+    if money == total:
+        strong = all(p in ctx.refs for p in positions) or frozenset(positions) in ctx.oldest
+        text = "amount equals the open amounts of {} invoices" + (" (the oldest)" if strong else "")
+        reasons.append(("amount_sum", text, (n,)))
+        return AMOUNT_EXACT if strong else AMOUNT_SUBSET
+    if money < total:
+        left = Money(total - money, ctx.currency)
+        reasons.append(("amount_partial", "partial payment: {} stays open", (left,)))
+        return AMOUNT_PARTIAL
+    over = Money(money - total, ctx.currency)
+    if money - total <= ctx.tolerance:
+        reasons.append(("amount_overpaid", "overpaid by {}, within tolerance", (over,)))
+        return AMOUNT_TOLERATED
+    reasons.append(("amount_overpaid", "overpaid by {}; the rest stays unallocated", (over,)))
+    # a little more than an invoice is likelier an overpayment than an instalment of another
+    return AMOUNT_NEAR if (money - total) * NEAR_SHARE <= total else AMOUNT_OVER
+
+
+def _payer(ctx: TxnContext, keys, names, named: bool, reasons: list) -> int:
+    points = 0
+    customers = dict.fromkeys(keys)
+    for key in customers:
+        if key in ctx.customer_refs:
+            points += CUSTOMER_REF
+            ref = ctx.customer_refs[key]
+            reasons.append(
+                ("reference_customer", "customer reference {} found in remittance", (ref,))
+            )
+            break
+    if any(key in ctx.iban_customers for key in customers):
+        points += IBAN_KNOWN
+        reasons.append(("payer_iban_known", "payer IBAN paid this customer before", ()))
+    if any(key in ctx.name_customers for key in customers):
+        points += NAME_KNOWN
+        reasons.append(("payer_name_known", "payer name paid this customer before", ()))
+    if (
+        ctx.payer_customers
+        and not named
+        and not points
+        and not ctx.payer_customers.intersection(customers)
+    ):
+        reasons.append(("payer_other_customer", "the payer is another customer", ()))
+        return OTHER_CUSTOMER
+    if ctx.payer:
+        sim = max(similarity(ctx, key, name) for key, name in zip(keys, names, strict=True))
+        for floor, step in NAME_STEPS:
+            if sim >= floor:
+                reasons.append(("payer_name", "payer name {} % similar", (round(sim),)))
+                return points + step
+    return points
+
+
+def _date(ctx: TxnContext, invoices: list[InvoiceIn], explained: bool, reasons: list) -> int:
+    """Within the window; closeness to the due date counts only when the amount fits.
+
+    An instalment's timing says little about which invoice it pays (those go to the
+    oldest open invoice first, through the ranking's tie-break).
+    """
+    day = ctx.booking_date
+    if day is None:
+        return 0
+    best = None
+    for inv in invoices:
+        due = inv.due_date or inv.issue_date
+        if due is None:
+            continue
+        start = (inv.issue_date or due) - dt.timedelta(days=EARLY_DAYS)
+        lag = (day - due).days
+        if explained and CLOSE_DAYS[0] <= lag <= CLOSE_DAYS[1] and day >= start:
+            best = DATE_CLOSE
+        elif start <= day and lag <= ctx.window and best is None:
+            best = DATE_IN
+    if best is None:
+        if all((inv.due_date or inv.issue_date) is None for inv in invoices):
+            return 0
+        reasons.append(("date_out_of_window", "paid outside the {}-day window", (ctx.window,)))
+        return DATE_OUT
+    if best == DATE_CLOSE:
+        reasons.append(("date_in_window", "paid close to the due date", ()))
+    else:
+        reasons.append(("date_in_window", "paid within the {}-day window", (ctx.window,)))
+    return best
+
+
+def score(
+    ctx: TxnContext,
+    invoices: list[InvoiceIn],
+    positions: tuple[int, ...],
+    opens: list[int],
+    keys: list[str],
+    names: list[str],
+) -> tuple[int, tuple[Spec, ...]]:
+    """Points and reason specs for paying these invoices (positions, opens, customers)."""
+    reasons: list[Spec] = []
+    points = _reference(ctx, positions, invoices, reasons)
+    named = any(p in ctx.refs for p in positions)
+    total = sum(opens)
+    points += _amount(ctx, positions, total, reasons)
+    points += _payer(ctx, keys, names, named, reasons)
+    points += _date(ctx, invoices, ctx.amount >= total, reasons)
+    return points, tuple(reasons)
+
+
+def confidence(points: int) -> float:
+    """Points as a confidence in [0, 1]."""
+    return min(max(points, 0), 100) / 100
+
+
+def is_strong(reasons: tuple) -> bool:
+    """True when the evidence (Reasons or specs) includes a reference or a known IBAN."""
+    return any(r[0] in STRONG_CODES for r in reasons)

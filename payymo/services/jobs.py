@@ -1,0 +1,142 @@
+"""Job records: request a tenant's reconcile run (coalesced), and track its state.
+
+A burst of imports asks for many runs; while one reconcile job is still queued every
+request returns it instead of queueing another. The queued row is read FOR UPDATE, so a
+worker cannot flip it to running (and start reading) until the requester's transaction,
+with the data that asked for the run, has committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from payymo import jobs
+from payymo.db import utcnow
+from payymo.errors import PayymoError
+from payymo.ids import new_id
+from payymo.models import Job
+from payymo.services.reconcile_lock import lock_key
+from payymo.tenancy import current_tenant_id, get_or_404
+
+log = logging.getLogger(__name__)
+
+RECONCILE = "reconcile"
+RECONCILE_TASK = "tasks.reconcile.reconcile_tenant"
+LOST = "The run stopped before it finished (its worker was lost); a later run picks it up."
+REENQUEUE_AFTER = dt.timedelta(minutes=10)
+FAILED = "The reconciliation run failed; it will be retried on the next change."
+# Invoice fields the engine reads: changing one of them can change a match.
+INVOICE_MATCH_FIELDS = frozenset(
+    {
+        "number",
+        "customer_name",
+        "customer_email",
+        "customer_reference",
+        "amount_due",
+        "currency",
+        "issue_date",
+        "due_date",
+        "status",
+    }
+)
+
+
+def invoice_change_matters(previous: dict) -> bool:
+    """True when an invoice change (its ``previous_attributes``) can change matching."""
+    return not INVOICE_MATCH_FIELDS.isdisjoint(previous)
+
+
+def _serialise_requests(session: Session, tenant_id: str) -> None:
+    # Two imports committing at once would both find no queued job and queue two.
+    if session.get_bind().dialect.name == "postgresql":
+        key = lock_key(f"request:{tenant_id}")
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def request_reconcile(*, session: Session, reason: str) -> Job:
+    """The tenant's queued reconcile job, or a new one enqueued after commit."""
+    tenant_id = current_tenant_id()
+    _serialise_requests(session, tenant_id)
+    queued = session.scalars(
+        select(Job)
+        .where(Job.type == RECONCILE, Job.status == "queued")
+        .order_by(Job.id)
+        .limit(1)
+        .with_for_update()
+    ).first()
+    now = utcnow()
+    if queued is not None:
+        if queued.created_at < now - REENQUEUE_AFTER:
+            # Its enqueue may have been lost (Redis down); a second delivery is a no-op.
+            _enqueue(session, tenant_id, queued.id)
+        return queued
+    job = Job(id=new_id("job"), type=RECONCILE, status="queued", created_at=now)
+    session.add(job)
+    session.flush()
+    _enqueue(session, tenant_id, job.id)
+    log.info("reconcile requested", extra={"job_id": job.id, "reason": reason})
+    return job
+
+
+def rq_job_id(tenant_id: str, job_id: str) -> str:
+    """The RQ job id of a reconcile job (RQ allows only letters, digits, _ and -)."""
+    return f"reconcile-{tenant_id}-{job_id}"
+
+
+def _enqueue(session: Session, tenant_id: str, job_id: str) -> None:
+    jobs.enqueue(session, RECONCILE_TASK, tenant_id, job_id, job_id=rq_job_id(tenant_id, job_id))
+
+
+def get_job(*, session: Session, job_id: str) -> Job:
+    """One of the tenant's jobs, or ``NotFound``."""
+    return get_or_404(session, Job, job_id)
+
+
+def start_job(*, session: Session, job_id: str) -> bool:
+    """Mark a job running; False when it already succeeded (a second delivery)."""
+    now = utcnow()
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status != "succeeded")
+        .values(status="running", started_at=now, finished_at=None, error=None)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return False
+    # Holding the tenant's run lock: any other run still marked running has died.
+    session.execute(
+        update(Job)
+        .where(Job.type == RECONCILE, Job.status == "running", Job.id != job_id)
+        .values(status="failed", error=LOST, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def _set(session: Session, job_id: str, **values) -> None:
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def record_progress(*, session: Session, job_id: str, result: dict) -> None:
+    """Store the counts so far (committed with each chunk)."""
+    _set(session, job_id, result=result)
+
+
+def finish_job(*, session: Session, job_id: str, result: dict) -> None:
+    """Mark a job succeeded with its result."""
+    _set(session, job_id, status="succeeded", result=result, finished_at=utcnow(), error=None)
+
+
+def fail_job(*, session: Session, job_id: str, exc: BaseException) -> None:
+    """Mark a job failed with a message safe to show (never a stack trace or SQL)."""
+    message = exc.message if isinstance(exc, PayymoError) else FAILED
+    _set(session, job_id, status="failed", error=message, finished_at=utcnow())

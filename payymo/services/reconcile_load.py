@@ -1,0 +1,139 @@
+"""What a reconcile run reads: open credits, open invoices, settings, memory, blocks.
+
+Columns only (no ORM objects), through the (tenant_id, match_status) and
+(tenant_id, status) indexes: a run looks at what is still open, never the whole history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from payymo.matching.types import InvoiceIn, MatchSettings, PayerMemory, TxnIn
+from payymo.models import Invoice, MatchBlock, Tenant, Transaction
+from payymo.models.tenant import DEFAULT_SETTINGS
+from payymo.services import payer_memory
+from payymo.tenancy import current_tenant_id
+
+OPEN_MATCH_STATUSES = ("unmatched", "suggested", "partially_matched")
+OPEN_INVOICE_STATUSES = ("open", "partially_paid")
+
+
+@dataclass(frozen=True)
+class RunInput:
+    """Everything the engine needs for one tenant."""
+
+    transactions: list[TxnIn]
+    invoices: list[InvoiceIn]
+    settings: MatchSettings
+    memory: PayerMemory
+    blocked: frozenset[tuple[str, str]]
+
+
+def match_settings(session: Session) -> MatchSettings:
+    """The tenant's stored matching settings over the defaults."""
+    stored = session.scalar(select(Tenant.settings).where(Tenant.id == current_tenant_id()))
+    values = {**DEFAULT_SETTINGS, **(stored or {})}
+    return MatchSettings(
+        auto_match_enabled=bool(values["auto_match_enabled"]),
+        threshold=float(values["auto_match_threshold"]),
+        date_window_days=int(values["date_window_days"]),
+        overpayment_tolerance=int(values["overpayment_tolerance"]),
+        reference_pattern=values["reference_pattern"] or None,
+    )
+
+
+def blocked_pairs(session: Session) -> frozenset[tuple[str, str]]:
+    """(transaction, invoice) pairs never to match or suggest again."""
+    rows = session.execute(select(MatchBlock.transaction_id, MatchBlock.invoice_id))
+    return frozenset((txn_id, invoice_id) for txn_id, invoice_id in rows)
+
+
+def _remittance(text: str | None, end_to_end_id: str | None) -> str:
+    return "\n".join(part for part in (text, end_to_end_id) if part)
+
+
+def open_credits(session: Session) -> list[TxnIn]:
+    """Booked and pending credits with something left to allocate, oldest id first."""
+    t = Transaction
+    rows = session.execute(
+        select(
+            t.id,
+            t.amount - t.amount_allocated,
+            t.currency,
+            t.status,
+            t.booking_date,
+            t.value_date,
+            t.counterparty_name,
+            t.counterparty_iban,
+            t.remittance_information,
+            t.end_to_end_id,
+        )
+        .where(
+            t.match_status.in_(OPEN_MATCH_STATUSES),
+            t.status.in_(("booked", "pending")),
+            t.amount > 0,
+            t.amount > t.amount_allocated,
+        )
+        .order_by(t.id)
+    )
+    return [
+        TxnIn(
+            id=row[0],
+            amount=int(row[1]),
+            currency=row[2],
+            booked=row[3] == "booked",
+            booking_date=row[4] or row[5],
+            counterparty_name=row[6],
+            counterparty_iban=row[7],
+            remittance=_remittance(row[8], row[9]),
+        )
+        for row in rows
+    ]
+
+
+def open_invoices(session: Session) -> list[InvoiceIn]:
+    """Open and partially paid invoices with something still owed, oldest id first."""
+    i = Invoice
+    rows = session.execute(
+        select(
+            i.id,
+            i.number,
+            i.customer_name,
+            i.customer_email,
+            i.customer_reference,
+            i.amount_due - i.amount_paid,
+            i.currency,
+            i.issue_date,
+            i.due_date,
+        )
+        .where(i.status.in_(OPEN_INVOICE_STATUSES), i.amount_due > i.amount_paid)
+        .order_by(i.id)
+    )
+    return [
+        InvoiceIn(
+            id=row[0],
+            number=row[1],
+            customer_name=row[2],
+            customer_email=row[3],
+            customer_reference=row[4],
+            open_amount=int(row[5]),
+            currency=row[6],
+            issue_date=row[7],
+            due_date=row[8],
+        )
+        for row in rows
+    ]
+
+
+def load_input(session: Session) -> RunInput:
+    """Read everything one run of the engine needs, for the tenant in scope."""
+    return RunInput(
+        transactions=open_credits(session),
+        invoices=open_invoices(session),
+        settings=match_settings(session),
+        memory=payer_memory.load(session),
+        blocked=blocked_pairs(session),
+    )

@@ -1,0 +1,230 @@
+"""A tenant's reconcile run: load what is open, ask the engine, write its decisions.
+
+One engine call sees every candidate (so invoice amounts consumed by one decision are
+seen by the next); decisions are then applied in chunks, each committed on its own, so
+a large run keeps what it finished. This is the one service that commits: a killed run
+leaves only whole chunks, and a rerun reloads state, so nothing is allocated twice.
+Auto decisions are written by ``reconcile_apply`` with ``apply_match``'s rules (row
+locks, amounts re-checked) a chunk at a time; suggestions replace the transaction's
+open ones, keeping rows whose content is unchanged, so a rerun over unchanged data
+writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from types import SimpleNamespace
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from payymo.api.reconciliation.schemas import SuggestionOut
+from payymo.ids import new_id
+from payymo.matching.engine import reconcile
+from payymo.matching.types import Candidate, Decision, InvoiceIn, TxnIn
+from payymo.models import Suggestion
+from payymo.services import jobs as job_service
+from payymo.services.reconcile_apply import apply_auto_matches
+from payymo.services.reconcile_load import load_input
+from payymo.services.reconcile_lock import tenant_run_lock
+from payymo.services.reconcile_write import ENGINE_ACTOR, ChunkWriter, TxnState
+
+CHUNK_SIZE = 1000
+COUNTS = ("auto_matched", "suggested", "skipped_conflicts", "unmatched")
+_DEADLOCK = "40P01"
+_CHUNK_ATTEMPTS = 3
+_OUT = SuggestionOut()
+
+
+def _reasons(candidate: Candidate) -> list[dict]:
+    return [{"code": r.code, "text": r.text} for r in candidate.reasons]
+
+
+def _key(lines) -> tuple[tuple[str, int], ...]:
+    return tuple((line["invoice_id"], int(line["amount"])) for line in lines)
+
+
+def _open_suggestions(session: Session, ids: Sequence[str]) -> dict[str, list[Suggestion]]:
+    found: dict[str, list[Suggestion]] = defaultdict(list)
+    stmt = (
+        select(Suggestion)
+        .where(Suggestion.transaction_id.in_(ids), Suggestion.status == "open")
+        .order_by(Suggestion.id)
+    )
+    for suggestion in session.scalars(stmt):
+        found[suggestion.transaction_id].append(suggestion)
+    return found
+
+
+def _expire(suggestions: list[Suggestion], now) -> None:
+    for suggestion in suggestions:
+        if suggestion.status == "open":
+            suggestion.status = "expired"
+            suggestion.decided_at = now
+            suggestion.decided_by = ENGINE_ACTOR
+
+
+def _refresh(suggestion: Suggestion, rank: int, candidate: Candidate) -> None:
+    values = {
+        "rank": rank,
+        "confidence": round(candidate.confidence, 4),
+        "reasons": _reasons(candidate),
+    }
+    for name, value in values.items():
+        if getattr(suggestion, name) != value:
+            setattr(suggestion, name, value)
+
+
+def _sync_suggestions(
+    writer: ChunkWriter, txn_id: str, candidates: Sequence[Candidate], existing
+) -> int:
+    """Make the transaction's open suggestions ``candidates``; returns how many are open."""
+    wanted: dict[tuple, tuple[int, Candidate]] = {}
+    for candidate in candidates:
+        wanted.setdefault(tuple(candidate.allocations), (len(wanted) + 1, candidate))
+    kept: set[tuple] = set()
+    for suggestion in existing:
+        key = _key(suggestion.allocations)
+        if key in wanted and key not in kept:
+            _refresh(suggestion, *wanted[key])
+            kept.add(key)
+        else:
+            _expire([suggestion], writer.now)
+    for key, (rank, candidate) in wanted.items():
+        if key in kept:
+            continue
+        row = {
+            "id": new_id("sug"),
+            "tenant_id": writer.tenant_id,
+            "transaction_id": txn_id,
+            "allocations": [{"invoice_id": i, "amount": a} for i, a in key],
+            "invoice_ids": [i for i, _ in key],
+            "confidence": round(candidate.confidence, 4),
+            "reasons": _reasons(candidate),
+            "rank": rank,
+            "status": "open",
+            "created_at": writer.now,
+            "decided_at": None,
+            "decided_by": None,
+            "match_id": None,
+        }
+        writer.suggestions.append(row)
+        writer.event("suggestion.created", {"object": _OUT.dump(SimpleNamespace(**row))})
+    return len(wanted)
+
+
+def _set_status(writer: ChunkWriter, txn: TxnState, has_suggestions: bool) -> None:
+    # Only a credit with nothing allocated moves between unmatched and suggested.
+    if txn.amount_allocated != 0 or txn.match_status not in ("unmatched", "suggested"):
+        return
+    wanted = "suggested" if has_suggestions else "unmatched"
+    if txn.match_status != wanted:
+        txn.match_status = wanted
+        writer.txn_changed(txn)
+
+
+def _apply_chunk(session: Session, decisions: Sequence[Decision], seen: dict[str, TxnIn]):
+    """Write one chunk of decisions (not committed); returns its counts."""
+    counts: Counter = Counter()
+    ids = [d.transaction_id for d in decisions]
+    writer = ChunkWriter(session)
+    txns = writer.lock_transactions(ids)
+    open_by_txn = _open_suggestions(session, ids)
+    autos: list[Candidate] = []
+    for decision in decisions:
+        txn = txns.get(decision.transaction_id)
+        if (
+            txn is None
+            or txn.match_status == "ignored"
+            or txn.amount - txn.amount_allocated != seen[txn.id].amount
+        ):
+            counts["skipped_conflicts"] += 1  # changed since it was loaded
+            continue
+        if decision.auto is not None:
+            autos.append(decision.auto)
+            continue
+        existing = open_by_txn.get(txn.id, [])
+        live = _sync_suggestions(writer, txn.id, decision.suggestions, existing)
+        counts["suggested" if live else "unmatched"] += 1
+        _set_status(writer, txn, bool(live))
+    written = apply_auto_matches(writer, autos, open_suggestions=open_by_txn)
+    counts["auto_matched"] += sum(written)
+    counts["skipped_conflicts"] += len(written) - sum(written)
+    writer.write()
+    return counts
+
+
+def _is_deadlock(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == _DEADLOCK
+
+
+def _apply_with_retry(session: Session, decisions, seen) -> Counter:
+    for attempt in range(1, _CHUNK_ATTEMPTS + 1):
+        try:
+            return _apply_chunk(session, decisions, seen)
+        except DBAPIError as exc:
+            # A person's match locking the same rows in another order: PostgreSQL
+            # aborted us; the chunk is rolled back whole and simply tried again.
+            session.rollback()
+            if not _is_deadlock(exc) or attempt == _CHUNK_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _complete(
+    decisions: list[Decision], transactions: list[TxnIn], invoices: list[InvoiceIn]
+) -> list[Decision]:
+    """One decision per transaction, suggestions limited to what the autos leave open.
+
+    A transaction the engine said nothing about gets an empty decision (its old
+    suggestions must go). A suggestion for an invoice that a later transaction's auto
+    match pays would be gone on the next run, so it is not written in the first place.
+    """
+    left = {invoice.id: invoice.open_amount for invoice in invoices}
+    for decision in decisions:
+        for invoice_id, amount in decision.auto.allocations if decision.auto else ():
+            left[invoice_id] = left.get(invoice_id, 0) - amount
+    by_id = {d.transaction_id: d for d in decisions}
+    completed = []
+    for txn in transactions:
+        decision = by_id.get(txn.id) or Decision(txn.id, None, ())
+        fitting = tuple(
+            c for c in decision.suggestions if all(a <= left.get(i, 0) for i, a in c.allocations)
+        )
+        if fitting != decision.suggestions:
+            decision = Decision(txn.id, decision.auto, fitting)
+        completed.append(decision)
+    return completed
+
+
+def run_reconciliation(
+    *, session: Session, job_id: str | None = None, chunk_size: int = CHUNK_SIZE
+) -> dict:
+    """Reconcile the tenant in scope; commits each chunk; returns the counts."""
+    with tenant_run_lock(session):
+        data = load_input(session)
+        session.commit()
+        decisions = reconcile(
+            data.transactions,
+            data.invoices,
+            settings=data.settings,
+            memory=data.memory,
+            blocked=data.blocked,
+        )
+        decisions = _complete(decisions, data.transactions, data.invoices)
+        seen = {t.id: t for t in data.transactions}
+        totals = {
+            "transactions_considered": len(data.transactions),
+            "invoices_considered": len(data.invoices),
+            **dict.fromkeys(COUNTS, 0),
+        }
+        for start in range(0, len(decisions), chunk_size):
+            counts = _apply_with_retry(session, decisions[start : start + chunk_size], seen)
+            for name in COUNTS:
+                totals[name] += counts[name]
+            if job_id is not None:
+                job_service.record_progress(session=session, job_id=job_id, result=dict(totals))
+            session.commit()
+        return totals

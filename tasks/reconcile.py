@@ -1,0 +1,38 @@
+"""RQ entry point for a tenant's reconcile run (enqueued by ``services.jobs.request_reconcile``)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from payymo.services import jobs as job_service
+from payymo.services.reconcile_lock import tenant_run_lock
+from payymo.services.reconcile_run import run_reconciliation
+from tasks.base import tenant_job
+
+
+@tenant_job
+def reconcile_tenant(session: Session, job_id: str | None = None) -> dict:
+    """Run reconciliation for the tenant and record it on its job; safe to deliver twice.
+
+    Under the tenant's run lock: claim the job (a second delivery of a finished job does
+    nothing), run, record the result. A rerun after a crash or retry reloads state, so
+    it never allocates twice.
+    """
+    session.commit()  # end the wrapper's read before waiting for the lock
+    with tenant_run_lock(session):
+        if job_id is not None:
+            if not job_service.start_job(session=session, job_id=job_id):
+                return {"skipped": True}
+            session.commit()
+        try:
+            result = run_reconciliation(session=session, job_id=job_id)
+        except Exception as exc:
+            session.rollback()
+            if job_id is not None:
+                job_service.fail_job(session=session, job_id=job_id, exc=exc)
+                session.commit()
+            raise
+        if job_id is not None:
+            job_service.finish_job(session=session, job_id=job_id, result=result)
+        session.commit()
+        return result

@@ -1,0 +1,262 @@
+"""The reconcile run: what it loads, what it writes, and that a rerun writes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from payymo.models import Event, Invoice, Job, Match, MatchBlock, Suggestion, Tenant, Transaction
+from payymo.services import invoices as invoice_service
+from payymo.services.reconcile_run import run_reconciliation
+from payymo.tenancy import tenant_scope
+from tests.reconcile_world import account, add, count, credit_row, invoice_row
+
+
+@dataclass
+class World:
+    """Four open invoices and three credits: one clear, one ambiguous, one unrelated."""
+
+    tenant_id: str
+    account_id: str
+    clear_invoice: str
+    twin_b: str
+    twin_c: str
+    other_invoice: str
+    clear: str
+    ambiguous: str
+    unrelated: str
+
+
+@pytest.fixture
+def world(session, tenant) -> World:
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    invoices = add(
+        session,
+        tid,
+        invoice_row("INV-1001", 12_300, "Initech BV"),
+        invoice_row("INV-2001", 5_000, "Globex Corporation"),
+        invoice_row("INV-3001", 5_000, "Umbrella plc"),
+        invoice_row("INV-4001", 9_900, "Hooli Inc"),
+    )
+    credits = add(
+        session,
+        tid,
+        credit_row(acc, 12_300, "Payment INV-1001 thank you", "INITECH B.V."),
+        credit_row(acc, 5_000, "monthly payment", "J. Smith"),
+        credit_row(acc, 777, "Interest Q3", "Our Bank"),
+    )
+    return World(tid, acc, *invoices, *credits)
+
+
+def run(session, tenant_id: str, **kwargs) -> dict:
+    with tenant_scope(tenant_id):
+        return run_reconciliation(session=session, **kwargs)
+
+
+def txn(session, tenant_id: str, txn_id: str) -> Transaction:
+    session.expire_all()
+    with tenant_scope(tenant_id):
+        return session.get_one(Transaction, txn_id)
+
+
+def open_suggestions(session, tenant_id: str, txn_id: str) -> list[Suggestion]:
+    session.expire_all()
+    with tenant_scope(tenant_id):
+        stmt = select(Suggestion).where(
+            Suggestion.transaction_id == txn_id, Suggestion.status == "open"
+        )
+        return list(session.scalars(stmt.order_by(Suggestion.rank)))
+
+
+def snapshot(session, tenant_id: str) -> dict:
+    """Every row a run writes, as comparable values."""
+    session.expire_all()
+    with tenant_scope(tenant_id):
+        return {
+            "events": sorted(session.scalars(select(Event.id))),
+            "matches": sorted(session.scalars(select(Match.id))),
+            "suggestions": sorted(
+                (s.id, s.status, s.rank, s.confidence, str(s.reasons))
+                for s in session.scalars(select(Suggestion))
+            ),
+            "transactions": sorted(
+                (t.id, t.match_status, t.amount_allocated, t.updated_at)
+                for t in session.scalars(select(Transaction))
+            ),
+            "invoices": sorted(
+                (i.id, i.status, i.amount_paid, i.updated_at)
+                for i in session.scalars(select(Invoice))
+            ),
+        }
+
+
+def test_run_matches_the_clear_case_suggests_the_ambiguous_and_leaves_the_rest(session, world):
+    counts = run(session, world.tenant_id)
+    assert counts == {
+        "transactions_considered": 3,
+        "invoices_considered": 4,
+        "auto_matched": 1,
+        "suggested": 1,
+        "skipped_conflicts": 0,
+        "unmatched": 1,
+    }
+    clear = txn(session, world.tenant_id, world.clear)
+    assert (clear.match_status, clear.amount_allocated) == ("matched", 12_300)
+    with tenant_scope(world.tenant_id):
+        [match] = session.scalars(select(Match)).all()
+        paid = session.get_one(Invoice, world.clear_invoice)
+        assert (match.method, match.created_by, match.transaction_id) == (
+            "auto",
+            "engine",
+            world.clear,
+        )
+        assert [(a.invoice_id, a.amount) for a in match.allocations] == [
+            (world.clear_invoice, 12_300)
+        ]
+        assert match.confidence >= 0.9
+        assert "reference_exact" in {r["code"] for r in match.reasons}
+        assert (paid.status, paid.amount_paid) == ("paid", 12_300)
+    suggestions = open_suggestions(session, world.tenant_id, world.ambiguous)
+    assert {s.invoice_ids[0] for s in suggestions} == {world.twin_b, world.twin_c}
+    assert [s.rank for s in suggestions] == [1, 2]
+    assert all(s.allocations[0]["amount"] == 5_000 and s.reasons for s in suggestions)
+    assert txn(session, world.tenant_id, world.ambiguous).match_status == "suggested"
+    unrelated = txn(session, world.tenant_id, world.unrelated)
+    assert (unrelated.match_status, unrelated.amount_allocated) == ("unmatched", 0)
+    assert open_suggestions(session, world.tenant_id, world.unrelated) == []
+    assert count(session, world.tenant_id, Event, type="transaction.matched") == 1
+    assert count(session, world.tenant_id, Event, type="invoice.paid") == 1
+    assert count(session, world.tenant_id, Event, type="suggestion.created") == 2
+
+
+def test_second_run_changes_nothing(session, world):
+    run(session, world.tenant_id)
+    before = snapshot(session, world.tenant_id)
+    counts = run(session, world.tenant_id)
+    assert snapshot(session, world.tenant_id) == before
+    assert counts["transactions_considered"] == 2  # the matched credit is not looked at again
+    assert (counts["auto_matched"], counts["suggested"], counts["unmatched"]) == (0, 1, 1)
+
+
+def test_blocked_pairs_are_never_matched_or_suggested(session, world):
+    add(
+        session,
+        world.tenant_id,
+        MatchBlock(transaction_id=world.clear, invoice_id=world.clear_invoice, reason="reversed"),
+        MatchBlock(transaction_id=world.ambiguous, invoice_id=world.twin_b, reason="rejected"),
+    )
+    counts = run(session, world.tenant_id)
+    assert counts["auto_matched"] == 0
+    assert count(session, world.tenant_id, Match) == 0
+    for suggestion in open_suggestions(session, world.tenant_id, world.clear):
+        assert world.clear_invoice not in suggestion.invoice_ids
+    suggested = open_suggestions(session, world.tenant_id, world.ambiguous)
+    assert [s.invoice_ids for s in suggested] == [[world.twin_c]]
+
+
+def test_suggestions_follow_a_voided_invoice_and_keep_unchanged_rows(session, world):
+    run(session, world.tenant_id)
+    kept = {s.invoice_ids[0]: s.id for s in open_suggestions(session, world.tenant_id, world.ambiguous)}
+    with tenant_scope(world.tenant_id):
+        invoice = session.get_one(Invoice, world.twin_c)
+        invoice_service.void_invoice(session=session, invoice=invoice)
+        session.commit()
+    run(session, world.tenant_id)
+    [left] = open_suggestions(session, world.tenant_id, world.ambiguous)
+    assert (left.id, left.rank) == (kept[world.twin_b], 1)
+    with tenant_scope(world.tenant_id):
+        gone = session.get_one(Suggestion, kept[world.twin_c])
+        assert (gone.status, gone.decided_by) == ("expired", "engine")
+    assert count(session, world.tenant_id, Event, type="suggestion.created") == 2
+
+
+def test_a_credit_losing_its_candidates_goes_back_to_unmatched(session, world):
+    run(session, world.tenant_id)
+    with tenant_scope(world.tenant_id):
+        for invoice_id in (world.twin_b, world.twin_c):
+            invoice = session.get_one(Invoice, invoice_id)
+            invoice_service.void_invoice(session=session, invoice=invoice)
+        session.commit()
+    counts = run(session, world.tenant_id)
+    assert counts["unmatched"] == 2
+    assert txn(session, world.tenant_id, world.ambiguous).match_status == "unmatched"
+    assert open_suggestions(session, world.tenant_id, world.ambiguous) == []
+
+
+def test_pending_credits_only_get_suggestions(session, tenant):
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    [invoice_id] = add(session, tid, invoice_row("INV-7001", 4_200, "Initech BV"))
+    [pending] = add(
+        session, tid, credit_row(acc, 4_200, "INV-7001", "Initech BV", status="pending")
+    )
+    counts = run(session, tid)
+    assert (counts["auto_matched"], counts["suggested"]) == (0, 1)
+    [suggestion] = open_suggestions(session, tid, pending)
+    assert suggestion.invoice_ids == [invoice_id]
+    assert suggestion.confidence >= 0.9
+    assert count(session, tid, Match) == 0
+
+
+def test_auto_match_off_in_tenant_settings_only_suggests(session, world):
+    with tenant_scope(world.tenant_id):
+        tenant = session.get_one(Tenant, world.tenant_id)
+        tenant.settings = {**tenant.effective_settings, "auto_match_enabled": False}
+        session.commit()
+    counts = run(session, world.tenant_id)
+    assert (counts["auto_matched"], counts["suggested"]) == (0, 2)
+    assert txn(session, world.tenant_id, world.clear).match_status == "suggested"
+
+
+def test_debits_ignored_and_other_currencies_are_left_alone(session, tenant):
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    add(session, tid, invoice_row("INV-8001", 3_000, "Initech BV"))
+    add(
+        session,
+        tid,
+        credit_row(acc, -3_000, "INV-8001", "Initech BV"),
+        credit_row(acc, 3_000, "INV-8001", "Initech BV", match_status="ignored"),
+        credit_row(acc, 3_000, "INV-8001", "Initech BV", currency="USD"),
+    )
+    counts = run(session, tid)
+    assert counts["transactions_considered"] == 1  # only the USD credit is open
+    assert (counts["auto_matched"], counts["suggested"]) == (0, 0)
+    assert count(session, tid, Match) == 0
+    assert count(session, tid, Transaction, match_status="ignored") == 1
+
+
+def test_small_chunks_give_the_same_result_and_record_progress(session, world, make_tenant):
+    with tenant_scope(world.tenant_id):
+        job = Job(type="reconcile", status="running")
+        session.add(job)
+        session.commit()
+    counts = run(session, world.tenant_id, job_id=job.id, chunk_size=1)
+    assert (counts["auto_matched"], counts["suggested"], counts["unmatched"]) == (1, 1, 1)
+    assert txn(session, world.tenant_id, world.clear).match_status == "matched"
+    with tenant_scope(world.tenant_id):
+        assert session.get_one(Job, job.id).result == counts
+
+
+def test_one_payment_for_two_invoices_pays_both(session, tenant):
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    first, second = add(
+        session,
+        tid,
+        invoice_row("INV-9001", 1_000, "Initech BV"),
+        invoice_row("INV-9002", 2_500, "Initech BV"),
+    )
+    [credit] = add(session, tid, credit_row(acc, 3_500, "INV-9001 INV-9002", "Initech BV"))
+    counts = run(session, tid)
+    assert counts["auto_matched"] == 1
+    with tenant_scope(tid):
+        [match] = session.scalars(select(Match)).all()
+        assert sorted((a.invoice_id, a.amount) for a in match.allocations) == sorted(
+            [(first, 1_000), (second, 2_500)]
+        )
+        assert {session.get_one(Invoice, i).status for i in (first, second)} == {"paid"}
+    assert txn(session, tid, credit).match_status == "matched"
