@@ -4,6 +4,13 @@ Data: ``benchmarks/matching_data.generate(seed, transactions, invoices)`` (mangl
 references, abbreviated/misspelt/parent-company payers, partial, split, combined and
 over-payments, unrelated credits, six currencies) with the true invoice set per credit.
 
+Data conventions worth knowing when reading the figures: about 12 % of credits pay no
+invoice; about 92 % of paying credits quote an invoice number (mangled) or customer
+reference; payer memory knows the usual IBAN of 60 % of customers (a tenant that has been
+confirming matches for a while); instalments without any reference go to the customer's
+oldest open invoice (the usual first-in-first-out convention), and those are the main
+source of wrong first suggestions.
+
 Metrics (engine alone, one ``reconcile`` call over all credits and open invoices):
 - matchable credit: a booked credit whose true invoice set is not empty. Pending credits
   can never be auto-matched, so they only count in the suggestion metric.

@@ -58,11 +58,7 @@ def _customers(rng: random.Random, count: int) -> list[Customer]:
     out = []
     names_without_ref: set[str] = set()
     for i in range(count):
-        r, acc = rng.random(), 0.0
-        for code, share, exp in CURRENCIES:
-            acc += share
-            if r <= acc:
-                break
+        code, _share, exp = rng.choices(CURRENCIES, weights=[c[1] for c in CURRENCIES])[0]
         ref = f"CUST-{i + 1:05d}" if rng.random() < 0.5 else None
         name = text.company_name(rng)
         while ref is None and normalize_name(name) in names_without_ref:

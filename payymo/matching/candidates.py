@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from rapidfuzz import fuzz, process
 
 from payymo.matching import amounts
+from payymo.matching.context import TxnContext
 from payymo.matching.index import InvoiceIndex
-from payymo.matching.scoring import TxnContext
 from payymo.matching.types import MatchSettings, TxnIn
 
 MAX_CUSTOMERS = 5  # customers considered per source (memory, names)
@@ -82,6 +82,7 @@ class Finder:
             keys |= {idx.keys[p] for p in ctx.refs}
         ordered = sorted(keys)[:MAX_CUSTOMERS]
         out = self._customer_sets(txn, ctx, ordered, blocked)
+        out += [(p,) for p in self._open(sorted(ctx.split), blocked)]  # instalments
         for key in ordered:  # older than the pool, but owing this amount
             found = idx.customer_amount_matches(txn.currency, key, txn.amount, tol)
             out += [(p,) for p in self._open(found, blocked)]

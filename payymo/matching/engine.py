@@ -4,6 +4,11 @@ Indexes are built once per call; each transaction looks up only the invoices its
 evidence points at. Transactions are taken oldest booking date first (then id), and an
 automatic match consumes the invoices' open amounts before the next transaction, so
 one call never allocates an invoice twice.
+
+Evidence is gathered strongest first, in three stages: invoices the remittance names;
+customers a customer reference or a known payer IBAN points at (and split instalments);
+then payer names and amounts alone. After each stage the engine stops when nothing a
+later stage could find may change the decision (``later_bounds``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Sequence
 
 from payymo.matching.amounts import allocate
 from payymo.matching.candidates import Finder
+from payymo.matching.context import TxnContext, explain
 from payymo.matching.evidence import TokenReader, indexed_context
 from payymo.matching.index import InvoiceIndex
 from payymo.matching.scoring import (
@@ -21,12 +27,11 @@ from payymo.matching.scoring import (
     IBAN_KNOWN,
     MAX_WEAK,
     REF_SOME,
-    TxnContext,
     confidence,
-    explain,
     is_strong,
     score,
 )
+from payymo.matching.splits import split_hints
 from payymo.matching.types import (
     Candidate,
     Decision,
@@ -141,11 +146,13 @@ def reconcile(
     finder = Finder(index, settings)
     reader = TokenReader(settings)
     blocks = blocked_by_transaction(blocked)
+    splits = split_hints(transactions, index, memory)
     decisions: list[Decision | None] = [None] * len(transactions)
     for i in processing_order(transactions):
         txn = transactions[i]
         no = blocks.get(txn.id, frozenset())
         ctx = indexed_context(index, reader, txn, settings, memory, no)
+        ctx.split = splits.get(txn.id, frozenset())
         seen: dict = {}
         cands: list[Scored] = []
         stages = (finder.referenced, finder.customers, finder.weak)

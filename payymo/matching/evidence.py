@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from payymo.matching.context import TxnContext
 from payymo.matching.index import InvoiceIndex
-from payymo.matching.names import normalize_name
+from payymo.matching.names import normalize_name, plain_name
 from payymo.matching.patterns import (
     SLOW_SEARCH_SECONDS,
     InvalidPattern,
@@ -14,13 +15,11 @@ from payymo.matching.patterns import (
     run_pattern,
 )
 from payymo.matching.references import (
+    GENERIC,
     candidate_tokens,
     normalize_reference,
-    partial_reading,
     reference_core,
-    resolve_hits,
 )
-from payymo.matching.scoring import TxnContext
 from payymo.matching.types import MatchSettings, PayerMemory, TxnIn
 
 Token = tuple[str, str, int, int]  # full, core, first run, last run
@@ -29,6 +28,33 @@ Token = tuple[str, str, int, int]  # full, core, first run, last run
 def compact_iban(iban: str | None) -> str:
     """An IBAN without spaces, upper case (the payer memory key)."""
     return "".join((iban or "").split()).upper()
+
+
+def partial_reading(full: str, core: str) -> bool:
+    """A bare number (or one with a generic prefix) may be an invoice number's core."""
+    return full == core or full == GENERIC + "-" + core
+
+
+def resolve_hits(
+    exact: list[tuple[int, str, int, int]], partial: list[tuple[int, str, int, int]]
+) -> dict[int, tuple[str, str]]:
+    """Invoice → ("exact"|"partial", token); the longest reading of a stretch wins.
+
+    Both lists hold (invoice, token, first run, last run). A reading inside a longer
+    exact one is dropped: ``Inv 2024/025414`` naming invoice 2024-025414 does not also
+    name INV-2024 or INV-25414.
+    """
+    hits: dict[int, tuple[str, str]] = {}
+    spans: list[tuple[int, int]] = []
+    for p, token, start, end in sorted(exact, key=lambda h: h[2] - h[3]):
+        if any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans):
+            continue
+        hits.setdefault(p, ("exact", token))
+        spans.append((start, end))
+    for p, token, start, end in partial:
+        if p not in hits and not any(s <= start and end <= e for s, e in spans):
+            hits[p] = ("partial", token)
+    return hits
 
 
 def new_context(txn: TxnIn, settings: MatchSettings, memory: PayerMemory) -> TxnContext:
@@ -40,6 +66,7 @@ def new_context(txn: TxnIn, settings: MatchSettings, memory: PayerMemory) -> Txn
         currency=txn.currency,
         booking_date=txn.booking_date,
         payer=payer,
+        payer_plain=plain_name(txn.counterparty_name),
         tolerance=settings.overpayment_tolerance,
         window=settings.date_window_days,
         iban_customers=memory.by_iban.get(iban, frozenset()) if iban else frozenset(),

@@ -19,16 +19,21 @@ from payymo.matching.engine import (
     ranked,
     score_sets,
 )
-from payymo.matching.evidence import TokenReader, new_context, usable
+from payymo.matching.evidence import (
+    TokenReader,
+    new_context,
+    partial_reading,
+    resolve_hits,
+    usable,
+)
 from payymo.matching.index import MIN_CORE_DIGITS, InvoiceIndex
 from payymo.matching.names import similarity_normalized
 from payymo.matching.references import (
     core_is_specific,
     normalize_reference,
-    partial_reading,
     reference_core,
-    resolve_hits,
 )
+from payymo.matching.splits import split_hints
 from payymo.matching.types import Decision, InvoiceIn, MatchSettings, PayerMemory, TxnIn
 
 NAME_CUTOFF = 75
@@ -56,11 +61,13 @@ def naive_reconcile(
     refs = [_invoice_refs(inv) for inv in invoices]
     reader = TokenReader(settings)
     blocks = blocked_by_transaction(blocked)
+    splits = split_hints(transactions, store, memory)  # the same cross-credit pre-pass
     decisions: list[Decision | None] = [None] * len(transactions)
     for t in processing_order(transactions):
         txn = transactions[t]
         no = blocks.get(txn.id, frozenset())
         ctx = new_context(txn, settings, memory)
+        ctx.split = splits.get(txn.id, frozenset())
         tokens = reader.tokens(txn.remittance or "")
         exact, partial, by_key, evidence, named = [], [], {}, set(), set()
         for p, inv in enumerate(invoices):

@@ -31,6 +31,14 @@ def normalize_name(name: str | None) -> str:
     return " ".join(kept or words)
 
 
+def plain_name(name: str | None) -> str:
+    """Lower-case ASCII letters and digits only, legal form kept: ``"Acme Ltd."`` → ``"acmeltd"``."""
+    if not name:
+        return ""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return _NON_WORD.sub("", folded)
+
+
 def name_similarity(a: str | None, b: str | None) -> float:
     """Similarity of two names in [0, 100] after normalisation (token-set ratio)."""
     return similarity_normalized(normalize_name(a), normalize_name(b))

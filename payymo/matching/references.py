@@ -72,33 +72,6 @@ def reference_core(value: str) -> str:
     return reference_forms(value)[1]
 
 
-def partial_reading(full: str, core: str) -> bool:
-    """A bare number (or one with a generic prefix) may be an invoice number's core."""
-    return full == core or full == GENERIC + "-" + core
-
-
-def resolve_hits(
-    exact: list[tuple[int, str, int, int]], partial: list[tuple[int, str, int, int]]
-) -> dict[int, tuple[str, str]]:
-    """Invoice → ("exact"|"partial", token); the longest reading of a stretch wins.
-
-    Both lists hold (invoice, token, first run, last run). A reading inside a longer
-    exact one is dropped: ``Inv 2024/025414`` naming invoice 2024-025414 does not also
-    name INV-2024 or INV-25414.
-    """
-    hits: dict[int, tuple[str, str]] = {}
-    spans: list[tuple[int, int]] = []
-    for p, token, start, end in sorted(exact, key=lambda h: h[2] - h[3]):
-        if any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans):
-            continue
-        hits.setdefault(p, ("exact", token))
-        spans.append((start, end))
-    for p, token, start, end in partial:
-        if p not in hits and not any(s <= start and end <= e for s, e in spans):
-            hits[p] = ("partial", token)
-    return hits
-
-
 def core_is_specific(core: str, min_digits: int = 3) -> bool:
     """Whether a bare number may stand for an invoice: 3+ digits and not a year."""
     if core.isdigit():
@@ -179,7 +152,7 @@ def extract_references(text: str, pattern: str | None = None) -> list[str]:
 
     With a tenant ``pattern`` its named group ``ref`` (else group 1, else the whole match)
     is the reference; the pattern is checked by ``patterns.compile_pattern`` first and
-    raises ``patterns.UnsafePattern`` when it could backtrack catastrophically.
+    raises ``patterns.InvalidPattern`` when it could backtrack catastrophically.
     """
     text = text or ""
     if pattern:

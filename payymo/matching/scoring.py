@@ -10,12 +10,10 @@ stop early once a reference or IBAN candidate beats ``MAX_WEAK`` by the margin.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import NamedTuple
 
-from payymo.matching.names import similarity_normalized
-from payymo.matching.types import InvoiceIn, Reason
-from payymo.money import MoneyError, to_display
+from payymo.matching.context import Money, Spec, TxnContext
+from payymo.matching.names import plain_name, similarity_normalized
+from payymo.matching.types import InvoiceIn
 
 REF_EXACT = 60  # with an exact amount, enough on its own (60 + 35 >= 90)
 REF_PARTIAL = 45  # the number without its prefix: needs the amount and more
@@ -26,60 +24,22 @@ AMOUNT_EXACT = 35  # one invoice, the named invoices, or a customer's oldest one
 AMOUNT_SUBSET = 15  # any other combination: many combinations make coincidences likely
 AMOUNT_TOLERATED = 15
 AMOUNT_PARTIAL = 10
+AMOUNT_SPLIT = 25  # one of several credits of a payer that add up to the open amount
 AMOUNT_NEAR = 12  # overpaid beyond the tolerance but by at most a tenth
 NEAR_SHARE = 10
 AMOUNT_OVER = -15
 IBAN_KNOWN = 45
 NAME_KNOWN = 15
 NAME_STEPS = ((95, 20), (85, 15), (75, 8))
+NAME_IDENTICAL = 1  # a tie-breaker only
 OTHER_CUSTOMER = -15  # the payer bears another customer's exact name
 DATE_CLOSE, DATE_IN, DATE_OUT = 5, 2, -5
 CLOSE_DAYS = (-15, 10)  # paid 15 days before to 10 days after the due date
 EARLY_DAYS = 10  # paying a few days before the issue date still counts
-MAX_WEAK = AMOUNT_EXACT + NAME_KNOWN + NAME_STEPS[0][1] + DATE_CLOSE
+MAX_WEAK = AMOUNT_EXACT + NAME_KNOWN + NAME_STEPS[0][1] + NAME_IDENTICAL + DATE_CLOSE
 STRONG_CODES = frozenset(
     {"reference_exact", "reference_partial", "reference_customer", "payer_iban_known"}
 )
-
-
-@dataclass(slots=True)
-class TxnContext:
-    """What one transaction says, resolved against the invoices once."""
-
-    amount: int
-    currency: str
-    booking_date: dt.date | None
-    payer: str  # normalised payer name
-    tolerance: int
-    window: int
-    refs: dict[int, tuple[str, str]] = field(default_factory=dict)  # inv -> (kind, token)
-    customer_refs: dict[str, str] = field(default_factory=dict)  # customer key -> token
-    iban_customers: frozenset[str] = frozenset()
-    name_customers: frozenset[str] = frozenset()
-    similarity: dict[str, float] = field(default_factory=dict)  # customer key -> 0..100
-    payer_customers: frozenset[str] = frozenset()  # customers named exactly like the payer
-    oldest: set[frozenset[int]] = field(default_factory=set)  # a customer's oldest 2..4
-
-
-class Money(NamedTuple):
-    """An amount in a reason, formatted only when the reason is shown."""
-
-    minor: int
-    currency: str
-
-    def __str__(self) -> str:
-        try:
-            return f"{to_display(self.minor, self.currency)} {self.currency}"
-        except MoneyError:
-            return f"{self.minor} minor units of {self.currency}"
-
-
-Spec = tuple  # (code, template, args): a reason not yet formatted (most are never shown)
-
-
-def explain(specs: tuple[Spec, ...]) -> tuple[Reason, ...]:
-    """Turn raw reason specs into Reasons with their sentences."""
-    return tuple(Reason(code, template.format(*args)) for code, template, args in specs)
 
 
 def similarity(ctx: TxnContext, key: str, name: str) -> float:
@@ -123,6 +83,10 @@ def _amount(ctx: TxnContext, positions, total: int, reasons: list) -> int:
         text = "amount equals the open amounts of {} invoices" + (" (the oldest)" if strong else "")
         reasons.append(("amount_sum", text, (n,)))
         return AMOUNT_EXACT if strong else AMOUNT_SUBSET
+    if money < total and n == 1 and positions[0] in ctx.split:
+        text = "with other payments from this payer it adds up to the open amount"
+        reasons.append(("amount_split", text, ()))
+        return AMOUNT_SPLIT
     if money < total:
         left = Money(total - money, ctx.currency)
         reasons.append(("amount_partial", "partial payment: {} stays open", (left,)))
@@ -136,7 +100,7 @@ def _amount(ctx: TxnContext, positions, total: int, reasons: list) -> int:
     return AMOUNT_NEAR if (money - total) * NEAR_SHARE <= total else AMOUNT_OVER
 
 
-def _payer(ctx: TxnContext, keys, names, named: bool, reasons: list) -> int:
+def _payer(ctx: TxnContext, keys, names, invoices, named: bool, reasons: list) -> int:
     points = 0
     customers = dict.fromkeys(keys)
     for key in customers:
@@ -166,6 +130,10 @@ def _payer(ctx: TxnContext, keys, names, named: bool, reasons: list) -> int:
         for floor, step in NAME_STEPS:
             if sim >= floor:
                 reasons.append(("payer_name", "payer name {} % similar", (round(sim),)))
+                if step == NAME_STEPS[0][1] and any(
+                    plain_name(inv.customer_name) == ctx.payer_plain for inv in invoices
+                ):  # legal form too: tells "Acme Ltd" from "Acme GmbH"
+                    step += NAME_IDENTICAL
                 return points + step
     return points
 
@@ -216,7 +184,7 @@ def score(
     named = any(p in ctx.refs for p in positions)
     total = sum(opens)
     points += _amount(ctx, positions, total, reasons)
-    points += _payer(ctx, keys, names, named, reasons)
+    points += _payer(ctx, keys, names, invoices, named, reasons)
     points += _date(ctx, invoices, ctx.amount >= total, reasons)
     return points, tuple(reasons)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payymo.matching.types import InvoiceIn, MatchSettings, PayerMemory, TxnIn
-from payymo.models import Invoice, MatchBlock, Tenant, Transaction
+from payymo.models import Invoice, MatchBlock, Suggestion, Tenant, Transaction
 from payymo.models.tenant import DEFAULT_SETTINGS
 from payymo.services import payer_memory
 from payymo.tenancy import current_tenant_id
@@ -30,6 +30,9 @@ class RunInput:
     settings: MatchSettings
     memory: PayerMemory
     blocked: frozenset[tuple[str, str]]
+    # Only a run writes suggestions and runs take turns, so during a run this set can
+    # only shrink: the chunks look up open suggestions of these transactions alone.
+    with_suggestions: frozenset[str]
 
 
 def match_settings(session: Session) -> MatchSettings:
@@ -49,6 +52,12 @@ def blocked_pairs(session: Session) -> frozenset[tuple[str, str]]:
     """(transaction, invoice) pairs never to match or suggest again."""
     rows = session.execute(select(MatchBlock.transaction_id, MatchBlock.invoice_id))
     return frozenset((txn_id, invoice_id) for txn_id, invoice_id in rows)
+
+
+def with_open_suggestions(session: Session) -> frozenset[str]:
+    """Ids of the transactions that have open suggestions."""
+    stmt = select(Suggestion.transaction_id).where(Suggestion.status == "open").distinct()
+    return frozenset(session.scalars(stmt))
 
 
 def _remittance(text: str | None, end_to_end_id: str | None) -> str:
@@ -136,4 +145,5 @@ def load_input(session: Session) -> RunInput:
         settings=match_settings(session),
         memory=payer_memory.load(session),
         blocked=blocked_pairs(session),
+        with_suggestions=with_open_suggestions(session),
     )

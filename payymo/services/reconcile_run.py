@@ -27,7 +27,7 @@ from payymo.matching.types import Candidate, Decision, InvoiceIn, TxnIn
 from payymo.models import Suggestion
 from payymo.services import jobs as job_service
 from payymo.services.reconcile_apply import apply_auto_matches
-from payymo.services.reconcile_load import load_input
+from payymo.services.reconcile_load import RunInput, load_input
 from payymo.services.reconcile_lock import tenant_run_lock
 from payymo.services.reconcile_write import ENGINE_ACTOR, ChunkWriter, TxnState
 
@@ -48,12 +48,10 @@ def _key(lines) -> tuple[tuple[str, int], ...]:
 
 def _open_suggestions(session: Session, ids: Sequence[str]) -> dict[str, list[Suggestion]]:
     found: dict[str, list[Suggestion]] = defaultdict(list)
-    stmt = (
-        select(Suggestion)
-        .where(Suggestion.transaction_id.in_(ids), Suggestion.status == "open")
-        .order_by(Suggestion.id)
-    )
-    for suggestion in session.scalars(stmt):
+    if not ids:
+        return found
+    stmt = select(Suggestion).where(Suggestion.transaction_id.in_(ids), Suggestion.status == "open")
+    for suggestion in sorted(session.scalars(stmt), key=lambda s: s.id):
         found[suggestion.transaction_id].append(suggestion)
     return found
 
@@ -125,13 +123,13 @@ def _set_status(writer: ChunkWriter, txn: TxnState, has_suggestions: bool) -> No
         writer.txn_changed(txn)
 
 
-def _apply_chunk(session: Session, decisions: Sequence[Decision], seen: dict[str, TxnIn]):
+def _apply_chunk(session: Session, decisions: Sequence[Decision], data: RunInput, seen):
     """Write one chunk of decisions (not committed); returns its counts."""
     counts: Counter = Counter()
     ids = [d.transaction_id for d in decisions]
     writer = ChunkWriter(session)
     txns = writer.lock_transactions(ids)
-    open_by_txn = _open_suggestions(session, ids)
+    open_by_txn = _open_suggestions(session, [i for i in ids if i in data.with_suggestions])
     autos: list[Candidate] = []
     for decision in decisions:
         txn = txns.get(decision.transaction_id)
@@ -160,10 +158,10 @@ def _is_deadlock(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == _DEADLOCK
 
 
-def _apply_with_retry(session: Session, decisions, seen) -> Counter:
+def _apply_with_retry(session: Session, decisions, data: RunInput, seen) -> Counter:
     for attempt in range(1, _CHUNK_ATTEMPTS + 1):
         try:
-            return _apply_chunk(session, decisions, seen)
+            return _apply_chunk(session, decisions, data, seen)
         except DBAPIError as exc:
             # A person's match locking the same rows in another order: PostgreSQL
             # aborted us; the chunk is rolled back whole and simply tried again.
@@ -221,7 +219,8 @@ def run_reconciliation(
             **dict.fromkeys(COUNTS, 0),
         }
         for start in range(0, len(decisions), chunk_size):
-            counts = _apply_with_retry(session, decisions[start : start + chunk_size], seen)
+            chunk = decisions[start : start + chunk_size]
+            counts = _apply_with_retry(session, chunk, data, seen)
             for name in COUNTS:
                 totals[name] += counts[name]
             if job_id is not None:

@@ -1,13 +1,14 @@
 """One chunk of a reconcile run, written in a handful of statements.
 
 Per-row ORM writes cost ~1 ms a match (a flush, the tenancy flush guard, one UPDATE or
-INSERT per row); a run of 100,000 credits cannot afford that. A chunk instead:
-locks its transactions (columns only) and the invoices it pays (id order, so the lock
-order stays transactions first, then invoices, as in ``allocations.apply_match``),
-changes them in memory, and ends with one UPDATE per table (joined to a VALUES list on
-PostgreSQL) and multi-row INSERTs of the new matches, lines, suggestions and outbox
-events. Every statement is ORM-enabled, so the tenancy hook scopes the UPDATEs; new
-rows carry the tenant in scope.
+INSERT per row); a run of 100,000 credits cannot afford that. A chunk instead locks
+its transactions (columns only) and the invoices it pays (id order, so the lock order
+stays transactions first, then invoices, as in ``allocations.apply_match``), changes
+them in memory, and ends with one UPDATE per table and one bulk insert per table of
+the new matches, lines, suggestions and outbox events. On PostgreSQL the UPDATE reads
+its values from unnested arrays and the inserts are COPYs; elsewhere (the embedded
+SQLite default, small data) plain statements do. UPDATEs are ORM-enabled, so the
+tenancy hook scopes them; new rows carry the tenant in scope.
 """
 
 from __future__ import annotations

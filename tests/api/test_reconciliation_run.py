@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import redis
 from rq import Queue
 from sqlalchemy import select
 
 from payymo import runtime
+from payymo.db import utcnow
 from payymo.models import Job, Tenant
 from payymo.services.jobs import FAILED, rq_job_id
 from payymo.tenancy import tenant_scope
@@ -157,6 +160,17 @@ def test_a_new_run_is_queued_once_the_last_one_started(api, tenant, session):
     second = _run(api)
     assert second["id"] != first["id"]
     assert _queued_reconciles(session, tenant.tenant_id) == [second["id"]]
+
+
+@pytest.mark.redis
+def test_a_long_queued_job_is_enqueued_again(api, tenant, session):
+    with tenant_scope(tenant.tenant_id):
+        stuck = Job(type="reconcile", status="queued", created_at=utcnow() - dt.timedelta(hours=1))
+        session.add(stuck)
+        session.commit()
+    assert _run(api)["id"] == stuck.id
+    conn = redis.Redis.from_url(runtime.settings().redis_url)
+    assert rq_job_id(tenant.tenant_id, stuck.id) in Queue("default", connection=conn).job_ids
 
 
 def test_unchanged_or_irrelevant_edits_ask_for_no_run(api, tenant, session):

@@ -149,3 +149,10 @@ def test_tenant_scopes(app, make_tenant):
     writer = make_tenant("Writer", scopes=["tenant:read", "tenant:write"])
     client = ApiClient(app.test_client(), writer.secret)
     assert client.patch("tenant", json={"name": "Writer AG"}).json["name"] == "Writer AG"
+
+
+def test_backtracking_reference_pattern_is_refused(api):
+    response = api.patch("tenant", json={"settings": {"reference_pattern": "(a+)+$"}})
+    assert response.status_code == 400
+    assert response.json["error"]["param"] == "settings.reference_pattern"
+    assert api.get("tenant").json["settings"]["reference_pattern"] is None

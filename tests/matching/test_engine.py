@@ -144,10 +144,28 @@ def test_split_payments_fill_an_invoice_without_exceeding_it():
     ]
     decisions = run(parts, invoices)
     assert decisions["p1"].auto.allocations == (("i1", 6000),)
-    assert "amount_partial" in codes(decisions["p1"].auto)
+    assert "amount_split" in codes(decisions["p1"].auto)  # p1 + p2 add up to the invoice
     assert decisions["p2"].auto.allocations == (("i1", 4000),)
     assert "amount_exact" in codes(decisions["p2"].auto)  # the open amount is now 4000
     assert decisions["p3"].auto is None
+
+
+def test_instalments_without_reference_that_add_up_point_at_their_invoice():
+    invoices = [
+        invoice("older", "INV-1", 25000, due=DAY - dt.timedelta(days=30)),
+        invoice("target", "INV-2", 10000),
+    ]
+    parts = [txn("p1", 6000, "Thanks", day=DAY), txn("p2", 4000, "", day=DAY + dt.timedelta(3))]
+    decisions = run(parts, invoices)
+    for tid in ("p1", "p2"):
+        assert decisions[tid].auto is None  # no reference, no known IBAN
+        top = decisions[tid].suggestions[0]
+        assert top.invoice_ids == ("target",)
+        assert "amount_split" in codes(top)
+    # alone, an instalment goes to the oldest open invoice first
+    alone = run([txn("p", 6000, "Thanks")], invoices)["p"]
+    assert alone.suggestions[0].invoice_ids == ("older",)
+    assert "amount_partial" in codes(alone.suggestions[0])
 
 
 def test_overpayment_is_capped_at_the_open_amount():
@@ -204,7 +222,9 @@ def test_number_without_its_prefix_is_a_partial_reference():
     assert "reference_partial" in codes(top)
     # a year is not an invoice number even when one shares its digits
     years = [invoice("y", "INV-2024", 77700)]
-    assert run([txn("t", 10000, "tax refund 2024", payer="Finanzamt")], years)["t"].suggestions == ()
+    assert (
+        run([txn("t", 10000, "tax refund 2024", payer="Finanzamt")], years)["t"].suggestions == ()
+    )
 
 
 def test_suggestions_are_bounded_and_best_first():
@@ -234,7 +254,9 @@ def test_one_decision_per_transaction_in_the_order_given_and_deterministic():
 
     first = reconcile(txns, invoices, settings=settings, memory=memory)
     assert [d.transaction_id for d in first] == [t.id for t in txns]
-    again = reconcile(list(reversed(txns)), list(reversed(invoices)), settings=settings, memory=memory)
+    again = reconcile(
+        list(reversed(txns)), list(reversed(invoices)), settings=settings, memory=memory
+    )
     assert {d.transaction_id: d for d in again} == {d.transaction_id: d for d in first}
 
 

@@ -119,17 +119,29 @@ def test_run_matches_the_clear_case_suggests_the_ambiguous_and_leaves_the_rest(s
         assert match.confidence >= 0.9
         assert "reference_exact" in {r["code"] for r in match.reasons}
         assert (paid.status, paid.amount_paid) == ("paid", 12_300)
+        match_id = match.id
     suggestions = open_suggestions(session, world.tenant_id, world.ambiguous)
     assert {s.invoice_ids[0] for s in suggestions} == {world.twin_b, world.twin_c}
     assert [s.rank for s in suggestions] == [1, 2]
     assert all(s.allocations[0]["amount"] == 5_000 and s.reasons for s in suggestions)
+    suggestion_ids = [s.id for s in suggestions]
     assert txn(session, world.tenant_id, world.ambiguous).match_status == "suggested"
     unrelated = txn(session, world.tenant_id, world.unrelated)
     assert (unrelated.match_status, unrelated.amount_allocated) == ("unmatched", 0)
     assert open_suggestions(session, world.tenant_id, world.unrelated) == []
-    assert count(session, world.tenant_id, Event, type="transaction.matched") == 1
-    assert count(session, world.tenant_id, Event, type="invoice.paid") == 1
-    assert count(session, world.tenant_id, Event, type="suggestion.created") == 2
+    with tenant_scope(world.tenant_id):
+        by_type = {}
+        for event in session.scalars(select(Event).order_by(Event.id)):
+            by_type.setdefault(event.type, []).append(event.data["object"])
+    [matched] = by_type["transaction.matched"]
+    assert (matched["id"], matched["method"], matched["status"]) == (match_id, "auto", "active")
+    assert matched["allocations"] == [
+        {"invoice_id": world.clear_invoice, "amount": 12_300, "amount_display": "123.00"}
+    ]
+    [invoice_paid] = by_type["invoice.paid"]
+    assert (invoice_paid["id"], invoice_paid["amount_paid"]) == (world.clear_invoice, 12_300)
+    assert sorted(s["id"] for s in by_type["suggestion.created"]) == sorted(suggestion_ids)
+    assert {s["status"] for s in by_type["suggestion.created"]} == {"open"}
 
 
 def test_second_run_changes_nothing(session, world):
@@ -159,7 +171,9 @@ def test_blocked_pairs_are_never_matched_or_suggested(session, world):
 
 def test_suggestions_follow_a_voided_invoice_and_keep_unchanged_rows(session, world):
     run(session, world.tenant_id)
-    kept = {s.invoice_ids[0]: s.id for s in open_suggestions(session, world.tenant_id, world.ambiguous)}
+    kept = {
+        s.invoice_ids[0]: s.id for s in open_suggestions(session, world.tenant_id, world.ambiguous)
+    }
     with tenant_scope(world.tenant_id):
         invoice = session.get_one(Invoice, world.twin_c)
         invoice_service.void_invoice(session=session, invoice=invoice)

@@ -159,11 +159,8 @@ def assert_books_balance(session: Session, tenant_id: str) -> None:
 def outcome(session: Session, tenant_id: str) -> dict:
     """The tenant's reconciliation state in ids-free terms (remittance text, invoice number)."""
     with tenant_scope(tenant_id):
-        label = dict(
-            session.execute(select(Transaction.id, Transaction.remittance_information))
-            .tuples()
-            .all()
-        )
+        texts = select(Transaction.id, Transaction.remittance_information)
+        label = dict(session.execute(texts).all())
         number = dict(session.execute(select(Invoice.id, Invoice.number)).all())
         matched = sorted(
             (
@@ -260,7 +257,6 @@ def test_two_workers_racing_on_one_tenant_never_overallocate(settings, sessions,
     autos = sum(1 for m in live if m.method == "auto")
     assert autos == sum(r.result["auto_matched"] for r in runs)
     assert len(live) - autos == tally["manual"]
-    print("DEBUG", dict(tally), [(r.result, r.started_at, r.finished_at) for r in runs])
 
 
 def test_the_same_job_delivered_twice_runs_once(settings, sessions, tmp_path):

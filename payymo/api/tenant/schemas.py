@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from marshmallow import Schema, ValidationError, fields, validate
 
 from payymo import money
 from payymo.api.common import StrictSchema
 from payymo.api.fields import CurrencyCode, StrictInteger
+from payymo.matching import patterns
 
-REFERENCE_PATTERN_MAX = 200
+REFERENCE_PATTERN_MAX = patterns.MAX_PATTERN
 
 
 class StrictBoolean(fields.Boolean):
@@ -39,11 +38,11 @@ class ReadOnly(fields.Raw):
 
 
 def validate_pattern(value: str) -> None:
-    """The reference pattern must compile as a Python regular expression."""
+    """The reference pattern must be one the engine will run (compiles, cannot backtrack wildly)."""
     try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValidationError(f"Not a valid regular expression: {exc}.") from exc
+        patterns.validate_pattern(value)
+    except patterns.InvalidPattern as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 class TenantSettingsIn(StrictSchema):
