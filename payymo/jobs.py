@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 import threading
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 QUEUES = ("high", "default", "low")
 _PENDING = "payymo_pending_jobs"
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ def enqueue(session: Session, func: str, *args, queue: str = "default", job_id: 
     """Schedule ``func(*args)`` to run once ``session`` commits; dropped on rollback."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
+    if job_id is not None and not _JOB_ID.fullmatch(job_id):
+        # RQ refuses other characters at enqueue time, after commit, where it would be lost.
+        raise ValueError(f"job id {job_id!r} must be letters, digits, '-' or '_'")
     if isinstance(session, scoped_session):
         session = session()
     if not session.in_transaction():

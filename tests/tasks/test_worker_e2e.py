@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 import redis
+from rq import Queue
 from rq.job import Job, JobStatus
 from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
@@ -44,7 +45,11 @@ class World:
 
 
 @pytest.fixture
-def world(app):
+def world(app, settings):
+    # Jobs enqueued by earlier (rolled-back) tests would otherwise reach these workers.
+    conn = redis.Redis.from_url(settings.redis_url)
+    for name in jobs.QUEUES:
+        Queue(name, connection=conn).empty()
     sessions = sessionmaker(bind=db.engine(), expire_on_commit=False)
     ids = {}
     with sessions() as session:
