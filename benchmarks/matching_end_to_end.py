@@ -9,6 +9,7 @@ definitions as the engine report. The engine alone is timed on the same data in 
 same run, so the cost of the database side shows as a ratio.
 
 Environment: BENCH_ADMIN_URL (a database to connect to for CREATE DATABASE),
+BENCH_MATCHING_DB (its name, default payymo_bench_matching: one per concurrent run),
 BENCH_MATCHING_DATABASE_URL; BENCH_E2E_TRANSACTIONS / BENCH_E2E_INVOICES to change the
 size (default 100000 / 50000).
 """
@@ -28,7 +29,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 ADMIN_URL = os.environ.get(
     "BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-DB_NAME = "payymo_bench_matching"
+DB_NAME = os.environ.get("BENCH_MATCHING_DB", "payymo_bench_matching")
 DB_URL = os.environ.get(
     "BENCH_MATCHING_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"
 )

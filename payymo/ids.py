@@ -32,12 +32,28 @@ PREFIXES = {
 }
 
 
-def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "".join(reversed(chars))
+# Precomputed digits: a 10-bit pair and 15-bit triples cover the 130 bits of 26
+# characters in 9 lookups, ~10x faster than dividing digit by digit (ids are minted
+# by the hundred thousand in a reconcile run). 32,768 short strings, built once.
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+_TRIPLES = [pair + c for pair in _PAIRS for c in _ALPHABET]
+_RAND_MASK = (1 << 80) - 1
+
+
+def _encode(value: int) -> str:
+    """The 26-character Crockford base32 body of a 128-bit ``value``."""
+    t = _TRIPLES
+    return (
+        _PAIRS[value >> 120]
+        + t[(value >> 105) & 0x7FFF]
+        + t[(value >> 90) & 0x7FFF]
+        + t[(value >> 75) & 0x7FFF]
+        + t[(value >> 60) & 0x7FFF]
+        + t[(value >> 45) & 0x7FFF]
+        + t[(value >> 30) & 0x7FFF]
+        + t[(value >> 15) & 0x7FFF]
+        + t[value & 0x7FFF]
+    )
 
 
 def new_id(prefix: str) -> str:
@@ -52,7 +68,7 @@ def new_id(prefix: str) -> str:
         else:
             rand = secrets.randbits(80)
         _last_ms, _last_rand = now, rand
-    return f"{prefix}_{_encode(now, 10)}{_encode(rand & ((1 << 80) - 1), 16)}"
+    return f"{prefix}_{_encode((now << 80) | (rand & _RAND_MASK))}"
 
 
 def is_valid(value: str, prefix: str) -> bool:

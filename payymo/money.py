@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from iso4217 import Currency
 
@@ -31,6 +32,7 @@ def is_currency(code: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=512)
 def exponent(code: str) -> int:
     """Number of decimal places of the currency's minor unit (JPY 0, EUR 2, BHD 3)."""
     value = _lookup(code).exponent

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import ForeignKey, String, event, inspect, select
+from sqlalchemy import ForeignKey, String, event, select
 from sqlalchemy.orm import (
     Mapped,
     Mapper,
@@ -24,6 +24,7 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.sql.util import find_tables
 
 from payymo.errors import NotFound
@@ -188,7 +189,8 @@ def _guard_flush(session: Session, _ctx, _instances) -> None:
 def _owners(obj: TenantScoped) -> set[str | None]:
     # The tenant before this flush counts too: re-stamping another tenant's row with the
     # current tenant would otherwise pass as a write to one of our own rows.
-    return {obj.tenant_id, *inspect(obj).attrs.tenant_id.history.deleted}
+    # get_history reads the one attribute; inspect(obj).attrs would build every one.
+    return {obj.tenant_id, *get_history(obj, "tenant_id").deleted}
 
 
 def get_or_404(session: Session, model: type, object_id: str, *, param: str | None = None):

@@ -41,6 +41,7 @@ class Finder:
     def __init__(self, index: InvoiceIndex, settings: MatchSettings) -> None:
         self.index = index
         self.settings = settings
+        self._similar: dict[tuple[str, str], list[str]] = {}  # payers repeat across credits
 
     def _open(self, positions: Iterable[int], blocked: frozenset[str]) -> list[int]:
         idx = self.index
@@ -48,9 +49,10 @@ class Finder:
 
     def _pool_sets(self, ctx: TxnContext, pool: list[int], amount: int) -> list[tuple[int, ...]]:
         """A customer's invoices alone, plus combinations whose open amounts add up exactly."""
-        remember_oldest(ctx, pool)
+        opens = [self.index.remaining[p] for p in pool]
+        remember_oldest(ctx, pool, opens)
         return [(p,) for p in pool] + amounts.subset_sums(
-            amount, [(p, self.index.remaining[p]) for p in pool]
+            amount, list(zip(pool, opens, strict=True))
         )
 
     def _customer_sets(
@@ -104,6 +106,13 @@ class Finder:
         return out
 
     def _similar_customers(self, currency: str, payer: str) -> list[str]:
+        # names never change during a run, so one look-up per distinct payer is enough
+        found = self._similar.get((currency, payer))
+        if found is None:
+            found = self._similar[(currency, payer)] = self._find_similar(currency, payer)
+        return found
+
+    def _find_similar(self, currency: str, payer: str) -> list[str]:
         names = self.index.name_candidates(currency, payer)
         if not names:
             return []
@@ -120,7 +129,13 @@ class Finder:
         return keys
 
 
-def remember_oldest(ctx: TxnContext, pool: list[int]) -> None:
-    """Note a customer's oldest 2..4 open invoices (paying those together is common)."""
+def remember_oldest(ctx: TxnContext, pool: list[int], opens: list[int]) -> None:
+    """Note a customer's oldest 2..4 open invoices (paying those together is common).
+
+    Not when a later invoice of the pool owes the same as one of them (``opens`` are the
+    pool's open amounts): swapping it in gives the same sum, so the amount alone cannot
+    tell which of the two is paid.
+    """
     for k in range(2, min(len(pool), amounts.MAX_SUBSET_SIZE) + 1):
-        ctx.oldest.add(frozenset(pool[:k]))
+        if not set(opens[:k]).intersection(opens[k:]):
+            ctx.oldest.add(frozenset(pool[:k]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -29,6 +30,7 @@ class TxnContext:
     split: frozenset[int] = frozenset()  # invoices it pays with other credits of the payer
     payer_customers: frozenset[str] = frozenset()  # customers named exactly like the payer
     oldest: set[frozenset[int]] = field(default_factory=set)  # a customer's oldest 2..4
+    day: int | None = None  # booking date as an ordinal
 
 
 class Money(NamedTuple):
@@ -49,4 +51,10 @@ Spec = tuple  # (code, template, args): a reason not yet formatted (most are nev
 
 def explain(specs: tuple[Spec, ...]) -> tuple[Reason, ...]:
     """Turn raw reason specs into Reasons with their sentences."""
-    return tuple(Reason(code, template.format(*args)) for code, template, args in specs)
+    return tuple(map(_reason, specs))
+
+
+@functools.lru_cache(maxsize=4096)  # most specs repeat ("amount equals the open amount")
+def _reason(spec: Spec) -> Reason:
+    code, template, args = spec
+    return Reason(code, template.format(*args))

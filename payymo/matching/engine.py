@@ -69,20 +69,38 @@ def score_sets(
     index: InvoiceIndex, txn: TxnIn, ctx: TxnContext, sets: Sequence[tuple[int, ...]], seen: dict
 ) -> None:
     """Score each not yet seen invoice set into ``seen`` (allocation → scored candidate)."""
-    order = index.order
+    order, remaining, amount = index.order, index.remaining, txn.amount
+    invoices, keys, names = index.invoices, index.keys, index.names
+    dates, plains = index.dates, index.plains
     for positions in sets:
-        ordered = tuple(sorted(set(positions), key=order.__getitem__))
-        allocation = allocate(txn.amount, [(p, index.remaining[p]) for p in ordered])
+        if len(positions) == 1:  # most sets: no sorting, no spreading, one-item lists
+            p = positions[0]
+            left = remaining[p]
+            if amount <= 0 or left <= 0:
+                continue
+            allocation: tuple[tuple[int, int], ...] = ((p, min(amount, left)),)
+            if allocation in seen:
+                continue
+            points, reasons = score(
+                ctx, [invoices[p]], positions, [left], [keys[p]], [names[p]], [dates[p]],
+                [plains[p]],
+            )  # fmt: skip
+            seen[allocation] = (points, order[p], allocation, reasons)
+            continue
+        ordered = sorted(set(positions), key=order.__getitem__)
+        allocation = allocate(amount, [(p, remaining[p]) for p in ordered])
         if not allocation or allocation in seen:
             continue
         used = tuple(p for p, _ in allocation)
         points, reasons = score(
             ctx,
-            [index.invoices[p] for p in used],
+            [invoices[p] for p in used],
             used,
-            [index.remaining[p] for p in used],
-            [index.keys[p] for p in used],
-            [index.names[p] for p in used],
+            [remaining[p] for p in used],
+            [keys[p] for p in used],
+            [names[p] for p in used],
+            [dates[p] for p in used],
+            [plains[p] for p in used],
         )
         seen[allocation] = (points, order[used[0]], allocation, reasons)
 

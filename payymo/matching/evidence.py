@@ -71,6 +71,7 @@ def new_context(txn: TxnIn, settings: MatchSettings, memory: PayerMemory) -> Txn
         window=settings.date_window_days,
         iban_customers=memory.by_iban.get(iban, frozenset()) if iban else frozenset(),
         name_customers=memory.by_name.get(payer, frozenset()) if payer else frozenset(),
+        day=txn.booking_date.toordinal() if txn.booking_date else None,
     )
 
 
@@ -79,6 +80,7 @@ class TokenReader:
 
     def __init__(self, settings: MatchSettings) -> None:
         self.pattern = None
+        self._read: dict[str, list[Token]] = {}  # built-in readings per distinct text
         if settings.reference_pattern:
             try:
                 self.pattern = compile_pattern(settings.reference_pattern)
@@ -87,8 +89,11 @@ class TokenReader:
 
     def tokens(self, text: str) -> list[Token]:
         """Built-in readings plus the tenant pattern's (whose spans never suppress others)."""
-        found = candidate_tokens(text)
+        found = self._read.get(text)
+        if found is None:  # many credits share a text ("Thank you", a customer's usual line)
+            found = self._read[text] = candidate_tokens(text)
         if self.pattern is not None:
+            found = list(found)
             started = time.perf_counter()
             values = run_pattern(self.pattern, text)
             if time.perf_counter() - started > SLOW_SEARCH_SECONDS:

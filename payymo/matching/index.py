@@ -6,8 +6,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 
-from payymo.matching.names import customer_key, normalize_name
+from payymo.matching.names import customer_key, normalize_name, plain_name
 from payymo.matching.references import core_is_specific, normalize_reference, reference_forms
+from payymo.matching.scoring import date_span
 from payymo.matching.types import InvoiceIn
 
 MIN_CORE_DIGITS = 3  # a bare number shorter than this is too common to point at an invoice
@@ -30,6 +31,8 @@ class InvoiceIndex:
         self.remaining = [inv.open_amount for inv in self.invoices]
         self.keys: list[str] = []
         self.names: list[str] = []
+        self.plains: list[str] = []  # customer names with their legal form (plain_name)
+        self.dates: list[tuple[int, int] | None] = []  # scoring.date_span of each invoice
         self.order: list[tuple[int, str]] = []  # oldest first: due (else issue) date, id
         self.by_ref: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.by_core: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -57,6 +60,8 @@ class InvoiceIndex:
         cur = inv.currency
         self.keys.append(key)
         self.names.append(name)
+        self.plains.append(plain_name(inv.customer_name))
+        self.dates.append(date_span(inv))
         when = inv.due_date or inv.issue_date
         self.order.append((when.toordinal() if when else _FAR, inv.id))
         if inv.number:

@@ -99,8 +99,9 @@ def naive_reconcile(
         sets = reference_sets(ctx, ordered, [store.keys[p] for p in ordered], opens, txn.amount)
         for key in sorted(evidence):
             pool = sorted(by_key.get(key, []), key=store.order.__getitem__)
-            remember_oldest(ctx, pool[: amounts.MAX_SUBSET_POOL])
-            opens = [(p, store.remaining[p]) for p in pool[: amounts.MAX_SUBSET_POOL]]
+            pool = pool[: amounts.MAX_SUBSET_POOL]
+            remember_oldest(ctx, pool, [store.remaining[p] for p in pool])
+            opens = [(p, store.remaining[p]) for p in pool]
             sets += amounts.subset_sums(txn.amount, opens)
         sets += [(p,) for pool in by_key.values() for p in pool]
         seen: dict = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -17,20 +18,24 @@ LEGAL_SUFFIXES = frozenset(
     }
 )  # fmt: skip
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+_INITIALS = re.compile(r"\b([a-z])\.(?=[a-z]\.?\b)")
+_CACHE = 1 << 16  # distinct names per run; payers and customers repeat a lot
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def normalize_name(name: str | None) -> str:
     """Lower-case ASCII words without punctuation or legal suffixes: ``"ACME Ltd."`` → ``"acme"``."""
     if not name:
         return ""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     # "B.V." and "S.A." become "bv" and "sa" before splitting into words.
-    ascii_name = re.sub(r"\b([a-z])\.(?=[a-z]\.?\b)", r"\1", ascii_name)
+    ascii_name = _INITIALS.sub(r"\1", ascii_name)
     words = [w for w in _NON_WORD.split(ascii_name) if w]
     kept = [w for w in words if w not in LEGAL_SUFFIXES]
     return " ".join(kept or words)
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def plain_name(name: str | None) -> str:
     """Lower-case ASCII letters and digits only, legal form kept: ``"Acme Ltd."`` → ``"acmeltd"``."""
     if not name:

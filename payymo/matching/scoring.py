@@ -9,10 +9,8 @@ stop early once a reference or IBAN candidate beats ``MAX_WEAK`` by the margin.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from payymo.matching.context import Money, Spec, TxnContext
-from payymo.matching.names import plain_name, similarity_normalized
+from payymo.matching.names import similarity_normalized
 from payymo.matching.types import InvoiceIn
 
 REF_EXACT = 60  # with an exact amount, enough on its own (60 + 35 >= 90)
@@ -51,6 +49,8 @@ def similarity(ctx: TxnContext, key: str, name: str) -> float:
 
 
 def _reference(ctx: TxnContext, positions, invoices, reasons: list) -> int:
+    if not ctx.refs:
+        return 0
     exact, partial = [], []
     for p, inv in zip(positions, invoices, strict=True):
         hit = ctx.refs.get(p)
@@ -100,21 +100,22 @@ def _amount(ctx: TxnContext, positions, total: int, reasons: list) -> int:
     return AMOUNT_NEAR if (money - total) * NEAR_SHARE <= total else AMOUNT_OVER
 
 
-def _payer(ctx: TxnContext, keys, names, invoices, named: bool, reasons: list) -> int:
+def _payer(ctx: TxnContext, keys, names, plains, named: bool, reasons: list) -> int:
     points = 0
-    customers = dict.fromkeys(keys)
-    for key in customers:
-        if key in ctx.customer_refs:
-            points += CUSTOMER_REF
-            ref = ctx.customer_refs[key]
-            reasons.append(
-                ("reference_customer", "customer reference {} found in remittance", (ref,))
-            )
-            break
-    if any(key in ctx.iban_customers for key in customers):
+    customers = keys if len(keys) == 1 else dict.fromkeys(keys)
+    if ctx.customer_refs:
+        for key in customers:
+            if key in ctx.customer_refs:
+                points += CUSTOMER_REF
+                ref = ctx.customer_refs[key]
+                reasons.append(
+                    ("reference_customer", "customer reference {} found in remittance", (ref,))
+                )
+                break
+    if ctx.iban_customers and any(key in ctx.iban_customers for key in customers):
         points += IBAN_KNOWN
         reasons.append(("payer_iban_known", "payer IBAN paid this customer before", ()))
-    if any(key in ctx.name_customers for key in customers):
+    if ctx.name_customers and any(key in ctx.name_customers for key in customers):
         points += NAME_KNOWN
         reasons.append(("payer_name_known", "payer name paid this customer before", ()))
     if (
@@ -126,40 +127,42 @@ def _payer(ctx: TxnContext, keys, names, invoices, named: bool, reasons: list) -
         reasons.append(("payer_other_customer", "the payer is another customer", ()))
         return OTHER_CUSTOMER
     if ctx.payer:
-        sim = max(similarity(ctx, key, name) for key, name in zip(keys, names, strict=True))
+        if len(keys) == 1:
+            sim = similarity(ctx, keys[0], names[0])
+        else:
+            sim = max(similarity(ctx, key, name) for key, name in zip(keys, names, strict=True))
         for floor, step in NAME_STEPS:
             if sim >= floor:
                 reasons.append(("payer_name", "payer name {} % similar", (round(sim),)))
-                if step == NAME_STEPS[0][1] and any(
-                    plain_name(inv.customer_name) == ctx.payer_plain for inv in invoices
-                ):  # legal form too: tells "Acme Ltd" from "Acme GmbH"
+                # legal form too: tells "Acme Ltd" from "Acme GmbH"
+                if step == NAME_STEPS[0][1] and ctx.payer_plain in plains:
                     step += NAME_IDENTICAL
                 return points + step
     return points
 
 
-def _date(ctx: TxnContext, invoices: list[InvoiceIn], explained: bool, reasons: list) -> int:
+def _date(ctx: TxnContext, dates: list, explained: bool, reasons: list) -> int:
     """Within the window; closeness to the due date counts only when the amount fits.
 
-    An instalment's timing says little about which invoice it pays (those go to the
-    oldest open invoice first, through the ranking's tie-break).
+    ``dates`` holds each invoice's (due day, first day it may be paid) as ordinals, or
+    None. An instalment's timing says little about which invoice it pays (those go to
+    the oldest open invoice first, through the ranking's tie-break).
     """
-    day = ctx.booking_date
+    day = ctx.day
     if day is None:
         return 0
     best = None
-    for inv in invoices:
-        due = inv.due_date or inv.issue_date
-        if due is None:
+    for when in dates:
+        if when is None:
             continue
-        start = (inv.issue_date or due) - dt.timedelta(days=EARLY_DAYS)
-        lag = (day - due).days
+        due, start = when
+        lag = day - due
         if explained and CLOSE_DAYS[0] <= lag <= CLOSE_DAYS[1] and day >= start:
             best = DATE_CLOSE
         elif start <= day and lag <= ctx.window and best is None:
             best = DATE_IN
     if best is None:
-        if all((inv.due_date or inv.issue_date) is None for inv in invoices):
+        if all(when is None for when in dates):
             return 0
         reasons.append(("date_out_of_window", "paid outside the {}-day window", (ctx.window,)))
         return DATE_OUT
@@ -170,6 +173,14 @@ def _date(ctx: TxnContext, invoices: list[InvoiceIn], explained: bool, reasons: 
     return best
 
 
+def date_span(inv: InvoiceIn) -> tuple[int, int] | None:
+    """An invoice's (due day, first day a payment counts) as ordinals, None without dates."""
+    due = inv.due_date or inv.issue_date
+    if due is None:
+        return None
+    return due.toordinal(), (inv.issue_date or due).toordinal() - EARLY_DAYS
+
+
 def score(
     ctx: TxnContext,
     invoices: list[InvoiceIn],
@@ -177,15 +188,17 @@ def score(
     opens: list[int],
     keys: list[str],
     names: list[str],
+    dates: list,
+    plains: list[str],
 ) -> tuple[int, tuple[Spec, ...]]:
-    """Points and reason specs for paying these invoices (positions, opens, customers)."""
+    """Points and reason specs for paying these invoices (per-invoice facts in parallel lists)."""
     reasons: list[Spec] = []
     points = _reference(ctx, positions, invoices, reasons)
-    named = any(p in ctx.refs for p in positions)
+    named = bool(ctx.refs) and any(p in ctx.refs for p in positions)
     total = sum(opens)
     points += _amount(ctx, positions, total, reasons)
-    points += _payer(ctx, keys, names, invoices, named, reasons)
-    points += _date(ctx, invoices, ctx.amount >= total, reasons)
+    points += _payer(ctx, keys, names, plains, named, reasons)
+    points += _date(ctx, dates, ctx.amount >= total, reasons)
     return points, tuple(reasons)
 
 

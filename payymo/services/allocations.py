@@ -2,12 +2,14 @@
 
 Every change locks the transaction, then its invoices in id order, re-reads them, and
 re-checks the amounts: two runs (or a run and a person) racing for one invoice can
-never allocate it beyond its amount due.
+never allocate it beyond its amount due. ``apply_match`` writes one match through the
+ORM; ``apply_matches`` writes many (a reconcile run's chunk) through a ``ChunkWriter``,
+with the same checks, amounts, statuses and events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,13 +18,16 @@ from payymo import events
 from payymo.api.invoices.schemas import InvoiceOut
 from payymo.api.reconciliation.schemas import MatchOut
 from payymo.db import utcnow
-from payymo.errors import Conflict, InvalidRequest, NotFound
+from payymo.errors import Conflict, InvalidRequest, NotFound, PayymoError
 from payymo.ids import new_id
+from payymo.matching.types import Candidate
 from payymo.models import Allocation, Invoice, Match, MatchBlock, Suggestion, Transaction
 from payymo.services.invoices import derive_status
+from payymo.services.reconcile_write import ChunkWriter, row_view
 
 _MATCH_OUT = MatchOut()
 _INVOICE_OUT = InvoiceOut()
+_INVOICE_EVENTS = {"paid": "invoice.paid", "partially_paid": "invoice.partially_paid"}
 
 
 def lock_transaction(session: Session, transaction_id: str) -> Transaction:
@@ -105,21 +110,40 @@ def _check(txn: Transaction, allocations: Sequence[tuple[str, int]], invoices: d
         )
 
 
-def _invoice_event(session: Session, invoice: Invoice, previous_paid: int) -> None:
-    if invoice.status == "paid":
-        kind = "invoice.paid"
-    elif invoice.status == "partially_paid":
-        kind = "invoice.partially_paid"
-    else:
-        kind = "invoice.updated"
-    events.emit(
-        session,
-        kind,
-        {
-            "object": _INVOICE_OUT.dump(invoice),
-            "previous_attributes": {"amount_paid": previous_paid},
-        },
+def _pay(invoice: Invoice, amount: int) -> int:
+    """Add ``amount`` to the invoice (negative: take it back); returns what was paid before."""
+    previous = invoice.amount_paid
+    invoice.amount_paid += amount
+    invoice.status = derive_status(
+        amount_due=invoice.amount_due,
+        amount_paid=invoice.amount_paid,
+        voided=invoice.status == "void",
     )
+    return previous
+
+
+def _book(txn, amount: int) -> None:
+    txn.amount_allocated += amount
+    txn.match_status = transaction_match_status(txn)
+
+
+def _invoice_event_args(invoice: Invoice, previous_paid: int) -> tuple[str, dict]:
+    kind = _INVOICE_EVENTS.get(invoice.status, "invoice.updated")
+    data = {
+        "object": _INVOICE_OUT.dump(invoice),
+        "previous_attributes": {"amount_paid": previous_paid},
+    }
+    return kind, data
+
+
+def _invoice_event(session: Session, invoice: Invoice, previous_paid: int) -> None:
+    events.emit(session, *_invoice_event_args(invoice, previous_paid))
+
+
+def _expire(suggestion: Suggestion, now, actor: str) -> None:
+    suggestion.status = "expired"
+    suggestion.decided_at = now
+    suggestion.decided_by = actor
 
 
 def apply_match(
@@ -167,15 +191,10 @@ def apply_match(
                 created_at=now,
             )
         )
-        previous = invoice.amount_paid
-        invoice.amount_paid += amount
-        invoice.status = derive_status(
-            amount_due=invoice.amount_due, amount_paid=invoice.amount_paid, voided=False
-        )
+        previous = _pay(invoice, amount)
         invoice.updated_at = now
         _invoice_event(session, invoice, previous)
-    txn.amount_allocated += total
-    txn.match_status = transaction_match_status(txn)
+    _book(txn, total)
     txn.updated_at = now
     if txn.match_status == "matched":
         _expire_open_suggestions(session, txn.id, now, created_by)
@@ -190,9 +209,7 @@ def _expire_open_suggestions(session: Session, transaction_id: str, now, actor: 
             Suggestion.transaction_id == transaction_id, Suggestion.status == "open"
         )
     ):
-        suggestion.status = "expired"
-        suggestion.decided_at = now
-        suggestion.decided_by = actor
+        _expire(suggestion, now, actor)
 
 
 def block_pairs(session: Session, transaction_id: str, invoice_ids, reason: str) -> None:
@@ -226,18 +243,11 @@ def reverse_match(*, session: Session, match: Match, reversed_by: str) -> Match:
     now = utcnow()
     for line in lines:
         invoice = invoices[line.invoice_id]
-        previous = invoice.amount_paid
-        invoice.amount_paid -= line.amount
-        invoice.status = derive_status(
-            amount_due=invoice.amount_due,
-            amount_paid=invoice.amount_paid,
-            voided=invoice.status == "void",
-        )
+        previous = _pay(invoice, -line.amount)
         invoice.updated_at = now
         line.status = "reversed"
         _invoice_event(session, invoice, previous)
-    txn.amount_allocated -= match.amount
-    txn.match_status = transaction_match_status(txn)
+    _book(txn, -match.amount)
     txn.updated_at = now
     match.status = "reversed"
     match.reversed_at = now
@@ -246,3 +256,85 @@ def reverse_match(*, session: Session, match: Match, reversed_by: str) -> Match:
     session.flush()
     events.emit(session, "match.reversed", {"object": _MATCH_OUT.dump(match)})
     return match
+
+
+def _record(writer: ChunkWriter, txn, candidate: Candidate, method: str, created_by: str) -> None:
+    total = sum(amount for _, amount in candidate.allocations)
+    match = {
+        "id": new_id("mat"),
+        "tenant_id": writer.tenant_id,
+        "transaction_id": txn.id,
+        "method": method,
+        "status": "active",
+        "amount": total,
+        "currency": txn.currency,
+        "confidence": round(candidate.confidence, 4),
+        "reasons": [{"code": r.code, "text": r.text} for r in candidate.reasons],
+        "created_by": created_by,
+        "created_at": writer.now,
+        "reversed_at": None,
+        "reversed_by": None,
+        "suggestion_id": None,
+    }
+    lines = []
+    for invoice_id, amount in candidate.allocations:
+        invoice = writer.invoices[invoice_id]
+        lines.append(
+            {
+                "id": new_id("alc"),
+                "tenant_id": writer.tenant_id,
+                "match_id": match["id"],
+                "transaction_id": txn.id,
+                "invoice_id": invoice_id,
+                "amount": amount,
+                "currency": txn.currency,
+                "status": "active",
+                "created_at": writer.now,
+            }
+        )
+        previous = _pay(invoice, amount)
+        writer.invoice_changed(invoice)
+        writer.event(*_invoice_event_args(invoice, previous))
+    _book(txn, total)
+    writer.txn_changed(txn)
+    writer.matches.append(match)
+    writer.lines.extend(lines)
+    view = row_view(match, allocations=lines)
+    writer.event("transaction.matched", {"object": _MATCH_OUT.dump(view)})
+
+
+def apply_matches(
+    *,
+    session: Session,
+    writer: ChunkWriter,
+    candidates: Sequence[Candidate],
+    method: str,
+    created_by: str,
+    open_suggestions: Mapping[str, Sequence[Suggestion]],
+) -> list[bool]:
+    """Record many matches in ``writer`` with ``apply_match``'s rules; per candidate, if written.
+
+    The writer's transactions are already locked; the invoices are locked here. Each
+    candidate is checked against the running amounts (two of one batch can never
+    over-allocate an invoice either); one that no longer fits is skipped exactly where
+    ``apply_match`` raises. A matched transaction's open suggestions expire.
+    """
+    if writer.session is not session:
+        raise ValueError("the writer must write through this session")
+    writer.lock_invoices(invoice_id for c in candidates for invoice_id, _ in c.allocations)
+    written: list[bool] = []
+    for candidate in candidates:
+        txn = writer.txns.get(candidate.transaction_id)
+        try:
+            if txn is None:
+                raise PayymoError("The transaction is gone.")
+            _check(txn, list(candidate.allocations), writer.invoices)
+        except PayymoError:
+            written.append(False)
+            continue
+        _record(writer, txn, candidate, method, created_by)
+        for suggestion in open_suggestions.get(txn.id, ()):
+            if suggestion.status == "open":
+                _expire(suggestion, writer.now, created_by)
+        written.append(True)
+    return written

@@ -4,8 +4,8 @@ One engine call sees every candidate (so invoice amounts consumed by one decisio
 seen by the next); decisions are then applied in chunks, each committed on its own, so
 a large run keeps what it finished. This is the one service that commits: a killed run
 leaves only whole chunks, and a rerun reloads state, so nothing is allocated twice.
-Auto decisions are written by ``reconcile_apply`` with ``apply_match``'s rules (row
-locks, amounts re-checked) a chunk at a time; suggestions replace the transaction's
+Auto decisions are written by ``allocations.apply_matches`` (``apply_match``'s rules:
+row locks, amounts re-checked) a chunk at a time; suggestions replace the transaction's
 open ones, keeping rows whose content is unchanged, so a rerun over unchanged data
 writes nothing.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -26,10 +25,15 @@ from payymo.matching.engine import reconcile
 from payymo.matching.types import Candidate, Decision, InvoiceIn, TxnIn
 from payymo.models import Suggestion
 from payymo.services import jobs as job_service
-from payymo.services.reconcile_apply import apply_auto_matches
+from payymo.services.allocations import apply_matches
 from payymo.services.reconcile_load import RunInput, load_input
 from payymo.services.reconcile_lock import tenant_run_lock
-from payymo.services.reconcile_write import ENGINE_ACTOR, ChunkWriter, TxnState
+from payymo.services.reconcile_write import (
+    ENGINE_ACTOR,
+    ChunkWriter,
+    TxnState,
+    row_view,
+)
 
 CHUNK_SIZE = 1000
 COUNTS = ("auto_matched", "suggested", "skipped_conflicts", "unmatched")
@@ -109,7 +113,7 @@ def _sync_suggestions(
             "match_id": None,
         }
         writer.suggestions.append(row)
-        writer.event("suggestion.created", {"object": _OUT.dump(SimpleNamespace(**row))})
+        writer.event("suggestion.created", {"object": _OUT.dump(row_view(row))})
     return len(wanted)
 
 
@@ -147,7 +151,14 @@ def _apply_chunk(session: Session, decisions: Sequence[Decision], data: RunInput
         live = _sync_suggestions(writer, txn.id, decision.suggestions, existing)
         counts["suggested" if live else "unmatched"] += 1
         _set_status(writer, txn, bool(live))
-    written = apply_auto_matches(writer, autos, open_suggestions=open_by_txn)
+    written = apply_matches(
+        session=session,
+        writer=writer,
+        candidates=autos,
+        method="auto",
+        created_by=ENGINE_ACTOR,
+        open_suggestions=open_by_txn,
+    )
     counts["auto_matched"] += sum(written)
     counts["skipped_conflicts"] += len(written) - sum(written)
     writer.write()

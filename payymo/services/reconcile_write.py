@@ -17,8 +17,9 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 
-from sqlalchemy import JSON, String, bindparam, func, insert, select, update
+from sqlalchemy import JSON, String, any_, bindparam, func, insert, inspect, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,32 @@ class TxnState:
     currency: str
     match_status: str
     updated_at: dt.datetime
+
+
+def row_view(row: dict, **extra) -> SimpleNamespace:
+    """``row`` (and its lists of dicts) as attributes: what ``OutputSchema`` dumps fastest."""
+    values = {**row, **extra}
+    for name, value in values.items():
+        if isinstance(value, list):
+            values[name] = [SimpleNamespace(**v) if isinstance(v, dict) else v for v in value]
+    return SimpleNamespace(**values)
+
+
+class InvoiceState(SimpleNamespace):
+    """A locked invoice's columns, by attribute name, outside the session.
+
+    Plain attributes are cheaper than ORM instances (loaded, tracked, expunged) by the
+    tens of thousands; ``InvoiceOut`` dumps either the same way.
+    """
+
+    amount_remaining = property(Invoice.amount_remaining.fget)
+
+
+def _id_in(session: Session, column, ids: list[str]):
+    """``column IN ids``; on PostgreSQL one array parameter, not a thousand placeholders."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(ids)
+    return column == any_(bindparam(None, ids, type_=ARRAY(String)))
 
 
 def _update(session: Session, model, rows: Sequence, names: tuple[str, ...]) -> None:
@@ -106,37 +133,35 @@ class ChunkWriter:
         self.suggestions: list[dict] = []
         self.events: list[dict] = []
         self.txns: dict[str, TxnState] = {}
-        self.invoices: dict[str, Invoice] = {}
+        self.invoices: dict[str, InvoiceState] = {}
         self._changed_txns: dict[str, TxnState] = {}
-        self._changed_invoices: dict[str, Invoice] = {}
+        self._changed_invoices: dict[str, InvoiceState] = {}
 
     def lock_transactions(self, ids: Sequence[str]) -> dict[str, TxnState]:
         """Re-read the chunk's transactions under row locks, in id order."""
         t = Transaction
         rows = self.session.execute(
             select(t.id, t.amount, t.amount_allocated, t.currency, t.match_status, t.updated_at)
-            .where(t.id.in_(sorted(set(ids))))
+            .where(_id_in(self.session, t.id, sorted(set(ids))))
             .order_by(t.id)
             .with_for_update()
         )
         self.txns = {row[0]: TxnState(*row) for row in rows}
         return self.txns
 
-    def lock_invoices(self, ids) -> dict[str, Invoice]:
-        """Re-read invoices under row locks, in id order, detached: written by ``write``."""
+    def lock_invoices(self, ids) -> dict[str, InvoiceState]:
+        """Re-read invoices under row locks, in id order; written by ``write``."""
         wanted = sorted(set(ids) - set(self.invoices))
         if wanted:
-            found = list(
-                self.session.scalars(
-                    select(Invoice)
-                    .where(Invoice.id.in_(wanted))
-                    .order_by(Invoice.id)
-                    .with_for_update()
-                    .execution_options(populate_existing=True)
-                )
+            keys = [attr.key for attr in inspect(Invoice).column_attrs]
+            rows = self.session.execute(
+                select(*(getattr(Invoice, key) for key in keys))
+                .where(_id_in(self.session, Invoice.id, wanted))
+                .order_by(Invoice.id)
+                .with_for_update()
             )
-            for invoice in found:
-                self.session.expunge(invoice)
+            for row in rows:
+                invoice = InvoiceState(**dict(zip(keys, row, strict=True)))
                 self.invoices[invoice.id] = invoice
         return self.invoices
 
@@ -145,7 +170,7 @@ class ChunkWriter:
         txn.updated_at = self.now
         self._changed_txns[txn.id] = txn
 
-    def invoice_changed(self, invoice: Invoice) -> None:
+    def invoice_changed(self, invoice: InvoiceState) -> None:
         """Mark an invoice for the UPDATE (its changed fields set by the caller)."""
         invoice.updated_at = self.now
         self._changed_invoices[invoice.id] = invoice

@@ -266,3 +266,34 @@ def test_confidence_stays_in_range_and_settings_are_frozen():
     decision = run([txn("t", 10000, "INV-1042", iban=IBAN)], invoices, memory=memory)["t"]
     assert decision.auto.confidence == 1.0
     assert dataclasses.is_dataclass(MatchSettings)
+
+
+def test_a_credit_paying_another_invoice_exactly_is_no_instalment():
+    # c1 pays "a" exactly; c1 + c2 happening to add up to "t" must not make c2 a part of "t"
+    invoices = [
+        invoice("a", "INV-1", 3000, due=DAY - dt.timedelta(days=5)),
+        invoice("t", "INV-2", 10000),
+    ]
+    memory = PayerMemory(by_iban={IBAN: frozenset({key("Acme Widgets Ltd")})})
+    credits = [
+        txn("c1", 3000, "Thanks", iban=IBAN),
+        txn("c2", 7000, "Advance payment", iban=IBAN, day=DAY + dt.timedelta(days=2)),
+    ]
+    decisions = run(credits, invoices, memory=memory)
+    assert decisions["c1"].auto.allocations == (("a", 3000),)
+    assert decisions["c2"].auto is None
+    assert all("amount_split" not in codes(s) for s in decisions["c2"].suggestions)
+
+
+def test_oldest_invoices_with_a_same_amount_twin_are_not_auto_matched():
+    # 49900 + 18917: the oldest pair, or the newer 49900 invoice with the 18917 one
+    invoices = [
+        invoice("old1", "INV-1", 49900, due=DAY - dt.timedelta(days=100)),
+        invoice("old2", "INV-2", 18917, due=DAY - dt.timedelta(days=98)),
+        invoice("new", "INV-3", 49900),
+    ]
+    memory = PayerMemory(by_iban={IBAN: frozenset({key("Acme Widgets Ltd")})})
+    decision = run([txn("t", 68817, "Thank you", iban=IBAN)], invoices, memory=memory)["t"]
+    assert decision.auto is None
+    offered = {frozenset(s.invoice_ids) for s in decision.suggestions}
+    assert {frozenset({"old1", "old2"}), frozenset({"old2", "new"})} <= offered

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
+from payymo.api.invoices.schemas import InvoiceOut
+from payymo.api.reconciliation.schemas import MatchOut, SuggestionOut
 from payymo.models import Event, Invoice, Job, Match, MatchBlock, Suggestion, Tenant, Transaction
 from payymo.services import invoices as invoice_service
 from payymo.services.reconcile_run import run_reconciliation
@@ -142,6 +144,22 @@ def test_run_matches_the_clear_case_suggests_the_ambiguous_and_leaves_the_rest(s
     assert (invoice_paid["id"], invoice_paid["amount_paid"]) == (world.clear_invoice, 12_300)
     assert sorted(s["id"] for s in by_type["suggestion.created"]) == sorted(suggestion_ids)
     assert {s["status"] for s in by_type["suggestion.created"]} == {"open"}
+
+
+def test_event_payloads_are_the_api_schemas_dumps_of_the_rows_written(session, world):
+    run(session, world.tenant_id)
+    session.expire_all()
+    with tenant_scope(world.tenant_id):
+        data = {e.type: e.data for e in session.scalars(select(Event).order_by(Event.id))}
+        [match] = session.scalars(select(Match)).all()
+        paid = session.get_one(Invoice, world.clear_invoice)
+        suggestion = session.scalars(select(Suggestion).order_by(Suggestion.id.desc())).first()
+        assert data["transaction.matched"]["object"] == MatchOut().dump(match)
+        assert data["invoice.paid"] == {
+            "object": InvoiceOut().dump(paid),
+            "previous_attributes": {"amount_paid": 0},
+        }
+        assert data["suggestion.created"]["object"] == SuggestionOut().dump(suggestion)
 
 
 def test_second_run_changes_nothing(session, world):

@@ -14,7 +14,7 @@ from payymo.models.reconciliation import MATCH_METHODS, MATCH_STATUSES, SUGGESTI
 MAX_ALLOCATIONS = 50
 
 
-class AllocationOut(Schema):
+class AllocationOut(OutputSchema):
     """One allocation line: this much went to this invoice."""
 
     invoice_id = fields.String()
@@ -22,7 +22,7 @@ class AllocationOut(Schema):
     amount_display = fields.Function(lambda a: money.to_display(a.amount, a.currency))
 
 
-class ReasonOut(Schema):
+class ReasonOut(OutputSchema):
     """A machine code and a sentence."""
 
     code = fields.String()
@@ -52,7 +52,7 @@ class MatchOut(OutputSchema):
 MatchList = list_schema(MatchOut, "MatchList")
 
 
-class SuggestionAllocationOut(Schema):
+class SuggestionAllocationOut(OutputSchema):
     """One proposed allocation line."""
 
     invoice_id = fields.String()
