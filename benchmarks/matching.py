@@ -116,6 +116,22 @@ def _run(fn, data: Dataset, transactions):
     return out, time.perf_counter() - started
 
 
+def print_accuracy(m: dict) -> None:
+    """The four accuracy lines, with their goals."""
+    print(
+        f"  auto-match precision      {m['precision']:7.2f} %  ({m['autos']} automatic, {m['wrong']} wrong)   goal >= 99.9 %"
+    )
+    print(
+        f"  auto-match rate           {m['auto_rate']:7.2f} %  (of {m['matchable']} matchable booked credits)   goal >= 90 %"
+    )
+    print(
+        f"  top-1 suggestion accuracy {m['top1']:7.2f} %  (of {m['rest']} paying credits not auto-matched)   goal >= 95 %"
+    )
+    print(
+        f"  false auto on unrelated   {m['false_unrelated']:7d}                                   goal 0"
+    )
+
+
 def engine_report(args) -> bool:
     """Accuracy and throughput of the engine alone; True when every goal holds."""
     ok = True
@@ -130,18 +146,7 @@ def engine_report(args) -> bool:
         naive_all = naive_took / len(sample) * len(data.transactions)
         ratio = naive_all / took
         print(f"seed {seed}: {len(data.transactions)} credits x {len(data.invoices)} open invoices")
-        print(
-            f"  auto-match precision      {m['precision']:7.2f} %  ({m['autos']} automatic, {m['wrong']} wrong)   goal >= 99.9 %"
-        )
-        print(
-            f"  auto-match rate           {m['auto_rate']:7.2f} %  (of {m['matchable']} matchable booked credits)   goal >= 90 %"
-        )
-        print(
-            f"  top-1 suggestion accuracy {m['top1']:7.2f} %  (of {m['rest']} paying credits not auto-matched)   goal >= 95 %"
-        )
-        print(
-            f"  false auto on unrelated   {m['false_unrelated']:7d}                                   goal 0"
-        )
+        print_accuracy(m)
         print(
             f"  engine                    {took:7.2f} s   ({len(data.transactions) / took:,.0f} credits/s)"
         )
@@ -168,7 +173,7 @@ def end_to_end_report(args) -> bool:
     """The reconcile job on PostgreSQL, end to end: 100k credits x 50k open invoices."""
     from benchmarks.matching_end_to_end import report
 
-    return report(args, evaluate)
+    return report(args, evaluate, print_accuracy)
 
 
 def main(argv=None) -> int:

@@ -235,7 +235,7 @@ def books_balance(tenant_id: str) -> bool:
     return bad == 0
 
 
-def report(args, evaluate) -> bool:
+def report(args, evaluate, print_accuracy) -> bool:
     """Run the job end to end and print time and accuracy; True when every goal holds."""
     from benchmarks.matching_data import generate
     from payymo import db
@@ -264,18 +264,7 @@ def report(args, evaluate) -> bool:
         f"engine alone {engine_alone:.2f} s, {wall / engine_alone:.1f}x)   goal <= 30 s"
     )
     print("  job result                " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    print(
-        f"  auto-match precision      {m['precision']:7.2f} %  ({m['autos']} automatic, {m['wrong']} wrong)   goal >= 99.9 %"
-    )
-    print(
-        f"  auto-match rate           {m['auto_rate']:7.2f} %  (of {m['matchable']} matchable booked credits)   goal >= 90 %"
-    )
-    print(
-        f"  top-1 suggestion accuracy {m['top1']:7.2f} %  (of {m['rest']} paying credits not auto-matched)   goal >= 95 %"
-    )
-    print(
-        f"  false auto on unrelated   {m['false_unrelated']:7d}                                   goal 0"
-    )
+    print_accuracy(m)
     print(f"  books balance             {'yes' if balanced else 'NO'}")
     return (
         wall <= GOAL_SECONDS
