@@ -317,7 +317,7 @@ def apply_matches(
     The writer's transactions are already locked; the invoices are locked here. Each
     candidate is checked against the running amounts (two of one batch can never
     over-allocate an invoice either); one that no longer fits is skipped exactly where
-    ``apply_match`` raises. A matched transaction's open suggestions expire.
+    ``apply_match`` raises. A fully matched transaction's open suggestions expire.
     """
     if writer.session is not session:
         raise ValueError("the writer must write through this session")
@@ -333,8 +333,9 @@ def apply_matches(
             written.append(False)
             continue
         _record(writer, txn, candidate, method, created_by)
-        for suggestion in open_suggestions.get(txn.id, ()):
-            if suggestion.status == "open":
-                _expire(suggestion, writer.now, created_by)
+        if txn.match_status == "matched":  # the same rule as apply_match
+            for suggestion in open_suggestions.get(txn.id, ()):
+                if suggestion.status == "open":
+                    _expire(suggestion, writer.now, created_by)
         written.append(True)
     return written
