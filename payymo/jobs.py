@@ -33,9 +33,17 @@ class PendingJob:
     args: tuple
     queue: str
     job_id: str | None
+    timeout: int | None = None  # seconds; RQ's default (180 s) when None
 
 
-def enqueue(session: Session, func: str, *args, queue: str = "default", job_id: str | None = None):
+def enqueue(
+    session: Session,
+    func: str,
+    *args,
+    queue: str = "default",
+    job_id: str | None = None,
+    timeout: int | None = None,
+):
     """Schedule ``func(*args)`` to run once ``session`` commits; dropped on rollback."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
@@ -47,7 +55,7 @@ def enqueue(session: Session, func: str, *args, queue: str = "default", job_id: 
     if not session.in_transaction():
         # Tie the job to a transaction so a rollback drops it (opens no connection yet).
         session.begin()
-    session.info.setdefault(_PENDING, []).append(PendingJob(func, args, queue, job_id))
+    session.info.setdefault(_PENDING, []).append(PendingJob(func, args, queue, job_id, timeout))
 
 
 def _resolve(func: str):
@@ -84,7 +92,12 @@ def dispatch(job: PendingJob) -> None:
     from rq import Queue
 
     Queue(job.queue, connection=conn).enqueue(
-        job.func, *job.args, job_id=job.job_id, result_ttl=86400, failure_ttl=7 * 86400
+        job.func,
+        *job.args,
+        job_id=job.job_id,
+        job_timeout=job.timeout,
+        result_ttl=86400,
+        failure_ttl=7 * 86400,
     )
 
 

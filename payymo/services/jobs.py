@@ -28,6 +28,8 @@ RECONCILE = "reconcile"
 RECONCILE_TASK = "tasks.reconcile.reconcile_tenant"
 LOST = "The run stopped before it finished (its worker was lost); a later run picks it up."
 REENQUEUE_AFTER = dt.timedelta(minutes=10)
+# A large tenant's run takes longer than RQ's 180 s default; a cut run is safe to rerun.
+RECONCILE_TIMEOUT = 3600
 FAILED = "The reconciliation run failed; it will be retried on the next change."
 # Invoice fields the engine reads: changing one of them can change a match.
 INVOICE_MATCH_FIELDS = frozenset(
@@ -88,7 +90,14 @@ def rq_job_id(tenant_id: str, job_id: str) -> str:
 
 
 def _enqueue(session: Session, tenant_id: str, job_id: str) -> None:
-    jobs.enqueue(session, RECONCILE_TASK, tenant_id, job_id, job_id=rq_job_id(tenant_id, job_id))
+    jobs.enqueue(
+        session,
+        RECONCILE_TASK,
+        tenant_id,
+        job_id,
+        job_id=rq_job_id(tenant_id, job_id),
+        timeout=RECONCILE_TIMEOUT,
+    )
 
 
 def get_job(*, session: Session, job_id: str) -> Job:

@@ -7,12 +7,13 @@ import datetime as dt
 import pytest
 import redis
 from rq import Queue
+from rq.job import Job as RqJob
 from sqlalchemy import select
 
 from payymo import runtime
 from payymo.db import utcnow
 from payymo.models import Job, Tenant
-from payymo.services.jobs import FAILED, rq_job_id
+from payymo.services.jobs import FAILED, RECONCILE_TIMEOUT, rq_job_id
 from payymo.tenancy import tenant_scope
 from tasks.reconcile import reconcile_tenant
 from tests.conftest import EMBEDDED
@@ -150,6 +151,7 @@ def test_a_burst_of_imports_queues_one_run(api, tenant, session):
     prefix = rq_job_id(tenant.tenant_id, "")
     ours = [i for i in Queue("default", connection=conn).job_ids if i.startswith(prefix)]
     assert ours == [rq_job_id(tenant.tenant_id, queued)]
+    assert RqJob.fetch(ours[0], connection=conn).timeout == RECONCILE_TIMEOUT
 
 
 @pytest.mark.redis
