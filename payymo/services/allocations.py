@@ -140,7 +140,8 @@ def _invoice_event(session: Session, invoice: Invoice, previous_paid: int) -> No
     events.emit(session, *_invoice_event_args(invoice, previous_paid))
 
 
-def _expire(suggestion: Suggestion, now, actor: str) -> None:
+def expire_suggestion(suggestion: Suggestion, now, actor: str) -> None:
+    """Mark an open suggestion expired, by whom and when."""
     suggestion.status = "expired"
     suggestion.decided_at = now
     suggestion.decided_by = actor
@@ -209,7 +210,7 @@ def _expire_open_suggestions(session: Session, transaction_id: str, now, actor: 
             Suggestion.transaction_id == transaction_id, Suggestion.status == "open"
         )
     ):
-        _expire(suggestion, now, actor)
+        expire_suggestion(suggestion, now, actor)
 
 
 def block_pairs(session: Session, transaction_id: str, invoice_ids, reason: str) -> None:
@@ -336,6 +337,6 @@ def apply_matches(
         if txn.match_status == "matched":  # the same rule as apply_match
             for suggestion in open_suggestions.get(txn.id, ()):
                 if suggestion.status == "open":
-                    _expire(suggestion, writer.now, created_by)
+                    expire_suggestion(suggestion, writer.now, created_by)
         written.append(True)
     return written

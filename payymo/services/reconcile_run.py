@@ -25,7 +25,7 @@ from payymo.matching.engine import reconcile
 from payymo.matching.types import Candidate, Decision, InvoiceIn, TxnIn
 from payymo.models import Suggestion
 from payymo.services import jobs as job_service
-from payymo.services.allocations import apply_matches
+from payymo.services.allocations import apply_matches, expire_suggestion
 from payymo.services.reconcile_load import RunInput, load_input
 from payymo.services.reconcile_lock import tenant_run_lock
 from payymo.services.reconcile_write import (
@@ -60,14 +60,6 @@ def _open_suggestions(session: Session, ids: Sequence[str]) -> dict[str, list[Su
     return found
 
 
-def _expire(suggestions: list[Suggestion], now) -> None:
-    for suggestion in suggestions:
-        if suggestion.status == "open":
-            suggestion.status = "expired"
-            suggestion.decided_at = now
-            suggestion.decided_by = ENGINE_ACTOR
-
-
 def _refresh(suggestion: Suggestion, rank: int, candidate: Candidate) -> None:
     values = {
         "rank": rank,
@@ -92,8 +84,8 @@ def _sync_suggestions(
         if key in wanted and key not in kept:
             _refresh(suggestion, *wanted[key])
             kept.add(key)
-        else:
-            _expire([suggestion], writer.now)
+        elif suggestion.status == "open":
+            expire_suggestion(suggestion, writer.now, ENGINE_ACTOR)
     for key, (rank, candidate) in wanted.items():
         if key in kept:
             continue
