@@ -14,6 +14,11 @@ ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_PLAN_RATE_LIMITS = {"free": 120, "standard": 600, "scale": 6000}
 
 
+def default_reconcile_processes() -> int:
+    """Engine processes a large multi-currency reconcile run may use: the cores, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 class ConfigError(RuntimeError):
     """Raised when the environment cannot produce a safe configuration."""
 
@@ -32,6 +37,7 @@ class Settings:
     rate_limit_window_seconds: int = 60
     idempotency_ttl_seconds: int = 24 * 3600
     log_level: str = "INFO"
+    reconcile_processes: int = field(default_factory=default_reconcile_processes)
 
     @property
     def embedded(self) -> bool:
@@ -95,6 +101,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             limits.update({str(k): int(v) for k, v in extra.items()})
         except (ValueError, AttributeError, TypeError) as exc:
             raise ConfigError('PAYYMO_PLAN_RATE_LIMITS must be JSON like {"free": 120}') from exc
+    processes = env_vars.get("PAYYMO_RECONCILE_PROCESSES") or str(default_reconcile_processes())
+    if not processes.isdigit() or not 1 <= int(processes) <= 64:
+        raise ConfigError("PAYYMO_RECONCILE_PROCESSES must be a whole number from 1 to 64")
     return Settings(
         env=env,
         database_url=database_url,
@@ -104,4 +113,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         instance_path=instance,
         plan_rate_limits=limits,
         log_level=env_vars.get("PAYYMO_LOG_LEVEL", "INFO").upper(),
+        reconcile_processes=int(processes),
     )

@@ -61,5 +61,8 @@ def to_minor(amount: str | Decimal, currency: str) -> int:
 def to_display(minor: int, currency: str) -> str:
     """Format minor units as a plain decimal string, e.g. ``1230, "EUR" -> "12.30"``."""
     places = exponent(currency)
-    value = Decimal(minor).scaleb(-places)
-    return f"{value:.{places}f}"
+    if not places:
+        return str(minor)
+    # Integer arithmetic: exact, and several times faster than Decimal (events, lists).
+    whole, fraction = divmod(abs(minor), 10**places)
+    return f"{'-' if minor < 0 else ''}{whole}.{fraction:0{places}d}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 
 import pytest
@@ -155,6 +156,21 @@ def test_malformed_plan_rate_limits_are_refused(instance, raw):
 def test_log_level_is_normalised(instance):
     settings = load_settings({"PAYYMO_INSTANCE_PATH": str(instance), "PAYYMO_LOG_LEVEL": "debug"})
     assert settings.log_level == "DEBUG"
+
+
+def test_reconcile_processes_default_to_the_cores_and_can_be_set(instance):
+    settings = load_settings({"PAYYMO_INSTANCE_PATH": str(instance)})
+    assert settings.reconcile_processes == max(1, min(4, os.cpu_count() or 1))
+    settings = load_settings(
+        {"PAYYMO_INSTANCE_PATH": str(instance), "PAYYMO_RECONCILE_PROCESSES": "3"}
+    )
+    assert settings.reconcile_processes == 3
+
+
+@pytest.mark.parametrize("raw", ["0", "-2", "two", "1.5", "65"])
+def test_bad_reconcile_processes_are_refused(instance, raw):
+    with pytest.raises(ConfigError, match="PAYYMO_RECONCILE_PROCESSES"):
+        load_settings({"PAYYMO_INSTANCE_PATH": str(instance), "PAYYMO_RECONCILE_PROCESSES": raw})
 
 
 def test_with_overrides_copies(instance):

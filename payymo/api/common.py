@@ -54,15 +54,64 @@ class ListArgs(StrictSchema):
 
 
 _PLAIN_FIELDS = (fields.String, fields.Integer, fields.Boolean)
+_ISO_FORMATS = (None, "iso", "iso8601")
 _BASE_GET = Schema.get_attribute
+_CONSTANT = object()  # plan marker: the field's constant, no attribute read
+_FUNCTION = object()  # plan marker: the field's function of the whole object
+
+
+def _fast_nested(field) -> OutputSchema | None:
+    """The nested OutputSchema a Nested field dumps with no hooks in between, or None."""
+    if type(field) is not fields.Nested or field.many:
+        return None
+    schema = field.schema
+    if not isinstance(schema, OutputSchema) or schema.many or any(schema._hooks.values()):
+        return None
+    return schema
+
+
+def _converter(field):
+    """A function from attribute value to dumped value that skips marshmallow's machinery.
+
+    None means "serialise through the field"; only exact field types whose output is
+    known are converted (a test checks each against plain marshmallow).
+    """
+    kind = type(field)
+    if kind in _PLAIN_FIELDS:
+        return _identity
+    if kind is fields.Constant:
+        return _CONSTANT
+    if kind is fields.Function and field.serialize_func is not None:
+        return _FUNCTION
+    if kind in (fields.DateTime, fields.Date) and field.format in _ISO_FORMATS:
+        return _isoformat
+    if kind is fields.Float and not field.as_string:
+        return _float
+    if (nested := _fast_nested(field)) is not None:
+        return lambda value: None if value is None else nested._serialize(value)
+    if kind is fields.List and (nested := _fast_nested(field.inner)) is not None:
+        return lambda value: None if value is None else [nested._serialize(v) for v in value]
+    return None
+
+
+def _identity(value):
+    return value
+
+
+def _isoformat(value):
+    return None if value is None else value.isoformat()
+
+
+def _float(value):
+    return None if value is None else float(value)
 
 
 class OutputSchema(Schema):
-    """A response schema that reads plain attribute fields directly.
+    """A response schema that dumps known field types without marshmallow's per-field calls.
 
-    Lists dump thousands of fields per request; for String/Integer/Boolean fields over
-    ORM objects marshmallow's per-field machinery returns the attribute unchanged, so
-    it is skipped. Every other field (dates, functions, nested) serialises as usual.
+    Lists and event payloads dump thousands of fields; for plain, constant, ISO date,
+    float, function and nested-OutputSchema fields the result is known, so it is produced
+    directly. Every other field (functions, dicts, custom fields) serialises as usual.
     """
 
     def _serialize(self, obj, *, many: bool = False):
@@ -73,20 +122,20 @@ class OutputSchema(Schema):
         plan = self.__dict__.get("_dump_plan")
         if plan is None:
             plan = self._dump_plan = [
-                (
-                    field.data_key or name,
-                    field.attribute or name,
-                    field,
-                    type(field) in _PLAIN_FIELDS,
-                )
+                (field.data_key or name, field.attribute or name, field, _converter(field))
                 for name, field in self.dump_fields.items()
             ]
-        return {
-            key: getattr(obj, attr)
-            if plain
-            else field.serialize(attr, obj, accessor=self.get_attribute)
-            for key, attr, field, plain in plan
-        }
+        out = {}
+        for key, attr, field, convert in plan:
+            if convert is None:
+                out[key] = field.serialize(attr, obj, accessor=self.get_attribute)
+            elif convert is _CONSTANT:
+                out[key] = field.constant
+            elif convert is _FUNCTION:
+                out[key] = field.serialize_func(obj)
+            else:
+                out[key] = convert(getattr(obj, attr))
+        return out
 
 
 class ListMeta(OutputSchema):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from payymo.matching.amounts import allocate
 from payymo.matching.candidates import Finder
@@ -160,12 +160,33 @@ def reconcile(
     blocked: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[Decision]:
     """One Decision per transaction (in the order given), from indexed candidates only."""
+    decisions: list[Decision | None] = [None] * len(transactions)
+    stream = iter_decisions(
+        transactions, invoices, settings=settings, memory=memory, blocked=blocked
+    )
+    for i, decision in stream:
+        decisions[i] = decision
+    return [d for d in decisions if d is not None]
+
+
+def iter_decisions(
+    transactions: Sequence[TxnIn],
+    invoices: Sequence[InvoiceIn],
+    *,
+    settings: MatchSettings,
+    memory: PayerMemory,
+    blocked: frozenset[tuple[str, str]] = frozenset(),
+) -> Iterator[tuple[int, Decision]]:
+    """(position in ``transactions``, Decision) as each is made, in processing order.
+
+    An automatic match is final when yielded (it has consumed its invoices); a
+    suggestion may name an invoice that a later automatic match pays.
+    """
     index = InvoiceIndex(invoices, settings.overpayment_tolerance)
     finder = Finder(index, settings)
     reader = TokenReader(settings)
     blocks = blocked_by_transaction(blocked)
     splits = split_hints(transactions, index, memory)
-    decisions: list[Decision | None] = [None] * len(transactions)
     for i in processing_order(transactions):
         txn = transactions[i]
         no = blocks.get(txn.id, frozenset())
@@ -179,8 +200,7 @@ def reconcile(
             cands = ranked(seen)
             if _settled(cands, bound, txn, settings):
                 break
-        decisions[i] = decide(index, txn, cands, settings)
-    return [d for d in decisions if d is not None]
+        yield i, decide(index, txn, cands, settings)
 
 
 def later_bounds(ctx: TxnContext) -> tuple[int, int, int]:

@@ -1,13 +1,14 @@
 """A tenant's reconcile run: load what is open, ask the engine, write its decisions.
 
-One engine call sees every candidate (so invoice amounts consumed by one decision are
-seen by the next); decisions are then applied in chunks, each committed on its own, so
-a large run keeps what it finished. This is the one service that commits: a killed run
-leaves only whole chunks, and a rerun reloads state, so nothing is allocated twice.
-Auto decisions are written by ``allocations.apply_matches`` (``apply_match``'s rules:
-row locks, amounts re-checked) a chunk at a time; suggestions replace the transaction's
-open ones, keeping rows whose content is unchanged, so a rerun over unchanged data
-writes nothing.
+One engine pass sees every candidate (so invoice amounts consumed by one decision are
+seen by the next). It runs on a thread of its own (``reconcile_engine``) while this
+thread applies its automatic matches in chunks, each committed on its own, so a large
+run keeps what it finished and the database waits overlap the engine's work. This is
+the one service that commits: a killed run leaves only whole chunks, and a rerun
+reloads state, so nothing is allocated twice. Auto decisions are written by
+``allocations.apply_matches`` (``apply_match``'s rules: row locks, amounts re-checked);
+suggestions, written last, replace the transaction's open ones, keeping rows whose
+content is unchanged, so a rerun over unchanged data writes nothing.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from payymo import runtime
 from payymo.api.reconciliation.schemas import SuggestionOut
 from payymo.ids import new_id
-from payymo.matching.engine import reconcile
 from payymo.matching.types import Candidate, Decision, InvoiceIn, TxnIn
 from payymo.models import Suggestion
 from payymo.services import jobs as job_service
 from payymo.services.allocations import apply_matches, expire_suggestion
+from payymo.services.reconcile_engine import engine_stream
 from payymo.services.reconcile_load import RunInput, load_input
 from payymo.services.reconcile_lock import tenant_run_lock
 from payymo.services.reconcile_write import (
@@ -201,32 +203,54 @@ def _complete(
 
 
 def run_reconciliation(
-    *, session: Session, job_id: str | None = None, chunk_size: int = CHUNK_SIZE
+    *,
+    session: Session,
+    job_id: str | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    processes: int | None = None,
 ) -> dict:
-    """Reconcile the tenant in scope; commits each chunk; returns the counts."""
+    """Reconcile the tenant in scope; commits each chunk; returns the counts.
+
+    Automatic matches are final when the engine makes them, so they are written a
+    chunk at a time while the engine goes on; suggestions wait for the end, when it is
+    known which invoices the automatic matches left open (``_complete``). ``processes``
+    (default: the configured ``reconcile_processes``) bounds the engine processes.
+    """
+    if processes is None:
+        processes = runtime.settings().reconcile_processes
     with tenant_run_lock(session):
         data = load_input(session)
         session.commit()
-        decisions = reconcile(
-            data.transactions,
-            data.invoices,
-            settings=data.settings,
-            memory=data.memory,
-            blocked=data.blocked,
-        )
-        decisions = _complete(decisions, data.transactions, data.invoices)
         seen = {t.id: t for t in data.transactions}
         totals = {
             "transactions_considered": len(data.transactions),
             "invoices_considered": len(data.invoices),
             **dict.fromkeys(COUNTS, 0),
         }
-        for start in range(0, len(decisions), chunk_size):
-            chunk = decisions[start : start + chunk_size]
+
+        def write(chunk: Sequence[Decision]) -> None:
             counts = _apply_with_retry(session, chunk, data, seen)
             for name in COUNTS:
                 totals[name] += counts[name]
             if job_id is not None:
                 job_service.record_progress(session=session, job_id=job_id, result=dict(totals))
             session.commit()
+
+        made: list[Decision | None] = [None] * len(data.transactions)
+        autos: list[Decision] = []
+        written: set[str] = set()
+        with engine_stream(data, processes=processes) as stream:
+            for position, decision in stream:
+                made[position] = decision
+                if decision.auto is None:
+                    continue
+                autos.append(decision)
+                if len(autos) == chunk_size:
+                    write(autos)
+                    written.update(d.transaction_id for d in autos)
+                    autos = []
+        decisions = _complete([d for d in made if d is not None], data.transactions, data.invoices)
+        rest = [d for d in decisions if d.transaction_id not in written]
+        for start in range(0, len(rest), chunk_size):
+            write(rest[start : start + chunk_size])
         return totals

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
 from marshmallow import Schema
 from sqlalchemy import select
 
@@ -10,14 +13,71 @@ from payymo.api.bank_accounts.schemas import BankAccountOut
 from payymo.api.common import OutputSchema
 from payymo.api.events.schemas import EventOut
 from payymo.api.invoices.schemas import InvoiceOut
+from payymo.api.reconciliation.schemas import MatchList, MatchOut, SuggestionOut
 from payymo.api.transactions.schemas import TransactionOut
-from payymo.models import ApiKey, BankAccount, Event, Invoice, Transaction
+from payymo.models import ApiKey, BankAccount, Event, Invoice, Match, Suggestion, Transaction
+from payymo.services.reconcile_write import row_view
 from payymo.tenancy import tenant_scope
 from tests.helpers import invoice_body
+from tests.reconciliation_helpers import Seed
 
 
 def _vanilla(schema: Schema, obj) -> dict:
     return Schema._serialize(schema, obj)
+
+
+@pytest.fixture
+def oracle(monkeypatch):
+    """Dumps with every OutputSchema, nested ones too, on plain marshmallow."""
+
+    def dump(schema_cls, obj, many=False):
+        with monkeypatch.context() as patch:
+            patch.setattr(OutputSchema, "_serialize", Schema._serialize)
+            return schema_cls(many=many).dump(obj)
+
+    return dump
+
+
+def test_nested_schemas_dump_as_marshmallow_does(api, tenant, session, oracle):
+    seed = Seed(session, tenant.tenant_id)
+    paid = seed.invoice("ERP-1")
+    other = seed.invoice("ERP-2", number="INV-1043", amount_due=5_000)
+    credit = seed.transaction(17_300)
+    reasons = [{"code": "reference_exact", "text": "INV-1042 found in remittance"}]
+    seed.suggestion(credit, [(paid, 12_300), (other, 5_000)], confidence=0.875, reasons=reasons)
+    body = {
+        "transaction_id": credit,
+        "allocations": [
+            {"invoice_id": paid, "amount": 12_300},
+            {"invoice_id": other, "amount": 5_000},
+        ],
+    }
+    assert api.post("reconciliation/matches", json=body).status_code == 201
+    with tenant_scope(tenant.tenant_id):
+        matches = session.scalars(select(Match)).all()
+        suggestions = session.scalars(select(Suggestion)).all()
+        assert matches and suggestions
+        for schema_cls, rows in ((MatchOut, matches), (SuggestionOut, suggestions)):
+            for row in rows:
+                assert schema_cls().dump(row) == oracle(schema_cls, row)
+            assert schema_cls(many=True).dump(rows) == oracle(schema_cls, rows, many=True)
+        page = {"data": matches, "has_more": False, "next_cursor": None}
+        assert MatchList().dump(page) == oracle(MatchList, page)
+    # What the reconcile run's writer dumps: plain rows, not ORM objects.
+    now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+    row = {
+        "id": "mat_x", "transaction_id": credit, "amount": 12_300, "currency": "EUR",
+        "method": "auto", "status": "active", "confidence": 1, "reasons": reasons,
+        "created_by": "engine", "created_at": now, "reversed_at": None, "reversed_by": None,
+        "suggestion_id": None,
+    }  # fmt: skip
+    lines = [{"invoice_id": paid, "amount": 12_300, "currency": "EUR"}]
+    view = row_view(row, allocations=lines)
+    dumped = MatchOut().dump(view)
+    assert dumped == oracle(MatchOut, view)
+    assert dumped["confidence"] == 1.0 and isinstance(dumped["confidence"], float)
+    assert dumped["created_at"] == "2026-11-25T12:00:00+00:00"
+    assert dumped["allocations"][0]["amount_display"] == "123.00"
 
 
 def test_fast_dump_equals_marshmallow(api, tenant, session):

@@ -1,0 +1,113 @@
+"""The engine beside the writer: one thread, or forked processes per currency group."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from dataclasses import replace
+
+import pytest
+
+from benchmarks.matching_data import generate
+from payymo.matching.engine import reconcile
+from payymo.services.reconcile_engine import EngineFailed, engine_stream
+from payymo.services.reconcile_load import RunInput
+
+
+def _run_input(seed: int, n_txn: int, n_inv: int) -> RunInput:
+    data = generate(seed, n_txn, n_inv)
+    return RunInput(
+        transactions=list(data.transactions),
+        invoices=list(data.invoices),
+        settings=data.settings,
+        memory=data.memory,
+        blocked=frozenset(),
+        with_suggestions=frozenset(),
+    )
+
+
+def _engines() -> tuple[list[str], list[multiprocessing.Process]]:
+    threads = [t.name for t in threading.enumerate() if t.name == "reconcile-engine"]
+    procs = [p for p in multiprocessing.active_children() if p.name.startswith("reconcile-")]
+    return threads, procs
+
+
+@pytest.fixture(scope="module")
+def data() -> RunInput:
+    return _run_input(4, 1500, 5000)
+
+
+@pytest.fixture(scope="module")
+def expected(data) -> list:
+    return reconcile(data.transactions, data.invoices, settings=data.settings, memory=data.memory)
+
+
+@pytest.mark.parametrize("processes", [1, 2, 3])
+def test_the_stream_carries_every_decision_the_engine_makes(data, expected, processes):
+    got = [None] * len(data.transactions)
+    with engine_stream(data, processes=processes, parallel_min=0, batch=64) as stream:
+        if processes > 1:
+            assert len(_engines()[1]) == processes  # really forked, one per currency group
+        for position, decision in stream:
+            assert got[position] is None  # each transaction exactly once
+            got[position] = decision
+    assert got == expected
+    assert _engines() == ([], [])
+
+
+def test_within_a_currency_decisions_arrive_oldest_booking_first(data):
+    last: dict[str, tuple] = {}
+    with engine_stream(data, processes=2, parallel_min=0) as stream:
+        for position, _ in stream:
+            txn = data.transactions[position]
+            key = (txn.booking_date, txn.id)
+            assert key > last.get(txn.currency, (txn.booking_date.min, ""))
+            last[txn.currency] = key
+    assert len(last) > 2
+
+
+def test_small_runs_stay_on_one_thread(data):
+    with engine_stream(data, processes=4, parallel_min=len(data.transactions) + 1) as stream:
+        assert _engines() == (["reconcile-engine"], [])
+        next(stream)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_leaving_early_stops_the_engines(data, processes):
+    with engine_stream(data, processes=processes, parallel_min=0, batch=8) as stream:
+        next(stream)
+    assert _engines() == ([], [])
+
+
+def test_an_engine_error_reaches_the_run(data):
+    broken = replace(
+        data, transactions=[*data.transactions[:50], replace(data.transactions[50], amount=None)]
+    )
+    with pytest.raises(TypeError), engine_stream(broken, processes=1) as stream:
+        list(stream)
+    assert _engines() == ([], [])
+
+
+def test_an_engine_process_error_reaches_the_run_with_its_traceback(data):
+    bad = replace(data.transactions[50], amount=None)
+    broken = replace(data, transactions=[*data.transactions[:50], bad, *data.transactions[51:]])
+    with (
+        pytest.raises(EngineFailed, match="TypeError"),
+        engine_stream(broken, processes=2, parallel_min=0) as stream,
+    ):
+        list(stream)
+    assert _engines() == ([], [])
+
+
+def test_a_killed_engine_process_fails_the_run_instead_of_hanging():
+    big = _run_input(6, 6000, 6000)
+    with (
+        pytest.raises(EngineFailed, match="died"),
+        engine_stream(big, processes=2, parallel_min=0) as stream,
+    ):
+        victim = _engines()[1][0]
+        os.kill(victim.pid, signal.SIGKILL)
+        list(stream)
+    assert _engines() == ([], [])
