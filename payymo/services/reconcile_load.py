@@ -33,6 +33,9 @@ class RunInput:
     # Only a run writes suggestions and runs take turns, so during a run this set can
     # only shrink: the chunks look up open suggestions of these transactions alone.
     with_suggestions: frozenset[str]
+    # Credits stored as an empty decision leaves them (unmatched, nothing allocated, no
+    # open suggestions): when the engine again finds nothing, there is nothing to write.
+    settled: frozenset[str] = frozenset()
 
 
 def match_settings(session: Session) -> MatchSettings:
@@ -137,13 +140,27 @@ def open_invoices(session: Session) -> list[InvoiceIn]:
     ]
 
 
+def untouched_credits(session: Session) -> frozenset[str]:
+    """Ids of the open credits that are unmatched with nothing allocated."""
+    t = Transaction
+    stmt = select(t.id).where(
+        t.match_status == "unmatched",
+        t.amount_allocated == 0,
+        t.status.in_(("booked", "pending")),
+        t.amount > 0,
+    )
+    return frozenset(session.scalars(stmt))
+
+
 def load_input(session: Session) -> RunInput:
     """Read everything one run of the engine needs, for the tenant in scope."""
+    with_suggestions = with_open_suggestions(session)
     return RunInput(
         transactions=open_credits(session),
         invoices=open_invoices(session),
         settings=match_settings(session),
         memory=payer_memory.load(session),
         blocked=blocked_pairs(session),
-        with_suggestions=with_open_suggestions(session),
+        with_suggestions=with_suggestions,
+        settled=untouched_credits(session) - with_suggestions,
     )

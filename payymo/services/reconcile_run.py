@@ -27,7 +27,7 @@ from payymo.matching.types import Candidate, Decision, InvoiceIn, TxnIn
 from payymo.models import Suggestion
 from payymo.services import jobs as job_service
 from payymo.services.allocations import apply_matches, expire_suggestion
-from payymo.services.reconcile_engine import engine_stream
+from payymo.services.reconcile_engine import PARALLEL_MIN, engine_stream
 from payymo.services.reconcile_load import RunInput, load_input
 from payymo.services.reconcile_lock import tenant_run_lock
 from payymo.services.reconcile_write import (
@@ -208,13 +208,15 @@ def run_reconciliation(
     job_id: str | None = None,
     chunk_size: int = CHUNK_SIZE,
     processes: int | None = None,
+    parallel_min: int = PARALLEL_MIN,
 ) -> dict:
     """Reconcile the tenant in scope; commits each chunk; returns the counts.
 
     Automatic matches are final when the engine makes them, so they are written a
     chunk at a time while the engine goes on; suggestions wait for the end, when it is
     known which invoices the automatic matches left open (``_complete``). ``processes``
-    (default: the configured ``reconcile_processes``) bounds the engine processes.
+    (default: the configured ``reconcile_processes``) bounds the engine processes, used
+    from ``parallel_min`` credits on.
     """
     if processes is None:
         processes = runtime.settings().reconcile_processes
@@ -239,7 +241,7 @@ def run_reconciliation(
         made: list[Decision | None] = [None] * len(data.transactions)
         autos: list[Decision] = []
         written: set[str] = set()
-        with engine_stream(data, processes=processes) as stream:
+        with engine_stream(data, processes=processes, parallel_min=parallel_min) as stream:
             for position, decision in stream:
                 made[position] = decision
                 if decision.auto is None:
@@ -250,7 +252,14 @@ def run_reconciliation(
                     written.update(d.transaction_id for d in autos)
                     autos = []
         decisions = _complete([d for d in made if d is not None], data.transactions, data.invoices)
-        rest = [d for d in decisions if d.transaction_id not in written]
+        rest = []
+        for d in decisions:
+            if d.transaction_id in written:
+                continue
+            if d.auto is None and not d.suggestions and d.transaction_id in data.settled:
+                totals["unmatched"] += 1  # found nothing, as before: nothing to write
+                continue
+            rest.append(d)
         for start in range(0, len(rest), chunk_size):
             write(rest[start : start + chunk_size])
         return totals

@@ -292,3 +292,49 @@ def test_one_payment_for_two_invoices_pays_both(session, tenant):
         )
         assert {session.get_one(Invoice, i).status for i in (first, second)} == {"paid"}
     assert txn(session, tid, credit).match_status == "matched"
+
+
+def _multi_currency_world(session, tid: str) -> None:
+    for currency in ("EUR", "GBP", "USD"):
+        acc = account(session, tid, currency=currency)
+        add(
+            session,
+            tid,
+            invoice_row(f"{currency}-1001", 12_300, "Initech BV", currency=currency),
+            invoice_row(f"{currency}-2001", 5_000, "Globex Corporation", currency=currency),
+            invoice_row(f"{currency}-3001", 5_000, "Umbrella plc", currency=currency),
+        )
+        add(
+            session,
+            tid,
+            credit_row(acc, 12_300, f"Payment {currency}-1001", "INITECH B.V.", currency=currency),
+            credit_row(acc, 5_000, "monthly payment", "J. Smith", currency=currency),
+            credit_row(acc, 777, "Interest Q3", "Our Bank", currency=currency),
+        )
+
+
+def _outcome(session, tid: str) -> list:
+    session.expire_all()
+    with tenant_scope(tid):
+        credits = {t.id: t for t in session.scalars(select(Transaction))}
+        invoices = {i.id: i.number for i in session.scalars(select(Invoice))}
+        rows = [
+            (t.remittance_information, t.currency, t.match_status, t.amount_allocated)
+            for t in credits.values()
+        ]
+        for s in session.scalars(select(Suggestion).where(Suggestion.status == "open")):
+            txn_row = credits[s.transaction_id]
+            lines = [(invoices[a["invoice_id"]], a["amount"]) for a in s.allocations]
+            rows.append((txn_row.remittance_information, txn_row.currency, s.rank, lines))
+    return sorted(rows, key=repr)
+
+
+def test_engines_forked_per_currency_write_what_one_engine_writes(session, make_tenant):
+    forked, single = make_tenant("Forked Ltd"), make_tenant("Single Ltd")
+    for t in (forked, single):
+        _multi_currency_world(session, t.tenant_id)
+    counts = run(session, forked.tenant_id, processes=3, parallel_min=0)
+    assert counts == run(session, single.tenant_id, processes=1)
+    assert (counts["auto_matched"], counts["suggested"], counts["unmatched"]) == (3, 3, 3)
+    assert _outcome(session, forked.tenant_id) == _outcome(session, single.tenant_id)
+    assert len(_outcome(session, forked.tenant_id)) == 9 + 6  # credits + two twins each
