@@ -14,6 +14,7 @@ from payymo.services import invoices as invoice_service
 from payymo.services.reconcile_run import run_reconciliation
 from payymo.tenancy import tenant_scope
 from tests.reconcile_world import account, add, count, credit_row, invoice_row
+from tests.reconciliation_helpers import Seed
 
 
 @dataclass
@@ -338,3 +339,30 @@ def test_engines_forked_per_currency_write_what_one_engine_writes(session, make_
     assert (counts["auto_matched"], counts["suggested"], counts["unmatched"]) == (3, 3, 3)
     assert _outcome(session, forked.tenant_id) == _outcome(session, single.tenant_id)
     assert len(_outcome(session, forked.tenant_id)) == 9 + 6  # credits + two twins each
+
+
+def test_a_partly_matched_credit_keeps_its_open_suggestions_until_fully_matched(session, world):
+    """The run's write path expires suggestions as apply_match does: on full matches only."""
+    tid = world.tenant_id
+    with tenant_scope(tid):
+        tenant = session.get_one(Tenant, tid)
+        tenant.settings = {**tenant.effective_settings, "overpayment_tolerance": 500}
+        session.commit()
+    [overpaid] = add(session, tid, credit_row(world.account_id, 10_300, "INV-4001", "Hooli Inc"))
+    seed = Seed(session, tid)
+    kept = seed.suggestion(overpaid, [(world.twin_b, 5_000)])
+    gone = seed.suggestion(world.clear, [(world.twin_b, 5_000)])
+    for credit_id in (overpaid, world.clear):
+        seed.update(Transaction, credit_id, match_status="suggested")
+    counts = run(session, tid)
+    assert counts["auto_matched"] == 2
+    assert txn(session, tid, world.clear).match_status == "matched"
+    assert seed.get(Suggestion, gone).status == "expired"
+    credit = txn(session, tid, overpaid)  # 9,900 paid, 400 over the invoice
+    assert (credit.match_status, credit.amount_allocated) == ("partially_matched", 9_900)
+    assert seed.get(Suggestion, kept).status == "open"
+    # The next run decides the 400 left: nothing fits it, so the stale suggestion goes.
+    counts = run(session, tid)
+    assert counts["unmatched"] == 2  # the overpayment's rest and the interest credit
+    assert seed.get(Suggestion, kept).status == "expired"
+    assert txn(session, tid, overpaid).match_status == "partially_matched"
