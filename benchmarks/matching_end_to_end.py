@@ -6,7 +6,10 @@ queued, and the real job function ``tasks.reconcile.reconcile_tenant`` runs in t
 process, timed from call to return (load, engine, every chunk written and committed).
 Accuracy is then measured from what the database holds afterwards, with the same
 definitions as the engine report. The engine alone is timed on the same data in the
-same run, so the cost of the database side shows as a ratio.
+same run, so the cost of the database side shows as a ratio. The job runs with up to
+PAYYMO_RECONCILE_PROCESSES engine processes (default: the cores, at most 4), as a
+worker would; the CPU seconds of this process, of the engine processes and of
+PostgreSQL during the job are printed too, since wall times on a shared machine vary.
 
 Environment: BENCH_ADMIN_URL (a database to connect to for CREATE DATABASE),
 BENCH_MATCHING_DB (its name, default payymo_bench_matching: one per concurrent run),
@@ -17,6 +20,7 @@ size (default 100000 / 50000).
 from __future__ import annotations
 
 import os
+import resource
 import secrets
 import tempfile
 import time
@@ -47,7 +51,7 @@ def _recreate_database() -> None:
 
 def _configure() -> None:
     from payymo import migrate, runtime
-    from payymo.config import Settings
+    from payymo.config import Settings, default_reconcile_processes
 
     migrate.upgrade(DB_URL)
     runtime.configure(
@@ -58,6 +62,9 @@ def _configure() -> None:
             secret_key=secrets.token_urlsafe(32),
             encryption_key=Fernet.generate_key().decode(),
             instance_path=Path(tempfile.mkdtemp(prefix="payymo-bench-")),
+            reconcile_processes=int(
+                os.environ.get("PAYYMO_RECONCILE_PROCESSES") or default_reconcile_processes()
+            ),
         )
     )
 
@@ -235,10 +242,36 @@ def books_balance(tenant_id: str) -> bool:
     return bad == 0
 
 
+def _postgres_cpu() -> float | None:
+    """CPU seconds used so far by the local PostgreSQL processes (Linux /proc), or None."""
+    total, found = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, _, rest = stat.read_text().partition(")")
+        except OSError:
+            continue  # the process ended
+        if "(postgres" in name:
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            found = True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
+
+
+def _cpu() -> tuple[float, float, float | None]:
+    """(this process, its reaped children, PostgreSQL) CPU seconds so far."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (
+        own.ru_utime + own.ru_stime,
+        children.ru_utime + children.ru_stime,
+        _postgres_cpu(),
+    )
+
+
 def report(args, evaluate, print_accuracy) -> bool:
     """Run the job end to end and print time and accuracy; True when every goal holds."""
     from benchmarks.matching_data import generate
-    from payymo import db
+    from payymo import db, runtime
     from payymo.matching.engine import reconcile
     from tasks.reconcile import reconcile_tenant
 
@@ -252,9 +285,11 @@ def report(args, evaluate, print_accuracy) -> bool:
     _recreate_database()
     _configure()
     tenant_id, job_id, txn_ids, invoice_ids = load_dataset(data)
+    cpu_before = _cpu()
     started = time.perf_counter()
     counts = reconcile_tenant(tenant_id, job_id)
     wall = time.perf_counter() - started
+    cpu_after = _cpu()
     m = evaluate(data, decisions_from_database(tenant_id, txn_ids, invoice_ids))
     balanced = books_balance(tenant_id)
     db.session.remove()
@@ -262,6 +297,15 @@ def report(args, evaluate, print_accuracy) -> bool:
     print(
         f"  reconcile job wall time   {wall:7.2f} s   ({n_txn / wall:,.0f} credits/s; "
         f"engine alone {engine_alone:.2f} s, {wall / engine_alone:.1f}x)   goal <= 30 s"
+    )
+    own, engines, pg = (
+        None if a is None or b is None else b - a
+        for a, b in zip(cpu_before, cpu_after, strict=True)
+    )
+    print(
+        f"  cpu during the job        job process {own:.1f} s, engine processes {engines:.1f} s, "
+        + ("PostgreSQL n/a" if pg is None else f"PostgreSQL {pg:.1f} s")
+        + f"  ({os.cpu_count()} cores, up to {runtime.settings().reconcile_processes} engine processes)"
     )
     print("  job result                " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print_accuracy(m)
