@@ -84,18 +84,27 @@ def _update(session: Session, model, rows: Sequence, names: tuple[str, ...]) -> 
                 .execution_options(synchronize_session=False)
             )
         return
-    # One statement whatever the row count: the new values arrive as arrays, unnested.
+    # One statement whatever the row count: the new values arrive as arrays, unnested. A
+    # column with one value for every row (``updated_at`` always) is a single parameter:
+    # psycopg dumps array elements one by one in Python.
     table = model.__table__
     params = {"p_id": [row.id for row in rows]}
     arrays = [bindparam("p_id", type_=ARRAY(String))]
+    varying, values = [], {}
     for name in names:
-        params[f"p_{name}"] = [getattr(row, name) for row in rows]
-        arrays.append(bindparam(f"p_{name}", type_=ARRAY(table.c[name].type)))
-    source = func.unnest(*arrays).table_valued("id", *names).render_derived(name="v")
+        column = [getattr(row, name) for row in rows]
+        if all(value == column[0] for value in column):
+            values[name] = bindparam(f"p_{name}", column[0], type_=table.c[name].type)
+        else:
+            varying.append(name)
+            params[f"p_{name}"] = column
+            arrays.append(bindparam(f"p_{name}", type_=ARRAY(table.c[name].type)))
+    source = func.unnest(*arrays).table_valued("id", *varying).render_derived(name="v")
+    values.update({name: source.c[name] for name in varying})
     session.execute(
         update(model)
         .where(model.id == source.c.id)
-        .values({name: source.c[name] for name in names})
+        .values(values)
         .execution_options(synchronize_session=False),
         params,
     )
