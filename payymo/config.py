@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 
 ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_PLAN_RATE_LIMITS = {"free": 120, "standard": 600, "scale": 6000}
+DEFAULT_RECONCILE_PARALLEL_MIN = 20_000  # below this, starting processes costs more than it saves
 
 
 def default_reconcile_processes() -> int:
@@ -38,6 +39,7 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     log_level: str = "INFO"
     reconcile_processes: int = field(default_factory=default_reconcile_processes)
+    reconcile_parallel_min: int = DEFAULT_RECONCILE_PARALLEL_MIN
 
     @property
     def embedded(self) -> bool:
@@ -104,6 +106,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     processes = env_vars.get("PAYYMO_RECONCILE_PROCESSES") or str(default_reconcile_processes())
     if not processes.isdigit() or not 1 <= int(processes) <= 64:
         raise ConfigError("PAYYMO_RECONCILE_PROCESSES must be a whole number from 1 to 64")
+    parallel_min = env_vars.get("PAYYMO_RECONCILE_PARALLEL_MIN") or str(
+        DEFAULT_RECONCILE_PARALLEL_MIN
+    )
+    if not parallel_min.isdigit():
+        raise ConfigError("PAYYMO_RECONCILE_PARALLEL_MIN must be a whole number")
     return Settings(
         env=env,
         database_url=database_url,
@@ -114,4 +121,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         plan_rate_limits=limits,
         log_level=env_vars.get("PAYYMO_LOG_LEVEL", "INFO").upper(),
         reconcile_processes=int(processes),
+        reconcile_parallel_min=int(parallel_min),
     )

@@ -167,6 +167,19 @@ def test_reconcile_processes_default_to_the_cores_and_can_be_set(instance):
     assert settings.reconcile_processes == 3
 
 
+def test_reconcile_parallel_min_has_a_default_and_can_be_set(instance):
+    settings = load_settings({"PAYYMO_INSTANCE_PATH": str(instance)})
+    assert settings.reconcile_parallel_min == 20_000
+    settings = load_settings(
+        {"PAYYMO_INSTANCE_PATH": str(instance), "PAYYMO_RECONCILE_PARALLEL_MIN": "500"}
+    )
+    assert settings.reconcile_parallel_min == 500
+    with pytest.raises(ConfigError, match="PAYYMO_RECONCILE_PARALLEL_MIN"):
+        load_settings(
+            {"PAYYMO_INSTANCE_PATH": str(instance), "PAYYMO_RECONCILE_PARALLEL_MIN": "-1"}
+        )
+
+
 @pytest.mark.parametrize("raw", ["0", "-2", "two", "1.5", "65"])
 def test_bad_reconcile_processes_are_refused(instance, raw):
     with pytest.raises(ConfigError, match="PAYYMO_RECONCILE_PROCESSES"):

@@ -6,31 +6,39 @@ engine spends computing, so the engine never runs on the writer's thread:
 - a small run, or a single-currency one, gets one engine thread: the engine is pure
   Python over plain data and the writer's database waits release the GIL for it;
 - a large run over several currencies is split by currency (``matching.partition``,
-  which decides exactly what one engine would) across forked processes, so the engines
-  use every core; each streams its decisions back through a queue whose feeder thread
-  buffers, so an engine never waits for the writer.
+  which decides exactly what one engine would) across engine processes, so the engines
+  use every core.
 
-Decisions travel in batches, so the two sides hand over rarely.
+Engine processes are spawned, not forked: a forked child would inherit the worker's
+database sockets and keep its session (row locks, the run lock) alive on the server
+after the worker died. Each engine holds only the write end of its own pipe; a reader
+thread here drains the pipes, so an engine never waits for the writer, and when the
+run is gone the engine's next send fails and it exits.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
-import os
 import queue
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING
 
+from payymo.config import DEFAULT_RECONCILE_PARALLEL_MIN
 from payymo.matching.engine import iter_decisions
 from payymo.matching.partition import Part, by_currency
-from payymo.matching.types import Decision
-from payymo.services.reconcile_load import RunInput
+from payymo.matching.types import Decision, MatchSettings, PayerMemory
+
+if TYPE_CHECKING:
+    from payymo.services.reconcile_load import RunInput
+
+log = logging.getLogger(__name__)
 
 BATCH = 256
-PARALLEL_MIN = 20_000  # below this, forking costs more than it saves
-_POLL_SECONDS = 1.0
 
 Stream = Iterator[tuple[int, Decision]]
 
@@ -40,117 +48,154 @@ class EngineFailed(RuntimeError):
 
 
 class _Failed:
-    """An engine's exception, carried to the consuming side (as text across processes)."""
+    """An engine's exception, handed to the consuming side."""
 
-    def __init__(self, exc: BaseException, text: str):
+    def __init__(self, exc: BaseException):
         self.exc = exc
-        self.text = text
-
-    def __reduce__(self):
-        return (_Failed, (EngineFailed(self.text), self.text))
 
 
-def _decisions(data: RunInput, part: Part | None):
-    """(position in the run, decision) for ``part``'s transactions, or for all of them."""
-    transactions = part.transactions if part else data.transactions
-    invoices = part.invoices if part else data.invoices
+_EOF = "eof"  # an engine process's pipe closed
+
+
+def _batches(
+    part: Part, settings: MatchSettings, memory: PayerMemory, blocked, size: int
+) -> Iterator[list[tuple[int, Decision]]]:
+    """The part's (position in the run, decision) pairs, ``size`` at a time."""
+    pending: list[tuple[int, Decision]] = []
     stream = iter_decisions(
-        transactions, invoices, settings=data.settings, memory=data.memory, blocked=data.blocked
+        part.transactions, part.invoices, settings=settings, memory=memory, blocked=blocked
     )
-    if part is None:
-        return stream
-    return ((part.positions[j], decision) for j, decision in stream)
+    for j, decision in stream:
+        pending.append((part.positions[j], decision))
+        if len(pending) >= size:
+            yield pending
+            pending = []
+    yield pending
 
 
-def _produce(data: RunInput, part: Part | None, out, keep_going, batch: int) -> None:
-    """Put batches of decisions on ``out``, then None; a failure instead of raising."""
-    try:
-        pending: list[tuple[int, Decision]] = []
-        for item in _decisions(data, part):
-            pending.append(item)
-            if len(pending) >= batch:
-                if not keep_going():
-                    return
-                out.put(pending)
-                pending = []
-        out.put(pending)
-        out.put(None)
-    except BaseException as exc:  # re-raised on the consuming side
-        out.put(_Failed(exc, "".join(traceback.format_exception(exc))))
-
-
-def _consume(out, producers: int, alive) -> Stream:
-    done = 0
-    while done < producers:
-        try:
-            item = out.get(timeout=_POLL_SECONDS)
-        except queue.Empty:
-            alive()
-            continue
+def _consume(out: queue.SimpleQueue, engines: int) -> Stream:
+    """Decisions from ``engines`` engines' (engine, item) messages until each is done."""
+    done: set[int] = set()
+    while len(done) < engines:
+        engine, item = out.get()
         if item is None:
-            done += 1
+            done.add(engine)
         elif isinstance(item, _Failed):
             raise item.exc
+        elif item == _EOF:
+            if engine not in done:
+                raise EngineFailed("an engine process ended before it finished")
         else:
             yield from item
 
 
+def _whole(data: RunInput) -> Part:
+    positions = tuple(range(len(data.transactions)))
+    currencies = frozenset(t.currency for t in data.transactions)
+    return Part(currencies, positions, tuple(data.transactions), tuple(data.invoices))
+
+
+def _engine_thread(data: RunInput, out: queue.SimpleQueue, stop: threading.Event, size: int):
+    try:
+        for batch in _batches(_whole(data), data.settings, data.memory, data.blocked, size):
+            if stop.is_set():
+                return
+            out.put((0, batch))
+        out.put((0, None))
+    except BaseException as exc:  # re-raised on the consuming thread
+        out.put((0, _Failed(exc)))
+
+
 @contextmanager
-def _in_thread(data: RunInput, batch: int) -> Iterator[Stream]:
+def _in_thread(data: RunInput, size: int) -> Iterator[Stream]:
     out: queue.SimpleQueue = queue.SimpleQueue()
     stop = threading.Event()
     thread = threading.Thread(
-        target=_produce,
-        args=(data, None, out, lambda: not stop.is_set(), batch),
-        name="reconcile-engine",
-        daemon=True,
+        target=_engine_thread, args=(data, out, stop, size), name="reconcile-engine", daemon=True
     )
     thread.start()
     try:
-        yield _consume(out, 1, lambda: None)
+        yield _consume(out, 1)
     finally:
         stop.set()
         thread.join()
 
 
-def _engine_process(data: RunInput, part: Part, out, parent: int, batch: int) -> None:
-    # An engine whose run was killed (the worker's horse got SIGKILL) stops by itself.
-    _produce(data, part, out, lambda: os.getppid() == parent, batch)
+def _engine_process(
+    part: Part,
+    settings: MatchSettings,
+    memory: PayerMemory,
+    blocked: frozenset,
+    conn: Connection,
+    size: int,
+) -> None:
+    """An engine process: send its part's decisions in batches, then None."""
+    try:
+        try:
+            for batch in _batches(part, settings, memory, blocked, size):
+                conn.send(batch)
+            conn.send(None)
+        except OSError:
+            raise
+        except BaseException as exc:
+            text = "".join(traceback.format_exception(exc))
+            conn.send(_Failed(EngineFailed(f"engine process failed:\n{text}")))
+    except OSError:
+        pass  # the run that wanted these decisions is gone
+    finally:
+        conn.close()
+
+
+def _pump(conns: Iterable[Connection], out: queue.SimpleQueue) -> None:
+    """Move what each engine sends into ``out`` as (engine, item); ``_EOF`` when it ends."""
+    live = dict(enumerate(conns))
+    index = {id(conn): engine for engine, conn in live.items()}
+    while live:
+        for conn in wait(list(live.values())):
+            engine = index[id(conn)]
+            try:
+                out.put((engine, conn.recv()))
+            except (EOFError, OSError):
+                del live[engine]
+                out.put((engine, _EOF))
 
 
 @contextmanager
-def _in_processes(data: RunInput, parts: list[Part], batch: int) -> Iterator[Stream]:
-    ctx = multiprocessing.get_context("fork")
-    out = ctx.Queue()
-    procs = [
-        ctx.Process(
-            target=_engine_process,
-            args=(data, part, out, os.getpid(), batch),
-            name=f"reconcile-engine-{','.join(sorted(part.currencies))}",
-            daemon=True,
-        )
-        for part in parts
-    ]
-
-    def alive() -> None:
-        dead = [p for p in procs if p.exitcode not in (None, 0)]
-        if dead:
-            raise EngineFailed(f"engine process {dead[0].name} died (exit {dead[0].exitcode})")
-
-    for proc in procs:
-        proc.start()
+def _in_processes(data: RunInput, parts: list[Part], size: int) -> Iterator[Stream]:
+    ctx = multiprocessing.get_context("spawn")
+    out: queue.SimpleQueue = queue.SimpleQueue()
+    procs, conns, pump = [], [], None
     try:
-        yield _consume(out, len(procs), alive)
+        for part in parts:
+            reader, writer = ctx.Pipe(duplex=False)
+            conns.append(reader)
+            proc = ctx.Process(
+                target=_engine_process,
+                args=(part, data.settings, data.memory, data.blocked, writer, size),
+                name=f"reconcile-engine-{','.join(sorted(part.currencies))}",
+                daemon=True,
+            )
+            proc.start()
+            procs.append(proc)
+            writer.close()  # the engine holds the only write end: its exit is our EOF
+        log.info(
+            "reconcile engine processes started",
+            extra={"engines": [",".join(sorted(p.currencies)) for p in parts]},
+        )
+        pump = threading.Thread(
+            target=_pump, args=(conns, out), name="reconcile-engine-pipes", daemon=True
+        )
+        pump.start()
+        yield _consume(out, len(procs))
     finally:
         for proc in procs:
             if proc.is_alive():
                 proc.terminate()
             proc.join()
-        out.close()
-
-
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+        if pump is not None:
+            pump.join()  # every pipe has reached its end now
+        for conn in conns:
+            conn.close()
 
 
 @contextmanager
@@ -158,7 +203,7 @@ def engine_stream(
     data: RunInput,
     *,
     processes: int = 1,
-    parallel_min: int = PARALLEL_MIN,
+    parallel_min: int = DEFAULT_RECONCILE_PARALLEL_MIN,
     batch: int = BATCH,
 ) -> Iterator[Stream]:
     """The engine's (position, decision) stream over ``data``, made beside the caller.
@@ -166,10 +211,10 @@ def engine_stream(
     Up to ``processes`` engine processes when the run has at least ``parallel_min``
     transactions in several currencies, else one engine thread. Within one currency
     the stream is in processing order; across currencies it interleaves. Leaving the
-    block, normally or by an exception, stops the engine.
+    block, normally or by an exception, stops the engines.
     """
     parts: list[Part] = []
-    if processes > 1 and len(data.transactions) >= parallel_min and _can_fork():
+    if processes > 1 and len(data.transactions) >= parallel_min:
         parts = by_currency(data.transactions, data.invoices, processes)
     runner = _in_processes(data, parts, batch) if len(parts) > 1 else _in_thread(data, batch)
     with runner as stream:

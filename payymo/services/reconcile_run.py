@@ -27,7 +27,7 @@ from payymo.matching.types import Candidate, Decision, InvoiceIn, TxnIn
 from payymo.models import Suggestion
 from payymo.services import jobs as job_service
 from payymo.services.allocations import apply_matches, expire_suggestion
-from payymo.services.reconcile_engine import PARALLEL_MIN, engine_stream
+from payymo.services.reconcile_engine import engine_stream
 from payymo.services.reconcile_load import RunInput, load_input
 from payymo.services.reconcile_lock import tenant_run_lock
 from payymo.services.reconcile_write import (
@@ -208,18 +208,21 @@ def run_reconciliation(
     job_id: str | None = None,
     chunk_size: int = CHUNK_SIZE,
     processes: int | None = None,
-    parallel_min: int = PARALLEL_MIN,
+    parallel_min: int | None = None,
 ) -> dict:
     """Reconcile the tenant in scope; commits each chunk; returns the counts.
 
     Automatic matches are final when the engine makes them, so they are written a
     chunk at a time while the engine goes on; suggestions wait for the end, when it is
     known which invoices the automatic matches left open (``_complete``). ``processes``
-    (default: the configured ``reconcile_processes``) bounds the engine processes, used
-    from ``parallel_min`` credits on.
+    and ``parallel_min`` (defaults: the configured ``reconcile_processes`` and
+    ``reconcile_parallel_min``) say how many engine processes, from how many credits on.
     """
+    configured = runtime.settings()
     if processes is None:
-        processes = runtime.settings().reconcile_processes
+        processes = configured.reconcile_processes
+    if parallel_min is None:
+        parallel_min = configured.reconcile_parallel_min
     with tenant_run_lock(session):
         data = load_input(session)
         session.commit()

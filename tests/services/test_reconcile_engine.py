@@ -44,17 +44,26 @@ def expected(data) -> list:
     return reconcile(data.transactions, data.invoices, settings=data.settings, memory=data.memory)
 
 
+def _started(caplog) -> list[list[str]]:
+    return [r.engines for r in caplog.records if r.getMessage().startswith("reconcile engine")]
+
+
 @pytest.mark.parametrize("processes", [1, 2, 3])
-def test_the_stream_carries_every_decision_the_engine_makes(data, expected, processes):
+def test_the_stream_carries_every_decision_the_engine_makes(data, expected, processes, caplog):
+    caplog.set_level("INFO", logger="payymo.services.reconcile_engine")
     got = [None] * len(data.transactions)
     with engine_stream(data, processes=processes, parallel_min=0, batch=64) as stream:
-        if processes > 1:
-            assert len(_engines()[1]) == processes  # really forked, one per currency group
         for position, decision in stream:
             assert got[position] is None  # each transaction exactly once
             got[position] = decision
     assert got == expected
     assert _engines() == ([], [])
+    if processes == 1:
+        assert _started(caplog) == []
+    else:  # one process per currency group, the largest (EUR) alone first
+        [engines] = _started(caplog)
+        assert len(engines) == processes and engines[0] == "EUR"
+        assert set(",".join(engines).split(",")) == {t.currency for t in data.transactions}
 
 
 def test_within_a_currency_decisions_arrive_oldest_booking_first(data):
@@ -68,10 +77,12 @@ def test_within_a_currency_decisions_arrive_oldest_booking_first(data):
     assert len(last) > 2
 
 
-def test_small_runs_stay_on_one_thread(data):
+def test_small_runs_stay_on_one_thread(data, caplog):
+    caplog.set_level("INFO", logger="payymo.services.reconcile_engine")
     with engine_stream(data, processes=4, parallel_min=len(data.transactions) + 1) as stream:
         assert _engines() == (["reconcile-engine"], [])
         next(stream)
+    assert _started(caplog) == []
 
 
 @pytest.mark.parametrize("processes", [1, 2])
@@ -104,7 +115,7 @@ def test_an_engine_process_error_reaches_the_run_with_its_traceback(data):
 def test_a_killed_engine_process_fails_the_run_instead_of_hanging():
     big = _run_input(6, 6000, 6000)
     with (
-        pytest.raises(EngineFailed, match="died"),
+        pytest.raises(EngineFailed, match="ended before it finished"),
         engine_stream(big, processes=2, parallel_min=0) as stream,
     ):
         victim = _engines()[1][0]

@@ -86,13 +86,13 @@ def enqueue_extra(sessions, tenant_id: str) -> str:
         return job.id
 
 
-def start_worker(settings, log_path) -> subprocess.Popen:
+def start_worker(settings, log_path, **env) -> subprocess.Popen:
     """A real ``payymo worker --burst`` in its own process group (its job runs in a child)."""
     with open(log_path, "w") as log:
         return subprocess.Popen(
             [PAYYMO, "worker", "--burst"],
             cwd=ROOT,
-            env=payymo_env(settings),
+            env=payymo_env(settings, **env),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -353,3 +353,86 @@ def test_a_job_killed_half_way_leaves_whole_chunks_and_a_rerun_finishes_the_same
         stale = job_row(session, killed, job_id)
         assert (stale.status, stale.error) == ("failed", job_service.LOST)
         assert job_row(session, killed, rerun).status == "succeeded"
+
+
+def multi_currency_world(sessions, name: str, per_currency: int) -> str:
+    """Clear credits in EUR and GBP: a run over them can use an engine per currency."""
+    tenant_id, _ = new_tenant(sessions, name)
+    for currency in ("EUR", "GBP"):
+        with sessions() as session:
+            acc = account(session, tenant_id, currency=currency)
+            rows = [
+                invoice_row(f"{currency}-{i:06d}", 2_000 + i, f"Customer {i} BV", currency=currency)
+                for i in range(per_currency)
+            ]
+            rows += [
+                credit_row(
+                    acc, 2_000 + i, f"{currency}-{i:06d}", f"Customer {i} BV", currency=currency
+                )
+                for i in range(per_currency)
+            ]
+            add(session, tenant_id, *rows)
+    return tenant_id
+
+
+def gone_or_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def engine_processes(horse: int) -> list[int]:
+    """The engine processes a work horse spawned (not its resource tracker)."""
+    found = []
+    for pid in children(horse):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if b"spawn_main" in fh.read():
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def test_engine_processes_stop_with_a_killed_job_and_a_rerun_finishes_the_same(
+    settings, sessions, tmp_path
+):
+    per_currency = 1_500
+    engines_env = {"PAYYMO_RECONCILE_PROCESSES": "2", "PAYYMO_RECONCILE_PARALLEL_MIN": "2000"}
+    killed = multi_currency_world(sessions, "Engines Ltd", per_currency)
+    request_run(sessions, killed)
+    proc = start_worker(settings, tmp_path / "killed.log", **engines_env)
+    deadline = time.monotonic() + 180
+    engines: list[int] = []
+    while len(engines) < 2:  # one engine process per currency
+        assert proc.poll() is None, tail(tmp_path / "killed.log")
+        assert time.monotonic() < deadline, tail(tmp_path / "killed.log")
+        time.sleep(0.05)
+        engines = [pid for horse in children(proc.pid) for pid in engine_processes(horse)]
+    for horse in children(proc.pid):
+        os.kill(horse, signal.SIGKILL)
+    proc.wait(timeout=60)
+    # Orphaned engines find their run gone at their next send and exit; they hold no
+    # database connection, so nothing of the killed job stays locked.
+    deadline = time.monotonic() + 60
+    while not all(gone_or_zombie(pid) for pid in engines):
+        assert time.monotonic() < deadline, "engine processes outlived their run"
+        time.sleep(0.1)
+    with sessions() as session:
+        assert_books_balance(session, killed)
+    request_run(sessions, killed)
+    proc = start_worker(settings, tmp_path / "rerun.log", **engines_env)
+    finish(proc, tmp_path / "rerun.log")
+    assert "reconcile engine processes started" in (tmp_path / "rerun.log").read_text()
+    with sessions() as session:
+        assert_books_balance(session, killed)
+        result = outcome(session, killed)
+    # Every credit names its own invoice and pays it exactly: each is matched to it, once.
+    assert len(result["matched"]) == 2 * per_currency
+    assert all(
+        lines == ((label, lines[0][1]),) and method == "auto"
+        for label, method, lines in result["matched"]
+    )
+    assert {status for _, status, _ in result["paid"]} == {"paid"}
