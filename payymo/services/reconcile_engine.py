@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 256
 
-Stream = Iterator[tuple[int, Decision]]
+# (position in the run, decision) pairs; after the last of a part's, the Part itself.
+Stream = Iterator[tuple[int, Decision] | Part]
 
 
 class EngineFailed(RuntimeError):
@@ -73,13 +74,14 @@ def _batches(
     yield pending
 
 
-def _consume(out: queue.SimpleQueue, engines: int) -> Stream:
-    """Decisions from ``engines`` engines' (engine, item) messages until each is done."""
+def _consume(out: queue.SimpleQueue, parts: list[Part]) -> Stream:
+    """Decisions from the engines' (engine, item) messages until each is done."""
     done: set[int] = set()
-    while len(done) < engines:
+    while len(done) < len(parts):
         engine, item = out.get()
         if item is None:
             done.add(engine)
+            yield parts[engine]
         elif isinstance(item, _Failed):
             raise item.exc
         elif item == _EOF:
@@ -95,9 +97,9 @@ def _whole(data: RunInput) -> Part:
     return Part(currencies, positions, tuple(data.transactions), tuple(data.invoices))
 
 
-def _engine_thread(data: RunInput, out: queue.SimpleQueue, stop: threading.Event, size: int):
+def _engine_thread(part: Part, data: RunInput, out: queue.SimpleQueue, stop, size: int):
     try:
-        for batch in _batches(_whole(data), data.settings, data.memory, data.blocked, size):
+        for batch in _batches(part, data.settings, data.memory, data.blocked, size):
             if stop.is_set():
                 return
             out.put((0, batch))
@@ -110,12 +112,16 @@ def _engine_thread(data: RunInput, out: queue.SimpleQueue, stop: threading.Event
 def _in_thread(data: RunInput, size: int) -> Iterator[Stream]:
     out: queue.SimpleQueue = queue.SimpleQueue()
     stop = threading.Event()
+    whole = _whole(data)
     thread = threading.Thread(
-        target=_engine_thread, args=(data, out, stop, size), name="reconcile-engine", daemon=True
+        target=_engine_thread,
+        args=(whole, data, out, stop, size),
+        name="reconcile-engine",
+        daemon=True,
     )
     thread.start()
     try:
-        yield _consume(out, 1)
+        yield _consume(out, [whole])
     finally:
         stop.set()
         thread.join()
@@ -186,7 +192,7 @@ def _in_processes(data: RunInput, parts: list[Part], size: int) -> Iterator[Stre
             target=_pump, args=(conns, out), name="reconcile-engine-pipes", daemon=True
         )
         pump.start()
-        yield _consume(out, len(procs))
+        yield _consume(out, parts)
     finally:
         for proc in procs:
             if proc.is_alive():
@@ -210,8 +216,9 @@ def engine_stream(
 
     Up to ``processes`` engine processes when the run has at least ``parallel_min``
     transactions in several currencies, else one engine thread. Within one currency
-    the stream is in processing order; across currencies it interleaves. Leaving the
-    block, normally or by an exception, stops the engines.
+    the stream is in processing order; across currencies it interleaves. Each part's
+    ``Part`` follows its last decision: the part is decided. Leaving the block,
+    normally or by an exception, stops the engines.
     """
     parts: list[Part] = []
     if processes > 1 and len(data.transactions) >= parallel_min:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from payymo import runtime
 from payymo.api.reconciliation.schemas import SuggestionOut
 from payymo.ids import new_id
+from payymo.matching.partition import Part
 from payymo.matching.types import Candidate, Decision, InvoiceIn, TxnIn
 from payymo.models import Suggestion
 from payymo.services import jobs as job_service
@@ -213,10 +214,11 @@ def run_reconciliation(
     """Reconcile the tenant in scope; commits each chunk; returns the counts.
 
     Automatic matches are final when the engine makes them, so they are written a
-    chunk at a time while the engine goes on; suggestions wait for the end, when it is
-    known which invoices the automatic matches left open (``_complete``). ``processes``
-    and ``parallel_min`` (defaults: the configured ``reconcile_processes`` and
-    ``reconcile_parallel_min``) say how many engine processes, from how many credits on.
+    chunk at a time while the engine goes on; a part's suggestions wait until the part
+    is decided, when it is known which invoices the automatic matches left open
+    (``_complete``). ``processes`` and ``parallel_min`` (defaults: the configured
+    ``reconcile_processes`` and ``reconcile_parallel_min``) say how many engine
+    processes, from how many credits on.
     """
     configured = runtime.settings()
     if processes is None:
@@ -243,26 +245,31 @@ def run_reconciliation(
 
         made: list[Decision | None] = [None] * len(data.transactions)
         autos: list[Decision] = []
-        written: set[str] = set()
+
+        def part_decided(part: Part) -> None:
+            # Its currencies' invoices are settled: what the autos leave open is known.
+            decided = [made[p] for p in part.positions]
+            rest = [
+                d
+                for d in _complete(decided, part.transactions, data.invoices)
+                if d.auto is None and (d.suggestions or d.transaction_id not in data.settled)
+            ]
+            totals["unmatched"] += sum(1 for d in decided if d.auto is None) - len(rest)
+            for start in range(0, len(rest), chunk_size):
+                write(rest[start : start + chunk_size])
+
         with engine_stream(data, processes=processes, parallel_min=parallel_min) as stream:
-            for position, decision in stream:
-                made[position] = decision
-                if decision.auto is None:
+            for item in stream:
+                if isinstance(item, Part):
+                    part_decided(item)
                     continue
-                autos.append(decision)
-                if len(autos) == chunk_size:
-                    write(autos)
-                    written.update(d.transaction_id for d in autos)
-                    autos = []
-        decisions = _complete([d for d in made if d is not None], data.transactions, data.invoices)
-        rest = []
-        for d in decisions:
-            if d.transaction_id in written:
-                continue
-            if d.auto is None and not d.suggestions and d.transaction_id in data.settled:
-                totals["unmatched"] += 1  # found nothing, as before: nothing to write
-                continue
-            rest.append(d)
-        for start in range(0, len(rest), chunk_size):
-            write(rest[start : start + chunk_size])
+                position, decision = item
+                made[position] = decision
+                if decision.auto is not None:
+                    autos.append(decision)
+                    if len(autos) == chunk_size:
+                        write(autos)
+                        autos = []
+        if autos:
+            write(autos)
         return totals

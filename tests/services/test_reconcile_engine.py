@@ -1,4 +1,4 @@
-"""The engine beside the writer: one thread, or forked processes per currency group."""
+"""The engine beside the writer: one thread, or spawned processes per currency group."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks.matching_data import generate
 from payymo.matching.engine import reconcile
+from payymo.matching.partition import Part
 from payymo.services.reconcile_engine import EngineFailed, engine_stream
 from payymo.services.reconcile_load import RunInput
 
@@ -26,6 +27,11 @@ def _run_input(seed: int, n_txn: int, n_inv: int) -> RunInput:
         blocked=frozenset(),
         with_suggestions=frozenset(),
     )
+
+
+def _decisions(stream):
+    """The stream's (position, decision) pairs, without the parts' end markers."""
+    return (item for item in stream if not isinstance(item, Part))
 
 
 def _engines() -> tuple[list[str], list[multiprocessing.Process]]:
@@ -51,12 +57,19 @@ def _started(caplog) -> list[list[str]]:
 @pytest.mark.parametrize("processes", [1, 2, 3])
 def test_the_stream_carries_every_decision_the_engine_makes(data, expected, processes, caplog):
     caplog.set_level("INFO", logger="payymo.services.reconcile_engine")
-    got = [None] * len(data.transactions)
+    got, parts = [None] * len(data.transactions), []
     with engine_stream(data, processes=processes, parallel_min=0, batch=64) as stream:
-        for position, decision in stream:
+        for item in stream:
+            if isinstance(item, Part):  # a part ends after all its decisions
+                assert all(got[p] is not None for p in item.positions)
+                parts.append(item)
+                continue
+            position, decision = item
             assert got[position] is None  # each transaction exactly once
             got[position] = decision
     assert got == expected
+    assert len(parts) == processes
+    assert sorted(p for part in parts for p in part.positions) == list(range(len(got)))
     assert _engines() == ([], [])
     if processes == 1:
         assert _started(caplog) == []
@@ -69,7 +82,7 @@ def test_the_stream_carries_every_decision_the_engine_makes(data, expected, proc
 def test_within_a_currency_decisions_arrive_oldest_booking_first(data):
     last: dict[str, tuple] = {}
     with engine_stream(data, processes=2, parallel_min=0) as stream:
-        for position, _ in stream:
+        for position, _ in _decisions(stream):
             txn = data.transactions[position]
             key = (txn.booking_date, txn.id)
             assert key > last.get(txn.currency, (txn.booking_date.min, ""))

@@ -330,15 +330,15 @@ def _outcome(session, tid: str) -> list:
     return sorted(rows, key=repr)
 
 
-def test_engines_forked_per_currency_write_what_one_engine_writes(session, make_tenant):
-    forked, single = make_tenant("Forked Ltd"), make_tenant("Single Ltd")
-    for t in (forked, single):
+def test_engine_processes_per_currency_write_what_one_engine_writes(session, make_tenant):
+    spawned, single = make_tenant("Spawned Ltd"), make_tenant("Single Ltd")
+    for t in (spawned, single):
         _multi_currency_world(session, t.tenant_id)
-    counts = run(session, forked.tenant_id, processes=3, parallel_min=0)
+    counts = run(session, spawned.tenant_id, processes=3, parallel_min=0)
     assert counts == run(session, single.tenant_id, processes=1)
     assert (counts["auto_matched"], counts["suggested"], counts["unmatched"]) == (3, 3, 3)
-    assert _outcome(session, forked.tenant_id) == _outcome(session, single.tenant_id)
-    assert len(_outcome(session, forked.tenant_id)) == 9 + 6  # credits + two twins each
+    assert _outcome(session, spawned.tenant_id) == _outcome(session, single.tenant_id)
+    assert len(_outcome(session, spawned.tenant_id)) == 9 + 6  # credits + two twins each
 
 
 def test_a_partly_matched_credit_keeps_its_open_suggestions_until_fully_matched(session, world):
