@@ -1,14 +1,16 @@
 """A tenant's reconcile run: load what is open, ask the engine, write its decisions.
 
 One engine pass sees every candidate (so invoice amounts consumed by one decision are
-seen by the next). It runs on a thread of its own (``reconcile_engine``) while this
-thread applies its automatic matches in chunks, each committed on its own, so a large
-run keeps what it finished and the database waits overlap the engine's work. This is
-the one service that commits: a killed run leaves only whole chunks, and a rerun
-reloads state, so nothing is allocated twice. Auto decisions are written by
-``allocations.apply_matches`` (``apply_match``'s rules: row locks, amounts re-checked);
-suggestions, written last, replace the transaction's open ones, keeping rows whose
-content is unchanged, so a rerun over unchanged data writes nothing.
+seen by the next). It runs beside this thread (on a thread, or in processes per
+currency group: ``reconcile_engine``) while this thread applies its automatic matches
+in chunks, each committed on its own, so a large run keeps what it finished and the
+database waits overlap the engine's work. This is the one service that commits: a
+killed run leaves only whole chunks, and a rerun reloads state, so nothing is allocated
+twice. Auto decisions are written by ``allocations.apply_matches`` (``apply_match``'s
+rules: row locks, amounts re-checked); suggestions, written once the engine has decided
+their currency, replace the transaction's open ones, keeping rows whose content is
+unchanged, so a rerun over unchanged data writes nothing (credits that stay unmatched
+are not even locked).
 """
 
 from __future__ import annotations
