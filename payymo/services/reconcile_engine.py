@@ -55,7 +55,7 @@ class _Failed:
         self.exc = exc
 
 
-_EOF = "eof"  # an engine process's pipe closed
+_EOF = object()  # an engine process's pipe closed (made here, never pickled)
 
 
 def _batches(
@@ -84,7 +84,7 @@ def _consume(out: queue.SimpleQueue, parts: list[Part]) -> Stream:
             yield parts[engine]
         elif isinstance(item, _Failed):
             raise item.exc
-        elif item == _EOF:
+        elif item is _EOF:
             if engine not in done:
                 raise EngineFailed("an engine process ended before it finished")
         else:
@@ -156,14 +156,17 @@ def _pump(conns: Iterable[Connection], out: queue.SimpleQueue) -> None:
     """Move what each engine sends into ``out`` as (engine, item); ``_EOF`` when it ends."""
     live = dict(enumerate(conns))
     index = {id(conn): engine for engine, conn in live.items()}
-    while live:
-        for conn in wait(list(live.values())):
-            engine = index[id(conn)]
-            try:
-                out.put((engine, conn.recv()))
-            except (EOFError, OSError):
-                del live[engine]
-                out.put((engine, _EOF))
+    try:
+        while live:
+            for conn in wait(list(live.values())):
+                engine = index[id(conn)]
+                try:
+                    out.put((engine, conn.recv()))
+                except (EOFError, OSError):
+                    del live[engine]
+                    out.put((engine, _EOF))
+    except BaseException as exc:  # say so, or the run would wait for ever
+        out.put((-1, _Failed(EngineFailed(f"reading an engine's decisions failed: {exc!r}"))))
 
 
 @contextmanager
