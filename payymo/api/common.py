@@ -111,7 +111,7 @@ class OutputSchema(Schema):
 
     Lists and event payloads dump thousands of fields; for plain, constant, ISO date,
     float, function and nested-OutputSchema fields the result is known, so it is produced
-    directly. Every other field (functions, dicts, custom fields) serialises as usual.
+    directly. Every other field (dicts, methods, custom fields) serialises as usual.
     """
 
     def _serialize(self, obj, *, many: bool = False):
