@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +89,14 @@ class Decision:
     suggestions: tuple[Candidate, ...]  # best first, at most MatchSettings.max_suggestions
 
 
-def _reduce_by_fields(obj):
+def _pickle_by_fields(cls: type) -> None:
     # Runs and decisions cross process boundaries (``services.reconcile_engine``) by the
-    # hundred thousand; rebuilt from constructor arguments they unpickle in about 40 %
-    # less time than through the generic state protocol of slotted dataclasses.
-    return type(obj), tuple(getattr(obj, name) for name in obj.__slots__)
+    # hundred thousand. Pickled as (class, field values), read by one C-level attrgetter,
+    # they pickle and unpickle several times faster than through the generic state
+    # protocol of slotted dataclasses.
+    fields_of = attrgetter(*cls.__slots__)
+    cls.__reduce__ = lambda obj: (cls, fields_of(obj))
 
 
 for _cls in (TxnIn, InvoiceIn, MatchSettings, PayerMemory, Reason, Candidate, Decision):
-    _cls.__reduce__ = _reduce_by_fields
+    _pickle_by_fields(_cls)

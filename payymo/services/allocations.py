@@ -300,7 +300,7 @@ def _record(writer: ChunkWriter, txn, candidate: Candidate, method: str, created
     writer.txn_changed(txn)
     writer.matches.append(match)
     writer.lines.extend(lines)
-    view = row_view(match, allocations=lines)
+    view = row_view(match, allocations=lines, reasons=candidate.reasons)  # Reasons dump as is
     writer.event("transaction.matched", {"object": _MATCH_OUT.dump(view)})
 
 

@@ -110,7 +110,8 @@ def _sync_suggestions(
             "match_id": None,
         }
         writer.suggestions.append(row)
-        writer.event("suggestion.created", {"object": _OUT.dump(row_view(row))})
+        view = row_view(row, reasons=candidate.reasons)  # Reasons dump as they are
+        writer.event("suggestion.created", {"object": _OUT.dump(view)})
     return len(wanted)
 
 
