@@ -12,10 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payymo.matching.types import InvoiceIn, MatchSettings, PayerMemory, TxnIn
-from payymo.models import Invoice, MatchBlock, Suggestion, Tenant, Transaction
-from payymo.models.tenant import DEFAULT_SETTINGS
-from payymo.services import payer_memory
-from payymo.tenancy import current_tenant_id
+from payymo.models import Invoice, MatchBlock, Suggestion, Transaction
+from payymo.services import payer_memory, tenants
 
 OPEN_MATCH_STATUSES = ("unmatched", "suggested", "partially_matched")
 OPEN_INVOICE_STATUSES = ("open", "partially_paid")
@@ -40,8 +38,7 @@ class RunInput:
 
 def match_settings(session: Session) -> MatchSettings:
     """The tenant's stored matching settings over the defaults."""
-    stored = session.scalar(select(Tenant.settings).where(Tenant.id == current_tenant_id()))
-    values = {**DEFAULT_SETTINGS, **(stored or {})}
+    values = tenants.current_tenant(session=session).effective_settings
     return MatchSettings(
         auto_match_enabled=bool(values["auto_match_enabled"]),
         threshold=float(values["auto_match_threshold"]),
@@ -67,8 +64,11 @@ def _remittance(text: str | None, end_to_end_id: str | None) -> str:
     return "\n".join(part for part in (text, end_to_end_id) if part)
 
 
-def open_credits(session: Session) -> list[TxnIn]:
-    """Booked and pending credits with something left to allocate, oldest id first."""
+def open_credits(session: Session) -> tuple[list[TxnIn], frozenset[str]]:
+    """Booked and pending credits with something left to allocate, oldest id first.
+
+    Also the ids of those still unmatched with nothing allocated (one query for both).
+    """
     t = Transaction
     rows = session.execute(
         select(
@@ -82,6 +82,7 @@ def open_credits(session: Session) -> list[TxnIn]:
             t.counterparty_iban,
             t.remittance_information,
             t.end_to_end_id,
+            (t.match_status == "unmatched") & (t.amount_allocated == 0),
         )
         .where(
             t.match_status.in_(OPEN_MATCH_STATUSES),
@@ -90,8 +91,8 @@ def open_credits(session: Session) -> list[TxnIn]:
             t.amount > t.amount_allocated,
         )
         .order_by(t.id)
-    )
-    return [
+    ).all()
+    credits = [
         TxnIn(
             id=row[0],
             amount=int(row[1]),
@@ -104,6 +105,7 @@ def open_credits(session: Session) -> list[TxnIn]:
         )
         for row in rows
     ]
+    return credits, frozenset(row[0] for row in rows if row[10])
 
 
 def open_invoices(session: Session) -> list[InvoiceIn]:
@@ -140,27 +142,16 @@ def open_invoices(session: Session) -> list[InvoiceIn]:
     ]
 
 
-def untouched_credits(session: Session) -> frozenset[str]:
-    """Ids of the open credits that are unmatched with nothing allocated."""
-    t = Transaction
-    stmt = select(t.id).where(
-        t.match_status == "unmatched",
-        t.amount_allocated == 0,
-        t.status.in_(("booked", "pending")),
-        t.amount > 0,
-    )
-    return frozenset(session.scalars(stmt))
-
-
 def load_input(session: Session) -> RunInput:
     """Read everything one run of the engine needs, for the tenant in scope."""
     with_suggestions = with_open_suggestions(session)
+    credits, untouched = open_credits(session)
     return RunInput(
-        transactions=open_credits(session),
+        transactions=credits,
         invoices=open_invoices(session),
         settings=match_settings(session),
         memory=payer_memory.load(session),
         blocked=blocked_pairs(session),
         with_suggestions=with_suggestions,
-        settled=untouched_credits(session) - with_suggestions,
+        settled=untouched - with_suggestions,
     )

@@ -254,7 +254,7 @@ def run_reconciliation(
             decided = [made[p] for p in part.positions]
             rest = [
                 d
-                for d in _complete(decided, part.transactions, data.invoices)
+                for d in _complete(decided, part.transactions, part.invoices)
                 if d.auto is None and (d.suggestions or d.transaction_id not in data.settled)
             ]
             totals["unmatched"] += sum(1 for d in decided if d.auto is None) - len(rest)
