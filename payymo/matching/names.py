@@ -22,12 +22,16 @@ _INITIALS = re.compile(r"\b([a-z])\.(?=[a-z]\.?\b)")
 _CACHE = 1 << 16  # distinct names per run; payers and customers repeat a lot
 
 
+def _ascii_lower(name: str) -> str:
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+
+
 @functools.lru_cache(maxsize=_CACHE)
 def normalize_name(name: str | None) -> str:
     """Lower-case ASCII words without punctuation or legal suffixes: ``"ACME Ltd."`` → ``"acme"``."""
     if not name:
         return ""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    ascii_name = _ascii_lower(name)
     # "B.V." and "S.A." become "bv" and "sa" before splitting into words.
     ascii_name = _INITIALS.sub(r"\1", ascii_name)
     words = [w for w in _NON_WORD.split(ascii_name) if w]
@@ -40,8 +44,7 @@ def plain_name(name: str | None) -> str:
     """Lower-case ASCII letters and digits only, legal form kept: ``"Acme Ltd."`` → ``"acmeltd"``."""
     if not name:
         return ""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return _NON_WORD.sub("", folded)
+    return _NON_WORD.sub("", _ascii_lower(name))
 
 
 def name_similarity(a: str | None, b: str | None) -> float:
