@@ -10,6 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from payymo.tenancy import TenantSession
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -49,7 +51,7 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-session_factory = sessionmaker(expire_on_commit=False)
+session_factory = sessionmaker(class_=TenantSession, expire_on_commit=False)
 session = scoped_session(session_factory)
 _engine: Engine | None = None
 _engine_url: str | None = None

@@ -63,6 +63,12 @@ def roll_key(*, session: Session, key: ApiKey, grace: dt.timedelta) -> tuple[Api
     now = utcnow()
     if key.revoked_at is not None:
         raise Conflict("A revoked key cannot be rolled.", code="api_key_revoked")
+    if key.rolled_to_id is not None:
+        # A second replacement would orphan the first one's holder; roll the new key.
+        raise Conflict(
+            f"This key was already rolled to {key.rolled_to_id}; roll that key instead.",
+            code="api_key_rolled",
+        )
     if key.expires_at is not None and key.expires_at <= now:
         # Rolling would bring a dead key's access back to life.
         raise Conflict("An expired key cannot be rolled.", code="api_key_expired")

@@ -17,6 +17,7 @@ from payymo.pagination import Page, paginate
 from payymo.services import jobs
 from payymo.services.batch import RowResult, failed_row
 from payymo.services.filters import contains
+from payymo.tenancy import get_for_update_or_404
 
 _OUT = InvoiceOut()
 EDITABLE = (
@@ -134,8 +135,9 @@ def create_invoice(*, session: Session, data: dict) -> Invoice:
     return invoice
 
 
-def update_invoice(*, session: Session, invoice: Invoice, changes: dict) -> Invoice:
-    """Change editable fields; emits ``invoice.updated`` when something changed."""
+def update_invoice(*, session: Session, invoice_id: str, changes: dict) -> Invoice:
+    """Change editable fields under the invoice's row lock; emits ``invoice.updated``."""
+    invoice = get_for_update_or_404(session, Invoice, invoice_id)
     previous = _apply_changes(invoice, changes)
     if previous:
         session.flush()
@@ -149,8 +151,9 @@ def update_invoice(*, session: Session, invoice: Invoice, changes: dict) -> Invo
     return invoice
 
 
-def void_invoice(*, session: Session, invoice: Invoice) -> Invoice:
+def void_invoice(*, session: Session, invoice_id: str) -> Invoice:
     """Void an unpaid invoice (a paid one is never voided or deleted). Idempotent."""
+    invoice = get_for_update_or_404(session, Invoice, invoice_id)
     if invoice.status == "void":
         return invoice
     if invoice.amount_paid > 0:
@@ -203,9 +206,16 @@ def list_invoices(*, session: Session, filters: dict, page: dict) -> Page:
 def upsert_invoices(*, session: Session, rows: list[tuple[int, dict]]) -> list[RowResult]:
     """Create or update each parsed row by ``external_id``; a failing row spoils no other."""
     wanted = [data["external_id"] for _, data in rows]
+    # Locked in id order (one order for every writer): amounts are re-checked under them.
     existing = {
         inv.external_id: inv
-        for inv in session.scalars(select(Invoice).where(Invoice.external_id.in_(wanted)))
+        for inv in session.scalars(
+            select(Invoice)
+            .where(Invoice.external_id.in_(wanted))
+            .order_by(Invoice.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
     }
     results = []
     seen: set[str] = set()

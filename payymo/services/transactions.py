@@ -15,7 +15,7 @@ from payymo.pagination import Page, paginate
 from payymo.services import dedupe, jobs
 from payymo.services.batch import RowResult, failed_row
 from payymo.services.filters import contains
-from payymo.tenancy import get_or_404
+from payymo.tenancy import get_for_update_or_404, get_or_404
 
 _OUT = TransactionOut()
 EDITABLE = ("category", "notes")
@@ -89,11 +89,12 @@ def _match_status_after(txn: Transaction, ignored: bool | None) -> str:
     return txn.match_status
 
 
-def update_transaction(*, session: Session, txn: Transaction, changes: dict) -> Transaction:
-    """Set category/notes/ignored; emits ``transaction.updated`` when something changed.
+def update_transaction(*, session: Session, transaction_id: str, changes: dict) -> Transaction:
+    """Set category/notes/ignored under the row lock; emits ``transaction.updated``.
 
     ``ignored: false`` only reverts an ignored transaction; it never touches a match.
     """
+    txn = get_for_update_or_404(session, Transaction, transaction_id)
     wanted = {name: changes[name] for name in EDITABLE if name in changes}
     wanted["match_status"] = _match_status_after(txn, changes.get("ignored"))
     previous = {}

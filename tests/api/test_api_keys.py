@@ -208,6 +208,16 @@ def test_roll_own_key_keeps_caller_working(app, api, tenant):
     assert ApiClient(app.test_client(), rolled.json["secret"]).get("api_keys").status_code == 200
 
 
+def test_a_rolled_key_cannot_be_rolled_again(api):
+    old = _create(api, name="twice")
+    first = api.post(f"api_keys/{old['id']}/roll", json={})
+    assert first.status_code == 201
+    again = api.post(f"api_keys/{old['id']}/roll", json={})
+    assert again.status_code == 409, again.json
+    assert again.json["error"]["code"] == "api_key_rolled"
+    assert first.json["id"] in again.json["error"]["message"]
+
+
 def test_revoked_key_cannot_be_rolled(api):
     old = _create(api)
     api.delete(f"api_keys/{old['id']}")

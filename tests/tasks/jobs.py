@@ -17,7 +17,9 @@ def tag_invoice(session: Session, invoice_id: str, tag: str = "chased") -> str:
     if invoice.metadata_.get("tag") == tag:
         return "unchanged"
     invoices.update_invoice(
-        session=session, invoice=invoice, changes={"metadata": {**invoice.metadata_, "tag": tag}}
+        session=session,
+        invoice_id=invoice.id,
+        changes={"metadata": {**invoice.metadata_, "tag": tag}},
     )
     return "tagged"
 

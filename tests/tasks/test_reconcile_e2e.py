@@ -23,13 +23,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from payymo import db, jobs
 from payymo.errors import PayymoError
-from payymo.models import Allocation, Invoice, Job, Match, Suggestion, Tenant, Transaction
-from payymo.services import allocations, invoices
+from payymo.models import Invoice, Job, Match, Suggestion, Tenant, Transaction
+from payymo.services import allocations
 from payymo.services import jobs as job_service
 from payymo.services import tenants as tenant_service
 from payymo.services.reconcile_run import CHUNK_SIZE
 from payymo.tenancy import tenant_scope
 from tasks.reconcile import reconcile_tenant
+from tests.books import assert_books_balance
 from tests.reconcile_world import account, add, credit_row, invoice_row
 from tests.tasks.processes import PAYYMO, ROOT, payymo_env
 
@@ -123,37 +124,6 @@ def tail(log_path) -> str:
 
 def finish(proc: subprocess.Popen, log_path) -> None:
     assert proc.wait(timeout=180) == 0, tail(log_path)
-
-
-def assert_books_balance(session: Session, tenant_id: str) -> None:
-    """Invoices, transactions and matches agree with the live allocations."""
-    with tenant_scope(tenant_id):
-        lines = session.execute(
-            select(Allocation.invoice_id, Allocation.transaction_id, Allocation.amount).where(
-                Allocation.status == "active"
-            )
-        ).all()
-        by_invoice: dict[str, int] = defaultdict(int)
-        by_txn: dict[str, int] = defaultdict(int)
-        for invoice_id, txn_id, amount in lines:
-            by_invoice[invoice_id] += amount
-            by_txn[txn_id] += amount
-        for inv in session.scalars(select(Invoice)):
-            assert inv.amount_paid == by_invoice.get(inv.id, 0), inv.id
-            assert inv.amount_paid <= inv.amount_due, inv.id
-            expected = invoices.derive_status(
-                amount_due=inv.amount_due, amount_paid=inv.amount_paid, voided=False
-            )
-            assert inv.status == expected, inv.id
-        for txn in session.scalars(select(Transaction)):
-            assert txn.amount_allocated == by_txn.get(txn.id, 0), txn.id
-            assert txn.amount_allocated <= max(txn.amount, 0), txn.id
-            if txn.amount_allocated:
-                assert txn.match_status == allocations.transaction_match_status(txn), txn.id
-        for match in session.scalars(select(Match)):
-            assert match.allocations, f"{match.id} has no allocation lines"
-            assert sum(a.amount for a in match.allocations) == match.amount
-            assert {a.status for a in match.allocations} == {match.status}
 
 
 def outcome(session: Session, tenant_id: str) -> dict:

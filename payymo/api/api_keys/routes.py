@@ -19,7 +19,7 @@ from payymo.api.api_keys.schemas import (
 from payymo.api.common import Blueprint, page_args
 from payymo.models import ApiKey
 from payymo.services import api_keys as service
-from payymo.tenancy import get_or_404
+from payymo.tenancy import get_for_update_or_404, get_or_404
 
 blp = Blueprint("api_keys", __name__, url_prefix="/api_keys", description="API keys")
 
@@ -49,7 +49,7 @@ class ApiKeyById(MethodView):
     @blp.response(200, ApiKeyOut)
     def delete(self, key_id):
         """Revoke a key now."""
-        key = get_or_404(db.session, ApiKey, key_id)
+        key = get_for_update_or_404(db.session, ApiKey, key_id)
         return service.revoke_key(session=db.session, key=key)
 
 
@@ -59,6 +59,6 @@ class ApiKeyRollView(MethodView):
     @blp.response(201, ApiKeyWithSecret)
     def post(self, data, key_id):
         """Issue a replacement key; the old one keeps working for expires_in_hours (≤ 168)."""
-        key = get_or_404(db.session, ApiKey, key_id)
+        key = get_for_update_or_404(db.session, ApiKey, key_id)
         grace = dt.timedelta(hours=data["expires_in_hours"])
         return IssuedKey(*service.roll_key(session=db.session, key=key, grace=grace))

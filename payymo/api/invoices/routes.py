@@ -53,8 +53,7 @@ class InvoiceById(MethodView):
     @blp.response(200, InvoiceOut)
     def patch(self, changes, invoice_id):
         """Update an invoice's editable fields."""
-        invoice = get_or_404(db.session, Invoice, invoice_id)
-        return service.update_invoice(session=db.session, invoice=invoice, changes=changes)
+        return service.update_invoice(session=db.session, invoice_id=invoice_id, changes=changes)
 
 
 @blp.route("/<string:invoice_id>/void")
@@ -62,8 +61,7 @@ class InvoiceVoid(MethodView):
     @blp.response(200, InvoiceOut)
     def post(self, invoice_id):
         """Void an unpaid invoice."""
-        invoice = get_or_404(db.session, Invoice, invoice_id)
-        return service.void_invoice(session=db.session, invoice=invoice)
+        return service.void_invoice(session=db.session, invoice_id=invoice_id)
 
 
 @blp.route("/batch")

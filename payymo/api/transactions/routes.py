@@ -78,5 +78,6 @@ class TransactionById(MethodView):
     @blp.response(200, TransactionOut)
     def patch(self, changes, transaction_id):
         """Set a transaction's category, notes, or ignored flag."""
-        txn = get_or_404(db.session, Transaction, transaction_id)
-        return service.update_transaction(session=db.session, txn=txn, changes=changes)
+        return service.update_transaction(
+            session=db.session, transaction_id=transaction_id, changes=changes
+        )

@@ -1,0 +1,68 @@
+"""The database wall: PostgreSQL row-level security follows the tenant scope.
+
+Every tenant-owned table carries a policy (migration 0004) that admits a row only when
+its ``tenant_id`` equals the transaction's ``payymo.tenant_id`` setting, or when
+``payymo.system`` is ``on``. Before each statement the transaction's settings are made
+to match the scope in this context (one ``set_config`` round trip when the scope
+changes, usually once per transaction); ``SET LOCAL`` semantics end them with the
+transaction, and a rolled-back savepoint reverts them, so the cache is dropped then.
+A raw, Core or COPY path that forgets the tenant therefore sees and writes nothing.
+
+Core statements on tenant-owned tables with no tenant in scope raise here, as ORM
+statements do in ``orm.py``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.expression import SelectBase, UpdateBase
+
+from payymo.tenancy.context import NoTenantContext, _system, _tenant
+from payymo.tenancy.tables import touches_scoped_table
+
+_APPLIED = "payymo_tenant_settings"
+_SET = "SELECT set_config('payymo.tenant_id', %s, true), set_config('payymo.system', %s, true)"
+_FRESH = ("", "off")  # what a new transaction starts with
+
+
+def _wanted() -> tuple[str, str]:
+    if _system.get():
+        return "", "on"
+    return _tenant.get() or "", "off"
+
+
+@event.listens_for(Engine, "before_execute")
+def _refuse_unscoped_core(conn, clauseelement, multiparams, params, execution_options):
+    if _system.get() or _tenant.get() is not None:
+        return
+    if isinstance(clauseelement, SelectBase | UpdateBase) and touches_scoped_table(clauseelement):
+        raise NoTenantContext("statement on a tenant-owned table with no tenant in scope")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _apply_tenant_settings(conn, cursor, statement, parameters, context, executemany):
+    if conn.dialect.name != "postgresql":
+        return
+    wanted = _wanted()
+    if conn.info.get(_APPLIED) == wanted:
+        return
+    driver = cursor.connection
+    if driver.autocommit:
+        return  # each statement is its own transaction: nothing to carry over
+    # A cursor of its own: the statement's cursor may be a server-side one.
+    driver.execute(_SET, wanted)
+    conn.info[_APPLIED] = wanted
+
+
+@event.listens_for(Engine, "begin")
+def _fresh_transaction(conn) -> None:
+    conn.info[_APPLIED] = _FRESH
+
+
+def _forget(conn, *_args) -> None:
+    conn.info.pop(_APPLIED, None)
+
+
+for _name in ("commit", "rollback", "rollback_savepoint"):
+    event.listen(Engine, _name, _forget)

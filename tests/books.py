@@ -1,0 +1,43 @@
+"""The books balance: invoices, transactions and matches agree with live allocations."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from payymo.models import Allocation, Invoice, Match, Transaction
+from payymo.services import allocations, invoices
+from payymo.tenancy import tenant_scope
+
+
+def assert_books_balance(session: Session, tenant_id: str) -> None:
+    """Invoices, transactions and matches agree with the live allocations."""
+    with tenant_scope(tenant_id):
+        lines = session.execute(
+            select(Allocation.invoice_id, Allocation.transaction_id, Allocation.amount).where(
+                Allocation.status == "active"
+            )
+        ).all()
+        by_invoice: dict[str, int] = defaultdict(int)
+        by_txn: dict[str, int] = defaultdict(int)
+        for invoice_id, txn_id, amount in lines:
+            by_invoice[invoice_id] += amount
+            by_txn[txn_id] += amount
+        for inv in session.scalars(select(Invoice)):
+            assert inv.amount_paid == by_invoice.get(inv.id, 0), inv.id
+            assert inv.amount_paid <= inv.amount_due, inv.id
+            expected = invoices.derive_status(
+                amount_due=inv.amount_due, amount_paid=inv.amount_paid, voided=False
+            )
+            assert inv.status == expected, inv.id
+        for txn in session.scalars(select(Transaction)):
+            assert txn.amount_allocated == by_txn.get(txn.id, 0), txn.id
+            assert txn.amount_allocated <= max(txn.amount, 0), txn.id
+            if txn.amount_allocated:
+                assert txn.match_status == allocations.transaction_match_status(txn), txn.id
+        for match in session.scalars(select(Match)):
+            assert match.allocations, f"{match.id} has no allocation lines"
+            assert sum(a.amount for a in match.allocations) == match.amount
+            assert {a.status for a in match.allocations} == {match.status}
