@@ -168,8 +168,13 @@ def db_upgrade(revision: str) -> None:
     from payymo import migrate
 
     settings = _settings()
-    migrate.upgrade(settings.database_url, revision)
+    owner_url = settings.migration_database_url or settings.database_url
+    migrate.upgrade(owner_url, revision)
     click.echo(f"database upgraded to {revision}", err=True)
+    role = migrate.app_role(owner_url, settings.database_url)
+    if role is not None:
+        migrate.grant_app_access(owner_url, role)
+        click.echo(f"granted table access to the app role {role}", err=True)
 
 
 # -- tenants and keys ---------------------------------------------------------------------

@@ -34,6 +34,12 @@ class Settings:
     secret_key: str
     encryption_key: str
     instance_path: Path
+    # The schema owner's URL for ``payymo db upgrade``; the app itself connects with
+    # database_url, as a role that owns nothing, so row-level security applies to it.
+    migration_database_url: str | None = None
+    db_statement_timeout_ms: int = 30_000
+    db_lock_timeout_ms: int = 5_000
+    db_idle_in_transaction_timeout_ms: int = 60_000
     plan_rate_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PLAN_RATE_LIMITS))
     rate_limit_window_seconds: int = 60
     idempotency_ttl_seconds: int = 24 * 3600
@@ -62,6 +68,25 @@ def _instance_secret(instance: Path, name: str, make) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(value)
     return value
+
+
+_DB_TIMEOUTS = {
+    "db_statement_timeout_ms": "PAYYMO_DB_STATEMENT_TIMEOUT_MS",
+    "db_lock_timeout_ms": "PAYYMO_DB_LOCK_TIMEOUT_MS",
+    "db_idle_in_transaction_timeout_ms": "PAYYMO_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+}
+
+
+def _db_timeouts(env_vars) -> dict[str, int]:
+    values = {}
+    for field_name, var in _DB_TIMEOUTS.items():
+        raw = env_vars.get(var)
+        if raw is None or raw == "":
+            continue
+        if not raw.isdigit():
+            raise ConfigError(f"{var} must be a whole number of milliseconds (0 turns it off)")
+        values[field_name] = int(raw)
+    return values
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -115,6 +140,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         env=env,
         database_url=database_url,
         redis_url=env_vars.get("PAYYMO_REDIS_URL") or None,
+        migration_database_url=env_vars.get("PAYYMO_MIGRATION_DATABASE_URL") or None,
+        **_db_timeouts(env_vars),
         secret_key=secret_key,
         encryption_key=encryption_key,
         instance_path=instance,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -54,10 +55,26 @@ def utcnow() -> dt.datetime:
 session_factory = sessionmaker(class_=TenantSession, expire_on_commit=False)
 session = scoped_session(session_factory)
 _engine: Engine | None = None
-_engine_url: str | None = None
+_engine_url: tuple[str, Timeouts | None] | None = None
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class Timeouts:
+    """PostgreSQL session timeouts in milliseconds (0: off), set on every connection."""
+
+    statement_ms: int = 0
+    lock_ms: int = 0
+    idle_in_transaction_ms: int = 0
+
+    def options(self) -> str:
+        """The libpq ``options`` string that sets them at connection start."""
+        return (
+            f"-c statement_timeout={self.statement_ms} -c lock_timeout={self.lock_ms} "
+            f"-c idle_in_transaction_session_timeout={self.idle_in_transaction_ms}"
+        )
+
+
+def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
     """Create an engine with the settings each backend needs."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -76,17 +93,20 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    connect_args = {"options": timeouts.options()} if timeouts else {}
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args
+    )
 
 
-def configure(url: str) -> Engine:
+def configure(url: str, timeouts: Timeouts | None = None) -> Engine:
     """Point the scoped session at ``url`` (reusing the engine when unchanged)."""
     global _engine, _engine_url
-    if _engine is not None and _engine_url == url:
+    if _engine is not None and _engine_url == (url, timeouts):
         return _engine
     if _engine is not None:
         _engine.dispose()
-    _engine, _engine_url = make_engine(url), url
+    _engine, _engine_url = make_engine(url, timeouts), (url, timeouts)
     session.remove()
     session_factory.configure(bind=_engine)
     return _engine

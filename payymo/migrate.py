@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -23,3 +25,38 @@ def alembic_config(database_url: str, connection=None) -> Config:
 def upgrade(database_url: str, revision: str = "head", connection=None) -> None:
     """Migrate the database to ``revision``."""
     command.upgrade(alembic_config(database_url, connection), revision)
+
+
+def app_role(owner_url: str, app_url: str) -> str | None:
+    """The role the app connects as, when it is not the one that owns the schema."""
+    owner, app = make_url(owner_url), make_url(app_url)
+    if owner.get_backend_name() != "postgresql" or not app.username:
+        return None
+    return app.username if app.username != owner.username else None
+
+
+def grant_app_access(owner_url: str, role: str) -> None:
+    """Let ``role`` read and write every table (as the owner); RLS still applies to it.
+
+    The app should connect as a role that owns nothing: row-level security is forced
+    on the tenant tables, but a superuser or a BYPASSRLS role would skip it.
+    """
+    engine = create_engine(owner_url)
+    try:
+        with engine.begin() as conn:
+            quoted = conn.dialect.identifier_preparer.quote(role)
+            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+            schema = conn.dialect.identifier_preparer.quote(schema)
+            conn.execute(text(f"GRANT USAGE ON SCHEMA {schema} TO {quoted}"))
+            conn.execute(
+                text(
+                    f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} "
+                    f"TO {quoted}"
+                )
+            )
+            conn.execute(text(f"REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {quoted}"))
+            conn.execute(
+                text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {quoted}")
+            )
+    finally:
+        engine.dispose()

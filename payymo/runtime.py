@@ -14,7 +14,14 @@ def configure(settings: Settings | None = None) -> Settings:
     """Install ``settings`` for this process and point the database at it."""
     global _settings
     _settings = settings or load_settings()
-    db.configure(_settings.database_url)
+    db.configure(
+        _settings.database_url,
+        db.Timeouts(
+            statement_ms=_settings.db_statement_timeout_ms,
+            lock_ms=_settings.db_lock_timeout_ms,
+            idle_in_transaction_ms=_settings.db_idle_in_transaction_timeout_ms,
+        ),
+    )
     redis_connection.cache_clear()
     return _settings
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from payymo import create_app, db, migrate
 from payymo.config import Settings
@@ -25,6 +26,12 @@ PG_URL = os.environ.get(
     "PAYYMO_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("PAYYMO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The app connects as a role that owns nothing (no superuser, no BYPASSRLS), as in
+# production, so row-level security is live in every test; migrations run as PG_URL's.
+APP_ROLE = "payymo_test_app"
+APP_URL = (
+    make_url(PG_URL).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -42,10 +49,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory) -> Settings:
     instance = tmp_path_factory.mktemp("instance")
-    url = f"sqlite:///{instance / 'test.db'}" if EMBEDDED else PG_URL
+    url = f"sqlite:///{instance / 'test.db'}" if EMBEDDED else APP_URL
     return Settings(
         env="test",
         database_url=url,
+        migration_database_url=None if EMBEDDED else PG_URL,
         redis_url=None if EMBEDDED else REDIS_URL,
         secret_key="test-secret",
         encryption_key=Fernet.generate_key().decode(),
@@ -54,19 +62,33 @@ def settings(tmp_path_factory) -> Settings:
 
 
 def reset_schema(url: str) -> None:
-    """Empty the test database and migrate it to head."""
+    """Empty the test database and migrate it to head (as the schema's owner)."""
     engine = db.make_engine(url)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
+            ensure_app_role(conn)
     engine.dispose()
     migrate.upgrade(url)
+    if engine.dialect.name == "postgresql":
+        migrate.grant_app_access(url, APP_ROLE)
+
+
+def ensure_app_role(conn) -> None:
+    """Create the tests' app role once per cluster (parallel runs may race to it)."""
+    conn.execute(
+        text(
+            "DO $$ BEGIN "
+            f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+            "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        )
+    )
 
 
 @pytest.fixture(scope="session")
 def app(settings):
-    reset_schema(settings.database_url)
+    reset_schema(settings.migration_database_url or settings.database_url)
     application = create_app(settings)
     if settings.redis_url:
         import redis

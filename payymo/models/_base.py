@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from payymo.db import UTCDateTime, utcnow
@@ -20,6 +20,16 @@ def id_column(prefix: str) -> Mapped[str]:
 def created_at_column() -> Mapped[dt.datetime]:
     """Creation time, UTC."""
     return mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+def tenant_fk(columns: str, target: str, **kwargs) -> ForeignKeyConstraint:
+    """A composite foreign key ``(tenant_id, column)`` → ``target(tenant_id, id)``.
+
+    The database refuses a row that points at another tenant's row.
+    """
+    return ForeignKeyConstraint(
+        ["tenant_id", columns], [f"{target}.tenant_id", f"{target}.id"], **kwargs
+    )
 
 
 def updated_at_column() -> Mapped[dt.datetime]:

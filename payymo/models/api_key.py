@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, String
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from payymo.db import Base, JSONType, UTCDateTime
 from payymo.tenancy import TenantScoped
 
-from ._base import created_at_column, id_column
+from ._base import created_at_column, id_column, tenant_fk
 
 
 class ApiKey(TenantScoped, Base):
     """An API key; the secret itself is shown once and never stored."""
 
     __tablename__ = "api_keys"
-    __table_args__ = (Index("ix_api_keys_tenant_id_id", "tenant_id", "id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        tenant_fk("rolled_to_id", "api_keys"),
+    )
 
     id: Mapped[str] = id_column("key")
     name: Mapped[str | None] = mapped_column(String(100))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, String
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from payymo.db import Base
@@ -19,7 +19,7 @@ class BankAccount(TenantScoped, Base):
     """A bank account: ``manual`` for imported statements, ``provider`` for synced ones."""
 
     __tablename__ = "bank_accounts"
-    __table_args__ = (Index("ix_bank_accounts_tenant_id_id", "tenant_id", "id"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "id"),)
 
     id: Mapped[str] = id_column("ba")
     kind: Mapped[str] = mapped_column(String(20), default="manual")

@@ -21,7 +21,7 @@ class Invoice(TenantScoped, Base):
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("tenant_id", "external_id"),
-        Index("ix_invoices_tenant_id_id", "tenant_id", "id"),
+        UniqueConstraint("tenant_id", "id"),
         Index("ix_invoices_tenant_updated_at", "tenant_id", "updated_at"),
         CheckConstraint("amount_due > 0", name="amount_due_positive"),
         CheckConstraint("amount_paid >= 0", name="amount_paid_non_negative"),

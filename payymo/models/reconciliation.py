@@ -8,7 +8,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Float,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from payymo.db import Base, JSONType, UTCDateTime
 from payymo.tenancy import TenantScoped
 
-from ._base import created_at_column, id_column
+from ._base import created_at_column, id_column, tenant_fk
 
 MATCH_METHODS = ("auto", "manual", "suggestion")
 MATCH_STATUSES = ("active", "reversed")
@@ -31,14 +30,14 @@ class Match(TenantScoped, Base):
 
     __tablename__ = "matches"
     __table_args__ = (
-        Index("ix_matches_tenant_id_id", "tenant_id", "id"),
+        UniqueConstraint("tenant_id", "id"),
         Index("ix_matches_transaction_id", "transaction_id"),
+        tenant_fk("transaction_id", "transactions", ondelete="CASCADE"),
+        tenant_fk("suggestion_id", "suggestions", use_alter=True),
     )
 
     id: Mapped[str] = id_column("mat")
-    transaction_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("transactions.id", ondelete="CASCADE")
-    )
+    transaction_id: Mapped[str] = mapped_column(String(40))
     method: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="active")
     amount: Mapped[int] = mapped_column(BigInteger)
@@ -65,16 +64,15 @@ class Allocation(TenantScoped, Base):
         Index("ix_allocations_invoice_status", "invoice_id", "status"),
         Index("ix_allocations_transaction_status", "transaction_id", "status"),
         Index("ix_allocations_match_id", "match_id"),
+        tenant_fk("match_id", "matches", ondelete="CASCADE"),
+        tenant_fk("transaction_id", "transactions", ondelete="CASCADE"),
+        tenant_fk("invoice_id", "invoices", ondelete="CASCADE"),
     )
 
     id: Mapped[str] = id_column("alc")
-    match_id: Mapped[str] = mapped_column(String(40), ForeignKey("matches.id", ondelete="CASCADE"))
-    transaction_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("transactions.id", ondelete="CASCADE")
-    )
-    invoice_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("invoices.id", ondelete="CASCADE")
-    )
+    match_id: Mapped[str] = mapped_column(String(40))
+    transaction_id: Mapped[str] = mapped_column(String(40))
+    invoice_id: Mapped[str] = mapped_column(String(40))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     # Mirrors the match's status so live sums need no join.
@@ -89,14 +87,14 @@ class Suggestion(TenantScoped, Base):
 
     __tablename__ = "suggestions"
     __table_args__ = (
-        Index("ix_suggestions_tenant_id_id", "tenant_id", "id"),
+        UniqueConstraint("tenant_id", "id"),
         Index("ix_suggestions_transaction_status", "transaction_id", "status"),
+        tenant_fk("transaction_id", "transactions", ondelete="CASCADE"),
+        tenant_fk("match_id", "matches"),
     )
 
     id: Mapped[str] = id_column("sug")
-    transaction_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("transactions.id", ondelete="CASCADE")
-    )
+    transaction_id: Mapped[str] = mapped_column(String(40))
     allocations: Mapped[list] = mapped_column(JSONType)  # [{"invoice_id", "amount"}]
     invoice_ids: Mapped[list] = mapped_column(JSONType)  # for filtering by invoice
     confidence: Mapped[float] = mapped_column(Float)
@@ -113,15 +111,15 @@ class MatchBlock(TenantScoped, Base):
     """A transaction-invoice pair never to be auto-matched or suggested again."""
 
     __tablename__ = "match_blocks"
-    __table_args__ = (UniqueConstraint("transaction_id", "invoice_id"),)
+    __table_args__ = (
+        UniqueConstraint("transaction_id", "invoice_id"),
+        tenant_fk("transaction_id", "transactions", ondelete="CASCADE"),
+        tenant_fk("invoice_id", "invoices", ondelete="CASCADE"),
+    )
 
     id: Mapped[str] = id_column("blk")
-    transaction_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("transactions.id", ondelete="CASCADE")
-    )
-    invoice_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("invoices.id", ondelete="CASCADE")
-    )
+    transaction_id: Mapped[str] = mapped_column(String(40))
+    invoice_id: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(String(20))  # rejected | reversed
     created_at: Mapped[dt.datetime] = created_at_column()
 

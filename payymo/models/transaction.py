@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from payymo.db import Base, JSONType
 from payymo.tenancy import TenantScoped
 
-from ._base import created_at_column, id_column, updated_at_column
+from ._base import created_at_column, id_column, tenant_fk, updated_at_column
 
 TRANSACTION_STATUSES = ("booked", "pending")
 MATCH_STATUSES = ("unmatched", "suggested", "matched", "partially_matched", "ignored")
@@ -22,15 +22,14 @@ class Transaction(TenantScoped, Base):
     __tablename__ = "transactions"
     __table_args__ = (
         UniqueConstraint("account_id", "dedupe_key"),
-        Index("ix_transactions_tenant_id_id", "tenant_id", "id"),
+        UniqueConstraint("tenant_id", "id"),
+        tenant_fk("account_id", "bank_accounts", ondelete="CASCADE"),
         Index("ix_transactions_tenant_match_status", "tenant_id", "match_status"),
         Index("ix_transactions_tenant_booking_date", "tenant_id", "booking_date"),
     )
 
     id: Mapped[str] = id_column("txn")
-    account_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("bank_accounts.id", ondelete="CASCADE")
-    )
+    account_id: Mapped[str] = mapped_column(String(40))
     dedupe_key: Mapped[str] = mapped_column(String(160))
     provider_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(10), default="booked")

@@ -52,10 +52,17 @@ def tenant_run_lock(session: Session) -> Iterator[None]:
             return
         key = lock_key(tenant_id)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            # Waiting for another run to finish is expected: no lock or statement timeout.
+            conn.execute(text("SET lock_timeout = 0"))
+            conn.execute(text("SET statement_timeout = 0"))
             try:
-                yield
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.execute(text("RESET lock_timeout"))
+                conn.execute(text("RESET statement_timeout"))
     finally:
         session.info.pop(_HELD, None)

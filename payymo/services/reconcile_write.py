@@ -14,12 +14,24 @@ tenancy hook scopes them; new rows carry the tenant in scope.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import orjson
-from sqlalchemy import JSON, String, any_, bindparam, func, insert, inspect, select, update
+from sqlalchemy import (
+    JSON,
+    String,
+    any_,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -117,16 +129,30 @@ def _json(value) -> str:
 def _copy(session: Session, model, rows: list[dict]) -> None:
     """COPY rows into ``model``'s table (PostgreSQL): the fastest way in, same values.
 
-    JSON columns go in as text encoded by orjson (an event's payload is most of a row).
+    Row-level security refuses COPY into a tenant table, so the rows are copied into a
+    temporary staging table (no policy, private to this connection, emptied at commit)
+    and moved with one INSERT … SELECT, which the policy checks row by row: a row of
+    another tenant fails the chunk. JSON columns go in as text encoded by orjson (an
+    event's payload is most of a row).
     """
     table = model.__table__
     names = list(rows[0])
+    # Every name is one of the table's own columns (table.c raises otherwise), so the
+    # identifiers below come from the schema, never from data.
     as_json = {name for name in names if isinstance(table.c[name].type, JSON)}
     columns = ", ".join(f'"{name}"' for name in names)
+    stage = f"payymo_stage_{table.name}_{zlib.crc32(columns.encode()):08x}"
+    # Through the session, so the transaction carries the tenant settings the policy reads.
+    create = f'CREATE TEMPORARY TABLE IF NOT EXISTS "{stage}" ON COMMIT DELETE ROWS AS '
+    create += f'SELECT {columns} FROM "{table.name}" WITH NO DATA'  # noqa: S608
+    session.execute(text(create))
     cursor = session.connection().connection.driver_connection.cursor()
-    with cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+    with cursor, cursor.copy(f'COPY "{stage}" ({columns}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([_json(row[n]) if n in as_json else row[n] for n in names])
+    moved = f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{stage}"'  # noqa: S608
+    session.execute(text(moved))
+    session.execute(text(f'TRUNCATE "{stage}"'))
 
 
 def _insert(session: Session, model, rows: list[dict]) -> None:

@@ -24,6 +24,8 @@ from payymo.tenancy.tables import touches_scoped_table
 _APPLIED = "payymo_tenant_settings"
 _SET = "SELECT set_config('payymo.tenant_id', %s, true), set_config('payymo.system', %s, true)"
 _FRESH = ("", "off")  # what a new transaction starts with
+# Savepoint commands read no rows, and must run even in an aborted transaction.
+_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
 def _wanted() -> tuple[str, str]:
@@ -45,7 +47,7 @@ def _apply_tenant_settings(conn, cursor, statement, parameters, context, execute
     if conn.dialect.name != "postgresql":
         return
     wanted = _wanted()
-    if conn.info.get(_APPLIED) == wanted:
+    if conn.info.get(_APPLIED) == wanted or statement.startswith(_TRANSACTION_CONTROL):
         return
     driver = cursor.connection
     if driver.autocommit:
