@@ -38,7 +38,11 @@ PATH = "/api/v1/transactions?limit=50"
 
 
 def prepare_database(n_transactions: int) -> tuple[str, str]:
-    """Recreate the bench database, migrate, seed a tenant; return (tenant id, key)."""
+    """Recreate the bench database, migrate, seed a tenant; return (tenant id, key).
+
+    Seeded as the owner; the API is then served as ``roles.APP_ROLE`` (row-level
+    security applies to it, as in production), the bare view as the owner.
+    """
     from sqlalchemy import create_engine, text
 
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -245,10 +249,12 @@ def main() -> None:
     tenant_id, secret = prepare_database(args.rows)
     from cryptography.fernet import Fernet
 
+    from benchmarks.roles import app_url
+
     env = {
         **os.environ,
         "PAYYMO_ENV": "production",
-        "PAYYMO_DATABASE_URL": DB_URL,
+        "PAYYMO_DATABASE_URL": app_url(DB_URL),
         "PAYYMO_REDIS_URL": REDIS_URL,
         "PAYYMO_SECRET_KEY": "bench-secret",
         "PAYYMO_ENCRYPTION_KEY": Fernet.generate_key().decode(),
@@ -257,14 +263,17 @@ def main() -> None:
         "BENCH_TENANT_ID": tenant_id,
     }
     api = start_gunicorn("wsgi:app", 18081, args.workers, env)
-    bare = start_gunicorn("benchmarks.bare_app:app", 18082, args.workers, env)
+    bare = start_gunicorn(
+        "benchmarks.bare_app:app", 18082, args.workers, {**env, "PAYYMO_DATABASE_URL": DB_URL}
+    )
     api_headers = {"X-API-Key": secret}
     try:
         for port, headers in ((18081, api_headers), (18082, {})):  # warm up both
             saturate(port, headers, 1.0, args.clients)
         print(
             f"GET {PATH}: gunicorn {args.workers} sync workers per server, PostgreSQL, "
-            f"{args.rows} transactions per tenant, 2 tenants, {args.clients} client processes"
+            f"{args.rows} transactions per tenant, 2 tenants, {args.clients} client processes; "
+            "api as a role under row-level security, bare as the owner"
         )
         print(f"{'round':>5}  {'bare req/s':>10}  {'api req/s':>10}  {'ratio':>6}")
         ratios = []

@@ -50,6 +50,7 @@ def _recreate_database() -> None:
 
 
 def _configure() -> None:
+    from benchmarks.roles import app_url
     from payymo import migrate, runtime
     from payymo.config import Settings, default_reconcile_processes
 
@@ -57,7 +58,8 @@ def _configure() -> None:
     runtime.configure(
         Settings(
             env="development",
-            database_url=DB_URL,
+            # The job runs as a role under row-level security, as a worker would.
+            database_url=app_url(DB_URL),
             redis_url=None,
             secret_key=secrets.token_urlsafe(32),
             encryption_key=Fernet.generate_key().decode(),
@@ -169,9 +171,11 @@ def load_dataset(data) -> tuple[str, str, dict[str, str], dict[str, str]]:
         job = Job(type="reconcile", status="queued")
         session.add(job)
         session.commit()
-    with db.engine().connect() as conn:
+    owner = create_engine(DB_URL)  # only the tables' owner may ANALYZE them
+    with owner.connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()
+    owner.dispose()
     return tenant.id, job.id, txn_ids, invoice_ids
 
 

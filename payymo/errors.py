@@ -109,3 +109,9 @@ class ApiError(PayymoError):
     """Something went wrong on our side (500)."""
 
     status, type, code = 500, "api_error", "internal_error"
+
+
+class ServiceUnavailable(PayymoError):
+    """A dependency is down or busy; retry after ``Retry-After`` (503)."""
+
+    status, type, code = 503, "api_error", "service_unavailable"

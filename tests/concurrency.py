@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from payymo import db
+from payymo.models import Tenant
+from payymo.services import api_keys as key_service
+from payymo.services import tenants as tenant_service
+from payymo.tenancy import tenant_scope
+from tests.helpers import ApiClient
+from tests.reconcile_world import account, add, credit_row, invoice_row
 
 WAITING = text(
     "SELECT count(*) FROM pg_stat_activity "
@@ -65,3 +75,35 @@ class Blocked:
 
     def __repr__(self) -> str:
         return f"Blocked(result={self._result!r}, error={self._error!r})"
+
+
+@contextmanager
+def committed_world(app) -> Iterator[dict]:
+    """A committed tenant with a key, a 1000 credit and a 1000 invoice; deleted after."""
+    factory = sessionmaker(bind=db.engine(), expire_on_commit=False)
+    with factory() as session:
+        tenant = tenant_service.create_tenant(session=session, name="Lock Ltd")
+        session.commit()
+        with tenant_scope(tenant.id):
+            _key, secret = key_service.create_key(session=session)
+            session.commit()
+        account_id = account(session, tenant.id)
+        txn_id, invoice_id = add(
+            session,
+            tenant.id,
+            credit_row(account_id, 1000, "INV-7 thanks", "Initech BV"),
+            invoice_row("INV-7", 1000, "Initech BV"),
+        )
+    try:
+        yield {
+            "factory": factory,
+            "tenant_id": tenant.id,
+            "api": ApiClient(app.test_client(), secret),
+            "account_id": account_id,
+            "txn_id": txn_id,
+            "invoice_id": invoice_id,
+        }
+    finally:
+        with factory() as session:
+            session.execute(delete(Tenant).where(Tenant.id == tenant.id))
+            session.commit()

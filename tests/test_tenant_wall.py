@@ -225,7 +225,8 @@ def test_the_app_connects_as_a_role_row_level_security_applies_to(session):
     role = session.execute(
         text(
             "SELECT current_user, rolsuper, rolbypassrls, "
-            "       (SELECT count(*) FROM pg_tables WHERE tableowner = current_user) "
+            "       (SELECT count(*) FROM pg_tables WHERE tableowner = current_user "
+            "          AND schemaname = current_schema()) "
             "FROM pg_roles WHERE rolname = current_user"
         )
     ).one()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from payymo import db
+from payymo.api.database_errors import database_error
 from payymo.errors import (
     ApiError,
     Conflict,
@@ -118,19 +120,41 @@ def register(app: Flask) -> None:
             Conflict("The request conflicts with another change; retry it.", code="conflict")
         )
 
-    @app.errorhandler(OperationalError)
-    def _operational(exc: OperationalError):
+    @app.errorhandler(DBAPIError)
+    def _database(exc: DBAPIError):
         db.session.rollback()
-        log.error("database unavailable", extra={"error": type(exc.orig).__name__})
-        return error_response(ApiError("The database is unavailable; retry later."))
+        error = database_error(exc)
+        if isinstance(error, ApiError):
+            log_unexpected(exc)
+        else:
+            log.warning(
+                "database call failed",
+                extra={"error": type(exc.orig).__name__, "code": error.code},
+            )
+        return error_response(error)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         db.session.rollback()
-        tb = exc.__traceback__
-        while tb and tb.tb_next:
-            tb = tb.tb_next
-        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
-        # The type and place only: messages may carry SQL or secrets.
-        log.error("unhandled error", extra={"error": type(exc).__name__, "where": where})
+        log_unexpected(exc)
         return error_response(ApiError("An internal error occurred."))
+
+
+def log_unexpected(exc: BaseException) -> None:
+    """Log an unexpected failure with its traceback (frames and types, no messages).
+
+    Exception messages can carry SQL, parameters or secrets, so only the exception types
+    and the stack frames are written; the record carries the request id like every log
+    line, so an operator finds it from the id the client was given.
+    """
+    chain, seen = [], set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = "".join(traceback.format_tb(current.__traceback__))
+        chain.append(f"{type(current).__module__}.{type(current).__qualname__}\n{frames}")
+        current = current.__cause__ or current.__context__
+    log.error(
+        "unhandled error",
+        extra={"error": type(exc).__name__, "traceback": "\n".join(chain)},
+    )

@@ -8,10 +8,11 @@ import secrets
 import time
 
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from payymo import auth, db, idempotency, ratelimit, runtime, tenancy
-from payymo.api.errors import error_response
+from payymo.api.database_errors import database_error
+from payymo.api.errors import error_response, log_unexpected
 from payymo.db import utcnow
 from payymo.errors import (
     ApiError,
@@ -202,9 +203,15 @@ def finish_request(response: Response) -> Response:
     except IntegrityError:
         db.session.rollback()
         return error_response(Conflict("The request conflicts with another change; retry it."))
+    except DBAPIError as exc:
+        db.session.rollback()
+        error = database_error(exc)
+        if isinstance(error, ApiError):
+            log_unexpected(exc)
+        return error_response(error)
     except Exception as exc:
         db.session.rollback()
-        log.error("commit failed", extra={"error": type(exc).__name__})
+        log_unexpected(exc)
         return error_response(ApiError("An internal error occurred."))
     return response
 

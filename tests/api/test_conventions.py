@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 
 import pytest
@@ -157,15 +158,17 @@ def crashing_app(settings, connection):
     def _boom():
         db.session.add(Invoice(external_id="HALF", amount_due=1, currency="EUR", metadata_={}))
         db.session.flush()
-        raise RuntimeError("secret detail: password=hunter2 at /srv/payymo/app.py")
+        password = "".join(["hun", "ter2"])  # a value known only at run time
+        raise RuntimeError(f"secret detail: password={password} at /srv/payymo/app.py")
 
     application.register_blueprint(boom)
     return application
 
 
-def test_unexpected_error_is_a_500_envelope_without_internals(crashing_app, tenant):
+def test_unexpected_error_is_a_500_envelope_without_internals(crashing_app, tenant, caplog):
     client = ApiClient(crashing_app.test_client(), tenant.secret)
-    response = client.post("/api/v1/boom", json={})
+    with caplog.at_level(logging.ERROR, logger="payymo.errors"):
+        response = client.post("/api/v1/boom", json={})
     error = assert_envelope(response, 500, type_="api_error")
     text = response.get_data(as_text=True)
     assert "Traceback" not in text
@@ -175,6 +178,12 @@ def test_unexpected_error_is_a_500_envelope_without_internals(crashing_app, tena
     assert ".py" not in text
     assert "/srv/" not in text
     assert error["message"] == "An internal error occurred."
+    # The log has what an operator needs (where, under which request id), not the secret.
+    [record] = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    assert record.request_id == error["request_id"] == response.headers["X-Request-Id"]
+    assert "builtins.RuntimeError" in record.traceback
+    assert "in _boom" in record.traceback and "test_conventions.py" in record.traceback
+    assert "hunter2" not in record.traceback  # the message (run-time values) is never logged
     # The half-done write was rolled back, and no audit row claims success.
     assert count(Invoice) == 0
     assert count(AuditLog) == 0

@@ -11,19 +11,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import delete, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import select
 
 from payymo import db
-from payymo.models import Allocation, ApiKey, Invoice, Tenant, Transaction
+from payymo.models import Allocation, ApiKey, Invoice, Transaction
 from payymo.services import allocations, invoices
 from payymo.services import api_keys as key_service
-from payymo.services import tenants as tenant_service
 from payymo.tenancy import tenant_scope
 from tests.books import assert_books_balance
-from tests.concurrency import Blocked
-from tests.helpers import ApiClient
-from tests.reconcile_world import account, add, credit_row, invoice_row
+from tests.concurrency import Blocked, committed_world
 
 pytestmark = pytest.mark.postgres
 
@@ -31,31 +27,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def world(app):
     """A committed tenant with a key, a 1000 credit and a 1000 invoice; deleted after."""
-    factory = sessionmaker(bind=db.engine(), expire_on_commit=False)
-    with factory() as session:
-        tenant = tenant_service.create_tenant(session=session, name="Lock Ltd")
-        session.commit()
-        with tenant_scope(tenant.id):
-            _key, secret = key_service.create_key(session=session)
-            session.commit()
-        account_id = account(session, tenant.id)
-        txn_id, invoice_id = add(
-            session,
-            tenant.id,
-            credit_row(account_id, 1000, "INV-7 thanks", "Initech BV"),
-            invoice_row("INV-7", 1000, "Initech BV"),
-        )
-    yield {
-        "factory": factory,
-        "tenant_id": tenant.id,
-        "api": ApiClient(app.test_client(), secret),
-        "account_id": account_id,
-        "txn_id": txn_id,
-        "invoice_id": invoice_id,
-    }
-    with factory() as session:
-        session.execute(delete(Tenant).where(Tenant.id == tenant.id))
-        session.commit()
+    with committed_world(app) as made:
+        yield made
 
 
 def _while_a_match_is_open(world, request):
