@@ -8,7 +8,7 @@ import threading
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_BODY = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+_BODY = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 _lock = threading.Lock()
 _last_ms = 0
 _last_rand = 0
@@ -74,4 +74,4 @@ def new_id(prefix: str) -> str:
 def is_valid(value: str, prefix: str) -> bool:
     """True when ``value`` is well-formed for ``prefix``."""
     head, sep, body = value.partition("_")
-    return bool(sep) and head == prefix and bool(_BODY.match(body))
+    return bool(sep) and head == prefix and bool(_BODY.fullmatch(body))

@@ -9,6 +9,26 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from payymo import money
+from payymo.matching import patterns
+
+
+class FullMatch(validate.Regexp):
+    """``validate.Regexp`` over the whole value (``re.match`` with ``$`` lets "ok\\n" through)."""
+
+    def __init__(self, regex: str, flags: int = 0, *, error: str | None = None):
+        # anchored for the OpenAPI ``pattern`` (a search there); fullmatch does the work here
+        super().__init__(f"^(?:{regex})$", flags, error=error)
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+NO_CONTROL = FullMatch(r"[^\x00-\x1f\x7f]*", error="must not contain control characters")
+# PostgreSQL text cannot hold NUL; multi-line fields allow the other control characters.
+NO_NUL = FullMatch(r"[^\x00]*", error="must not contain NUL characters")
+NOT_BLANK = FullMatch(r"\s*\S.*", flags=re.DOTALL, error="must not be blank")
 
 
 class StrictInteger(fields.Integer):
@@ -60,7 +80,7 @@ class Iban(fields.String):
             raise ValidationError(f"Not a valid IBAN: {exc}") from exc
 
 
-_METADATA_KEY = re.compile(r"^[A-Za-z0-9_.\-:]{1,40}$")
+_METADATA_KEY = re.compile(r"[A-Za-z0-9_.\-:]{1,40}")
 
 
 def validate_metadata(value: dict) -> None:
@@ -68,7 +88,7 @@ def validate_metadata(value: dict) -> None:
     if len(value) > 50:
         raise ValidationError("metadata holds at most 50 keys.")
     for key, item in value.items():
-        if not _METADATA_KEY.match(key):
+        if not _METADATA_KEY.fullmatch(key):
             raise ValidationError(f"metadata key '{key[:40]}' must be 1-40 of A-Z a-z 0-9 _ . - :")
         if not isinstance(item, str) or len(item) > 500:
             raise ValidationError(f"metadata['{key}'] must be a string of at most 500 characters.")
@@ -84,3 +104,38 @@ def Metadata(**kwargs) -> fields.Dict:
 def Text(max_length: int, **kwargs) -> fields.String:
     """A string with a maximum length."""
     return fields.String(validate=validate.Length(max=max_length), **kwargs)
+
+
+def _usable_pattern(value: str) -> None:
+    if not 1 <= len(value) <= patterns.MAX_PATTERN:
+        return  # the length check says so
+    try:
+        patterns.validate_pattern(value)
+    except patterns.InvalidPattern as exc:
+        raise ValidationError(str(exc)) from None
+
+
+_PATTERN_CONTROLS = FullMatch(
+    r"[^\x00-\x1f\x7f]*",
+    error="must not contain control characters; write them as escapes such as \\n or \\t",
+)
+
+
+def ReferencePattern(**kwargs) -> fields.String:
+    """A tenant reference pattern that RE2 compiles within the caps; a 400 says why not."""
+    return fields.String(
+        validate=[
+            validate.Length(
+                min=1,
+                max=patterns.MAX_PATTERN,
+                error=f"A reference pattern has 1 to {patterns.MAX_PATTERN} characters.",
+            ),
+            _PATTERN_CONTROLS,
+            _usable_pattern,
+        ],
+        metadata={
+            "description": "RE2 regular expression, case-insensitive; its group 'ref' (else "
+            "group 1, else the whole match) is the reference. No backreferences or lookaround."
+        },
+        **kwargs,
+    )

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 
 from payymo.matching.context import TxnContext
 from payymo.matching.index import InvoiceIndex
 from payymo.matching.names import normalize_name, plain_name
-from payymo.matching.patterns import (
-    SLOW_SEARCH_SECONDS,
-    InvalidPattern,
-    compile_pattern,
-    run_pattern,
-)
+from payymo.matching.patterns import InvalidPattern, compile_pattern, run_pattern
 from payymo.matching.references import (
     GENERIC,
     candidate_tokens,
@@ -80,7 +74,7 @@ class TokenReader:
 
     def __init__(self, settings: MatchSettings) -> None:
         self.pattern = None
-        self._read: dict[str, list[Token]] = {}  # built-in readings per distinct text
+        self._read: dict[str, list[Token]] = {}  # readings per distinct text
         if settings.reference_pattern:
             try:
                 self.pattern = compile_pattern(settings.reference_pattern)
@@ -92,13 +86,9 @@ class TokenReader:
         found = self._read.get(text)
         if found is None:  # many credits share a text ("Thank you", a customer's usual line)
             found = self._read[text] = candidate_tokens(text)
-        if self.pattern is not None:
-            found = list(found)
-            started = time.perf_counter()
-            values = run_pattern(self.pattern, text)
-            if time.perf_counter() - started > SLOW_SEARCH_SECONDS:
-                self.pattern = None  # a slow pattern is dropped for the rest of the run
-            found += [(normalize_reference(v), reference_core(v), -2, -2) for v in values]
+            if self.pattern is not None:
+                values = run_pattern(self.pattern, text)
+                found += [(normalize_reference(v), reference_core(v), -2, -2) for v in values]
         return found
 
 

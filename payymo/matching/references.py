@@ -151,8 +151,8 @@ def extract_references(text: str, pattern: str | None = None) -> list[str]:
     """Normalised reference tokens found in a remittance text (tenant regex if given).
 
     With a tenant ``pattern`` its named group ``ref`` (else group 1, else the whole match)
-    is the reference; the pattern is checked by ``patterns.compile_pattern`` first and
-    raises ``patterns.InvalidPattern`` when it could backtrack catastrophically.
+    is the reference; ``patterns.compile_pattern`` runs it on RE2 and raises
+    ``patterns.InvalidPattern`` when RE2 cannot run it or it is over the caps.
     """
     text = text or ""
     if pattern:

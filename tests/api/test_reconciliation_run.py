@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 import redis
@@ -229,3 +230,17 @@ def test_unknown_fields_in_the_body_are_rejected(api):
     response = api.post("reconciliation/run", json={"force": True})
     assert response.status_code == 400
     assert response.json["error"]["param"] == "force"
+
+
+def test_a_catastrophic_tenant_pattern_costs_a_run_milliseconds_and_still_works(api, tenant):
+    # The pattern, before RE2: accepted, 46 s per 256 characters of remittance.
+    pattern = r"(?P<ref>AB\s\d+)|" + "a{0,16}" * 6 + "b"
+    assert api.patch("tenant", json={"settings": {"reference_pattern": pattern}}).status_code == 200
+    api.post("invoices", json=invoice_body("ERP-1", number="AB-77"))
+    started = time.perf_counter()
+    remittance = "pay AB 77 " + "a" * 3990  # only the tenant pattern reads "AB 77" as AB-77
+    [txn_id] = _import(api, _account(api), _line(1, remittance_information=remittance))
+    reconcile_tenant(tenant.tenant_id, _run(api)["id"])
+    assert time.perf_counter() - started < 5.0
+    txn = api.get(f"transactions/{txn_id}").json
+    assert (txn["match_status"], txn["amount_allocated"]) == ("matched", 12_300)

@@ -5,14 +5,10 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
-from payymo.api.fields import CurrencyCode, Iban
+from payymo.api.fields import NO_CONTROL, NOT_BLANK, CurrencyCode, Iban
 from payymo.models.banking import ACCOUNT_KINDS
 
-NAME = validate.And(
-    validate.Length(min=1, max=200),
-    validate.Regexp(r"\S", error="must not be blank"),
-    validate.Regexp(r"^[^\x00-\x1f\x7f]+$", error="must not contain control characters"),
-)
+NAME = validate.And(validate.Length(min=1, max=200), NOT_BLANK, NO_CONTROL)
 
 
 class BankAccountCreate(StrictSchema):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from payymo.api.common import ListArgs, OutputSchema, list_schema
+from payymo.api.fields import FullMatch
 
 EVENT_TYPE_FILTER = validate.And(
     validate.Length(max=100),
-    validate.Regexp(
-        r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$",
+    FullMatch(
+        r"[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?",
         error="must be an event type like invoice.created, or a prefix like invoice.*",
     ),
 )

@@ -6,14 +6,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from payymo import money
 from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
-from payymo.api.fields import Amount, CurrencyCode, Metadata, Text
+from payymo.api.fields import NO_CONTROL, Amount, CurrencyCode, Metadata, Text
 from payymo.models.invoice import INVOICE_STATUSES
 
 BATCH_ROW_STATUSES = ("created", "updated", "unchanged", "error")
-EXTERNAL_ID = validate.And(
-    validate.Length(min=1, max=255),
-    validate.Regexp(r"^[^\x00-\x1f\x7f]+$", error="must not contain control characters"),
-)
+EXTERNAL_ID = validate.And(validate.Length(min=1, max=255), NO_CONTROL)
 
 
 def _check_dates(data: dict) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from payymo import money
 from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
-from payymo.api.fields import Amount
+from payymo.api.fields import Amount, ReferencePattern
 from payymo.api.transactions.schemas import NO_NUL, OBJECT_ID
 from payymo.matching import patterns
 from payymo.models.reconciliation import MATCH_METHODS, MATCH_STATUSES, SUGGESTION_STATUSES
@@ -118,25 +118,24 @@ class ManualMatchIn(StrictSchema):
     )
 
 
-def _usable_pattern(value: str) -> None:
-    try:
-        patterns.validate_pattern(value)
-    except patterns.InvalidPattern as exc:
-        raise ValidationError(str(exc)) from None
-
-
 class PatternTestIn(StrictSchema):
     """A reference pattern and a sample remittance text to try it on."""
 
-    pattern = fields.String(
+    pattern = ReferencePattern(required=True)
+    text = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=patterns.MAX_PATTERN), _usable_pattern],
+        validate=[
+            validate.Length(
+                max=patterns.PATTERN_TEXT,
+                error=f"At most {patterns.PATTERN_TEXT} characters: reconciliation runs a "
+                f"pattern over the first {patterns.PATTERN_TEXT} characters of a remittance.",
+            ),
+            NO_NUL,
+        ],
         metadata={
-            "description": "Python regular expression, as in the tenant settings; its group "
-            "'ref' (else group 1, else the whole match) is the reference"
+            "description": f"Sample remittance text, at most {patterns.PATTERN_TEXT} characters"
         },
     )
-    text = fields.String(required=True, validate=validate.And(validate.Length(max=4000), NO_NUL))
 
 
 class PatternTestOut(Schema):

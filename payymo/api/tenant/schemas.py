@@ -6,10 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from payymo import money
 from payymo.api.common import StrictSchema
-from payymo.api.fields import CurrencyCode, StrictInteger
-from payymo.matching import patterns
-
-REFERENCE_PATTERN_MAX = patterns.MAX_PATTERN
+from payymo.api.fields import CurrencyCode, ReferencePattern, StrictInteger
 
 
 class StrictBoolean(fields.Boolean):
@@ -37,14 +34,6 @@ class ReadOnly(fields.Raw):
         raise ValidationError(f"{attr} is read-only.")
 
 
-def validate_pattern(value: str) -> None:
-    """The reference pattern must be one the engine will run (compiles, cannot backtrack wildly)."""
-    try:
-        patterns.validate_pattern(value)
-    except patterns.InvalidPattern as exc:
-        raise ValidationError(str(exc)) from exc
-
-
 class TenantSettingsIn(StrictSchema):
     """Matching settings; every key optional, merged over the current ones."""
 
@@ -58,11 +47,7 @@ class TenantSettingsIn(StrictSchema):
         validate=validate.Range(min=0, max=money.MAX_MINOR_UNITS - 1),
         metadata={"description": "Integer minor units an invoice may be overpaid by"},
     )
-    reference_pattern = fields.String(
-        allow_none=True,
-        validate=[validate.Length(min=1, max=REFERENCE_PATTERN_MAX), validate_pattern],
-        metadata={"description": "Python regular expression finding invoice references"},
-    )
+    reference_pattern = ReferencePattern(allow_none=True)
 
 
 class TenantUpdate(StrictSchema):

@@ -6,15 +6,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from payymo import money
 from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
-from payymo.api.fields import Amount, CurrencyCode, Iban
+from payymo.api.fields import NO_CONTROL, NO_NUL, Amount, CurrencyCode, Iban
 from payymo.api.invoices.schemas import RowError
 from payymo.models.transaction import MATCH_STATUSES, TRANSACTION_STATUSES
 
 DIRECTIONS = ("in", "out")
 IMPORT_ROW_STATUSES = ("created", "duplicate", "error")
-NO_CONTROL = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must not contain control characters")
-# PostgreSQL text cannot hold NUL; multi-line fields allow the other control characters.
-NO_NUL = validate.Regexp(r"^[^\x00]*$", error="must not contain NUL characters")
 OBJECT_ID = validate.And(validate.Length(min=1, max=64), NO_CONTROL)
 
 
