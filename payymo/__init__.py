@@ -24,7 +24,7 @@ def create_app(config: Settings | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
-    metrics = Metrics()
+    metrics = Metrics(redis_up=runtime.redis_up)
     app.extensions["payymo_metrics"] = metrics
     init_api(app)
     app.register_blueprint(health_blp)

@@ -299,7 +299,7 @@ def demo(url: str) -> None:
                 seed_demo(session=session)
         else:
             with tenant_scope(tenant.id):
-                _key, secret = api_keys.create_key(session=session, name="demo")
+                _key, secret = api_keys.create_key(session=session, name="demo", capped=False)
         tenant_id = tenant.id
     _emit({"tenant_id": tenant_id, "api_key": secret, "created": created})
     click.echo(

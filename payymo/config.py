@@ -13,6 +13,12 @@ from cryptography.fernet import Fernet
 ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_PLAN_RATE_LIMITS = {"free": 120, "standard": 600, "scale": 6000}
 DEFAULT_RECONCILE_PARALLEL_MIN = 20_000  # below this, starting processes costs more than it saves
+DEFAULT_BAD_KEY_RATE_LIMIT = 30
+DEFAULT_MAX_API_KEYS_PER_TENANT = 50
+# Short, so a slow or black-holed Redis costs a request a fraction of a second at most.
+DEFAULT_REDIS_CONNECT_TIMEOUT = 0.2
+DEFAULT_REDIS_SOCKET_TIMEOUT = 0.25
+DEFAULT_REDIS_BREAKER_SECONDS = 5.0
 
 
 def default_reconcile_processes() -> int:
@@ -42,6 +48,11 @@ class Settings:
     db_idle_in_transaction_timeout_ms: int = 60_000
     plan_rate_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PLAN_RATE_LIMITS))
     rate_limit_window_seconds: int = 60
+    bad_key_rate_limit: int = DEFAULT_BAD_KEY_RATE_LIMIT
+    max_api_keys_per_tenant: int = DEFAULT_MAX_API_KEYS_PER_TENANT
+    redis_connect_timeout: float = DEFAULT_REDIS_CONNECT_TIMEOUT
+    redis_socket_timeout: float = DEFAULT_REDIS_SOCKET_TIMEOUT
+    redis_breaker_seconds: float = DEFAULT_REDIS_BREAKER_SECONDS
     idempotency_ttl_seconds: int = 24 * 3600
     log_level: str = "INFO"
     reconcile_processes: int = field(default_factory=default_reconcile_processes)
@@ -87,6 +98,26 @@ def _db_timeouts(env_vars) -> dict[str, int]:
             raise ConfigError(f"{var} must be a whole number of milliseconds (0 turns it off)")
         values[field_name] = int(raw)
     return values
+
+
+def _whole_number(env_vars, name: str, default: int, *, minimum: int = 1) -> int:
+    raw = env_vars.get(name) or str(default)
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}")
+    return int(raw)
+
+
+def _seconds(env_vars, name: str, default: float, *, maximum: float) -> float:
+    raw = env_vars.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= maximum:
+        raise ConfigError(f"{name} must be a number of seconds above 0 and at most {maximum:g}")
+    return value
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -149,4 +180,19 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         log_level=env_vars.get("PAYYMO_LOG_LEVEL", "INFO").upper(),
         reconcile_processes=int(processes),
         reconcile_parallel_min=int(parallel_min),
+        bad_key_rate_limit=_whole_number(
+            env_vars, "PAYYMO_BAD_KEY_RATE_LIMIT", DEFAULT_BAD_KEY_RATE_LIMIT
+        ),
+        max_api_keys_per_tenant=_whole_number(
+            env_vars, "PAYYMO_MAX_API_KEYS_PER_TENANT", DEFAULT_MAX_API_KEYS_PER_TENANT
+        ),
+        redis_connect_timeout=_seconds(
+            env_vars, "PAYYMO_REDIS_CONNECT_TIMEOUT", DEFAULT_REDIS_CONNECT_TIMEOUT, maximum=10
+        ),
+        redis_socket_timeout=_seconds(
+            env_vars, "PAYYMO_REDIS_SOCKET_TIMEOUT", DEFAULT_REDIS_SOCKET_TIMEOUT, maximum=10
+        ),
+        redis_breaker_seconds=_seconds(
+            env_vars, "PAYYMO_REDIS_BREAKER_SECONDS", DEFAULT_REDIS_BREAKER_SECONDS, maximum=300
+        ),
     )

@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
 from payymo import runtime
+from payymo.redis_guard import RedisUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -85,20 +86,27 @@ def run_in_process(job: PendingJob) -> None:
 
 def dispatch(job: PendingJob) -> None:
     """Send one job to RQ, or run it in-process on the embedded default."""
-    conn = runtime.redis_connection()
-    if conn is None:
+    guard = runtime.redis_guard()
+    if guard is None:
         run_in_process(job)
         return
     from rq import Queue
 
-    Queue(job.queue, connection=conn).enqueue(
-        job.func,
-        *job.args,
-        job_id=job.job_id,
-        job_timeout=job.timeout,
-        result_ttl=86400,
-        failure_ttl=7 * 86400,
-    )
+    def send(conn) -> None:
+        Queue(job.queue, connection=conn).enqueue(
+            job.func,
+            *job.args,
+            job_id=job.job_id,
+            job_timeout=job.timeout,
+            result_ttl=86400,
+            failure_ttl=7 * 86400,
+        )
+
+    try:
+        guard.call(send, what="enqueue")
+    except RedisUnavailable:
+        # Costs the request nothing while the breaker is open; the sweeper enqueues it later.
+        log.warning("job not enqueued: Redis unavailable", extra={"job": job.func})
 
 
 @event.listens_for(Session, "after_commit")
@@ -107,7 +115,7 @@ def _after_commit(session: Session) -> None:
     for job in pending:
         try:
             dispatch(job)
-        except Exception as exc:  # Redis down: the outbox sweeper picks work up later
+        except Exception as exc:  # never fails the commit; the sweeper picks work up later
             log.error("enqueue failed", extra={"job": job.func, "error": type(exc).__name__})
 
 

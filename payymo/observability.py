@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from pythonjsonlogger.json import JsonFormatter
 
 request_id_var: ContextVar[str | None] = ContextVar("payymo_request_id", default=None)
@@ -34,10 +37,22 @@ def setup_logging(level: str = "INFO") -> None:
     root.setLevel(level)
 
 
+class _ReadAtScrape(Collector):
+    """A gauge read from ``value()`` at scrape time; absent while it returns None."""
+
+    def __init__(self, name: str, documentation: str, value: Callable[[], float | None]):
+        self.name, self.documentation, self.value = name, documentation, value
+
+    def collect(self):
+        value = self.value()
+        if value is not None:
+            yield GaugeMetricFamily(self.name, self.documentation, value=value)
+
+
 class Metrics:
     """The HTTP metrics of one app, in a registry of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, redis_up: Callable[[], float | None] | None = None) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "payymo_http_requests_total",
@@ -52,3 +67,16 @@ class Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self.ratelimit_fallback = Counter(
+            "payymo_ratelimit_fallback",
+            "Requests whose rate limits were counted in process memory (Redis unavailable)",
+            registry=self.registry,
+        )
+        if redis_up is not None:
+            self.registry.register(
+                _ReadAtScrape(
+                    "payymo_redis_up",
+                    "1 while Redis answers, 0 while calls skip it (circuit breaker open)",
+                    redis_up,
+                )
+            )

@@ -1,23 +1,36 @@
-"""Per-key fixed-window rate limits: Redis when configured, process memory otherwise."""
+"""Fixed-window rate-limit counters: in Redis when it answers, in process memory otherwise.
+
+With Redis configured but down (or its breaker open) the counts fall back to this
+process's memory, so requests keep being served; ``RateLimitState.fallback`` says so.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from payymo import runtime
+from payymo.redis_guard import RedisUnavailable
+
+KEY_PREFIX = "payymo:rl"
+
 _local_lock = threading.Lock()
-_local_counts: dict[tuple[str, int], int] = {}
+# (window_seconds, window) → bucket → count
+_local_counts: dict[tuple[int, int], dict[str, int]] = {}
 
 
 @dataclass(frozen=True)
 class RateLimitState:
-    """What the ``X-RateLimit-*`` headers report."""
+    """What the ``X-RateLimit-*`` headers report for one bucket."""
 
+    bucket: str
     limit: int
     remaining: int
     reset: int  # unix seconds when the window ends
     allowed: bool
+    fallback: bool = False  # counted in process memory because Redis was unavailable
 
     @property
     def retry_after(self) -> int:
@@ -33,33 +46,70 @@ class RateLimitState:
         }
 
 
-def _count_local(bucket: str, window: int) -> int:
+def _local(buckets: Sequence[str], window_seconds: int, window: int, *, add: int) -> list[int]:
     with _local_lock:
-        # Forget old windows so memory stays bounded.
-        for stale in [k for k in _local_counts if k[1] < window]:
+        # Forget old windows of this length so memory stays bounded.
+        for stale in [k for k in _local_counts if k[0] == window_seconds and k[1] < window]:
             del _local_counts[stale]
-        _local_counts[(bucket, window)] = _local_counts.get((bucket, window), 0) + 1
-        return _local_counts[(bucket, window)]
+        counts = _local_counts.setdefault((window_seconds, window), {})
+        if add:
+            for bucket in buckets:
+                counts[bucket] = counts.get(bucket, 0) + add
+        return [counts.get(bucket, 0) for bucket in buckets]
 
 
-def _count_redis(conn, bucket: str, window: int, ttl: int) -> int:
-    key = f"payymo:rl:{bucket}:{window}"
+def _in_redis(conn, keys: Sequence[str], ttl: int, *, add: int) -> list[int]:
+    if not add:
+        return [int(v or 0) for v in conn.mget(keys)]
     pipe = conn.pipeline()
-    pipe.incr(key)
-    pipe.expire(key, ttl, nx=True)
-    count, _ = pipe.execute()
-    return int(count)
+    for key in keys:
+        pipe.incrby(key, add)
+        pipe.expire(key, ttl, nx=True)
+    return [int(v) for v in pipe.execute()[::2]]
 
 
-def hit(bucket: str, *, limit: int, window_seconds: int, redis_conn=None) -> RateLimitState:
-    """Count one request for ``bucket`` and say whether it is within ``limit``."""
-    now = time.time()
-    window = int(now // window_seconds)
+def _count(buckets: Sequence[str], window_seconds: int, *, add: int) -> tuple[list[int], int, bool]:
+    """Counts after adding ``add`` to each bucket, the window's end, and whether it fell back."""
+    window = int(time.time() // window_seconds)
     reset = (window + 1) * window_seconds
-    if redis_conn is None:
-        count = _count_local(bucket, window)
-    else:
-        count = _count_redis(redis_conn, bucket, window, window_seconds + 5)
+    guard = runtime.redis_guard()
+    if guard is not None:
+        keys = [f"{KEY_PREFIX}:{bucket}:{window}" for bucket in buckets]
+        try:
+            counts = guard.call(
+                lambda conn: _in_redis(conn, keys, window_seconds + 5, add=add), what="rate limit"
+            )
+            return counts, reset, False
+        except RedisUnavailable:
+            pass
+    return _local(buckets, window_seconds, window, add=add), reset, guard is not None
+
+
+def hit(limits: Sequence[tuple[str, int]], *, window_seconds: int) -> RateLimitState:
+    """Count one request in every ``(bucket, limit)``; the tightest bucket's state."""
+    counts, reset, fallback = _count([b for b, _ in limits], window_seconds, add=1)
+    states = [
+        RateLimitState(
+            bucket=bucket,
+            limit=limit,
+            remaining=max(limit - count, 0),
+            reset=reset,
+            allowed=count <= limit,
+            fallback=fallback,
+        )
+        for (bucket, limit), count in zip(limits, counts, strict=True)
+    ]
+    return min(states, key=lambda s: (s.allowed, s.remaining))
+
+
+def peek(bucket: str, *, limit: int, window_seconds: int) -> RateLimitState:
+    """Whether one more request fits in ``bucket`` without counting it."""
+    (count,), reset, fallback = _count([bucket], window_seconds, add=0)
     return RateLimitState(
-        limit=limit, remaining=max(limit - count, 0), reset=reset, allowed=count <= limit
+        bucket=bucket,
+        limit=limit,
+        remaining=max(limit - count, 0),
+        reset=reset,
+        allowed=count < limit,
+        fallback=fallback,
     )

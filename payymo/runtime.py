@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from payymo import db
 from payymo.config import Settings, load_settings
+from payymo.redis_guard import RedisGuard
 
 _settings: Settings | None = None
 
@@ -22,7 +23,7 @@ def configure(settings: Settings | None = None) -> Settings:
             idle_in_transaction_ms=_settings.db_idle_in_transaction_timeout_ms,
         ),
     )
-    redis_connection.cache_clear()
+    redis_guard.cache_clear()
     return _settings
 
 
@@ -32,11 +33,21 @@ def settings() -> Settings:
 
 
 @lru_cache(maxsize=1)
-def redis_connection():
-    """A shared Redis client, or None on the embedded default."""
-    url = settings().redis_url
-    if not url:
+def redis_guard() -> RedisGuard | None:
+    """The shared Redis client behind its circuit breaker, or None on the embedded default."""
+    configured = settings()
+    if not configured.redis_url:
         return None
-    import redis
+    return RedisGuard.from_settings(configured)
 
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+
+def redis_connection():
+    """The shared Redis client, or None on the embedded default (prefer ``redis_guard``)."""
+    guard = redis_guard()
+    return None if guard is None else guard.client
+
+
+def redis_up() -> float | None:
+    """1 while Redis answers, 0 while its breaker is open, None when not configured."""
+    guard = redis_guard()
+    return None if guard is None else float(guard.up)

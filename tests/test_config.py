@@ -192,3 +192,44 @@ def test_with_overrides_copies(instance):
     assert not other.embedded
     assert settings.embedded
     assert other.database_url == settings.database_url
+
+
+def test_redis_timeouts_limits_and_key_cap_have_defaults(instance):
+    settings = load_settings({"PAYYMO_INSTANCE_PATH": str(instance)})
+    assert settings.bad_key_rate_limit == 30
+    assert settings.max_api_keys_per_tenant == 50
+    assert 0 < settings.redis_connect_timeout <= 0.3
+    assert 0 < settings.redis_socket_timeout <= 0.3
+    assert settings.redis_breaker_seconds == 5
+
+
+def test_redis_timeouts_limits_and_key_cap_from_the_environment(instance):
+    settings = load_settings(
+        {
+            "PAYYMO_INSTANCE_PATH": str(instance),
+            "PAYYMO_BAD_KEY_RATE_LIMIT": "7",
+            "PAYYMO_MAX_API_KEYS_PER_TENANT": "3",
+            "PAYYMO_REDIS_CONNECT_TIMEOUT": "0.1",
+            "PAYYMO_REDIS_SOCKET_TIMEOUT": "0.5",
+            "PAYYMO_REDIS_BREAKER_SECONDS": "2.5",
+        }
+    )
+    assert settings.bad_key_rate_limit == 7
+    assert settings.max_api_keys_per_tenant == 3
+    assert (settings.redis_connect_timeout, settings.redis_socket_timeout) == (0.1, 0.5)
+    assert settings.redis_breaker_seconds == 2.5
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PAYYMO_BAD_KEY_RATE_LIMIT", "0"),
+        ("PAYYMO_MAX_API_KEYS_PER_TENANT", "many"),
+        ("PAYYMO_REDIS_SOCKET_TIMEOUT", "0"),
+        ("PAYYMO_REDIS_CONNECT_TIMEOUT", "nan"),
+        ("PAYYMO_REDIS_BREAKER_SECONDS", "-1"),
+    ],
+)
+def test_bad_redis_and_limit_settings_are_refused(instance, name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_settings({"PAYYMO_INSTANCE_PATH": str(instance), name: value})

@@ -7,6 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from payymo import db, runtime
+from payymo.redis_guard import RedisUnavailable
 
 blp = Blueprint("health", __name__)
 
@@ -19,7 +20,7 @@ def healthz():
 
 @blp.get("/readyz")
 def readyz():
-    """The database (and Redis, when configured) answer; 503 names what failed."""
+    """503 when the database fails; 200 "degraded" when only Redis does (the API serves)."""
     checks: dict[str, str] = {}
     try:
         with db.engine().connect() as conn:
@@ -27,19 +28,22 @@ def readyz():
         checks["database"] = "ok"
     except Exception:
         checks["database"] = "unavailable"
-    conn = runtime.redis_connection()
-    if conn is not None:
+    guard = runtime.redis_guard()
+    if guard is not None:
         try:
-            conn.ping()
+            guard.call(lambda client: client.ping(), what="readyz")
             checks["redis"] = "ok"
-        except Exception:
+        except RedisUnavailable:
             checks["redis"] = "unavailable"
-    failing = [name for name, state in checks.items() if state != "ok"]
-    status = 503 if failing else 200
-    body = {"status": "ok" if not failing else "unavailable", "checks": checks}
+    failing = [name for name in ("database",) if checks[name] != "ok"]
+    degraded = [name for name in ("redis",) if checks.get(name, "ok") != "ok"]
+    status = "unavailable" if failing else "degraded" if degraded else "ok"
+    body: dict = {"status": status, "checks": checks}
     if failing:
         body["failing"] = failing
-    return jsonify(body), status
+    if degraded:
+        body["degraded"] = degraded
+    return jsonify(body), 503 if failing else 200
 
 
 @blp.get("/metrics")

@@ -10,7 +10,8 @@ import time
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from payymo import auth, db, idempotency, ratelimit, runtime, tenancy
+from payymo import auth, db, idempotency, runtime, tenancy
+from payymo.api import rate_limits
 from payymo.api.database_errors import database_error
 from payymo.api.errors import error_response, log_unexpected
 from payymo.db import utcnow
@@ -19,7 +20,6 @@ from payymo.errors import (
     Conflict,
     InvalidRequest,
     PayloadTooLarge,
-    RateLimited,
     UnsupportedMediaType,
 )
 from payymo.models import AuditLog
@@ -73,22 +73,12 @@ def begin_request() -> Response | None:
 
 def _authenticate_and_claim() -> Response | None:
     now = utcnow()
-    key, tenant = auth.authenticate(db.session, auth.extract_key(request.headers), now=now)
+    with rate_limits.bad_keys_limited():
+        key, tenant = auth.authenticate(db.session, auth.extract_key(request.headers), now=now)
     g.api_key, g.tenant = key, tenant
     g.tenant_tokens = tenancy.enter(tenant.id)
     settings = runtime.settings()
-    state = ratelimit.hit(
-        key.id,
-        limit=settings.plan_rate_limits.get(tenant.plan, settings.plan_rate_limits["standard"]),
-        window_seconds=settings.rate_limit_window_seconds,
-        redis_conn=runtime.redis_connection(),
-    )
-    g.rate_limit = state
-    if not state.allowed:
-        raise RateLimited(
-            "Too many requests for this API key; slow down.",
-            headers={**state.headers(), "Retry-After": str(state.retry_after)},
-        )
+    rate_limits.count_request(key, tenant)
     auth.check_scope(key, auth.required_scope(request.blueprint, request.method))
     _reject_unknown_query_parameters()
     auth.touch_last_used(db.session, key, now=now)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from payymo import auth
+from payymo import auth, runtime
 from payymo.db import utcnow
 from payymo.errors import Conflict, InvalidRequest
-from payymo.models import ApiKey
+from payymo.models import ApiKey, Tenant
 from payymo.pagination import Page, paginate
+from payymo.tenancy import current_tenant_id
 
 MAX_ROLL_GRACE = dt.timedelta(days=7)
 
@@ -23,14 +24,26 @@ def create_key(
     scopes: list[str] | None = None,
     mode: str = "live",
     expires_at: dt.datetime | None = None,
+    capped: bool = True,
 ) -> tuple[ApiKey, str]:
-    """A new key for the tenant in scope; returns it and its secret (shown once)."""
+    """A new key for the tenant in scope; returns it and its secret (shown once).
+
+    ``capped=False`` skips the active-key cap (only the development demo uses it).
+    """
     scopes = list(dict.fromkeys(scopes or ["admin"]))
     bad = [s for s in scopes if s not in auth.SCOPES]
     if bad:
         raise InvalidRequest(f"Unknown scope '{bad[0]}'.", param="scopes", code="invalid_scope")
     if expires_at is not None and expires_at <= utcnow():
         raise InvalidRequest("expires_at must be in the future.", param="expires_at")
+    if capped:
+        _check_cap(session=session)
+    return _issue(session=session, name=name, scopes=scopes, mode=mode, expires_at=expires_at)
+
+
+def _issue(
+    *, session: Session, name: str | None, scopes: list[str], mode: str, expires_at
+) -> tuple[ApiKey, str]:
     new = auth.generate_key(mode)
     key = ApiKey(
         name=name,
@@ -43,6 +56,30 @@ def create_key(
     session.add(key)
     session.flush()
     return key, new.secret
+
+
+def _check_cap(*, session: Session, revoking: ApiKey | None = None) -> None:
+    """Refuse one more active key past the cap (``revoking`` is about to stop counting)."""
+    cap = runtime.settings().max_api_keys_per_tenant
+    # Two creates serialise on the tenant row, so neither counts before the other commits.
+    # NO KEY UPDATE: the KEY SHARE lock any insert of a tenant-owned row takes (e.g. the
+    # idempotency record) does not conflict with it, so two requests cannot deadlock.
+    session.execute(
+        select(Tenant.id).where(Tenant.id == current_tenant_id()).with_for_update(key_share=True)
+    )
+    now = utcnow()
+    active = select(func.count(ApiKey.id)).where(
+        ApiKey.revoked_at.is_(None), or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now)
+    )
+    if revoking is not None:
+        active = active.where(ApiKey.id != revoking.id)
+    if session.scalar(active) >= cap:
+        raise Conflict(
+            f"This tenant already has {cap} active API keys, the most allowed. Revoke one "
+            "you no longer use (DELETE /api/v1/api_keys/{id}), or roll a key with "
+            "expires_in_hours 0, which retires the old one at once.",
+            code="api_key_limit",
+        )
 
 
 def list_keys(*, session: Session, page: dict) -> Page:
@@ -74,8 +111,10 @@ def roll_key(*, session: Session, key: ApiKey, grace: dt.timedelta) -> tuple[Api
         raise Conflict("An expired key cannot be rolled.", code="api_key_expired")
     if grace < dt.timedelta(0) or grace > MAX_ROLL_GRACE:
         raise InvalidRequest("The old key may live at most 7 days.", param="expires_in_hours")
-    new_key, secret = create_key(
-        session=session, name=key.name, scopes=list(key.scopes), mode=key.mode
+    # With no grace the old key stops counting now, so rolling at the cap is allowed.
+    _check_cap(session=session, revoking=key if grace == dt.timedelta(0) else None)
+    new_key, secret = _issue(
+        session=session, name=key.name, scopes=list(key.scopes), mode=key.mode, expires_at=None
     )
     old_expiry = now + grace
     if key.expires_at is None or key.expires_at > old_expiry:

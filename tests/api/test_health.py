@@ -36,8 +36,31 @@ def test_readyz_reports_its_checks(client):
     assert "failing" not in body
 
 
-def test_readyz_is_503_naming_the_failing_check(client, settings):
+def test_readyz_is_degraded_not_503_when_only_redis_is_down(client, settings):
     runtime.configure(settings.with_overrides(redis_url="redis://127.0.0.1:1/0"))
+    try:
+        response = client.get("/readyz")
+    finally:
+        runtime.configure(settings)
+    # The API keeps serving without Redis: stay in the load balancer, say what is degraded.
+    assert response.status_code == 200
+    body = response.json
+    assert body["status"] == "degraded"
+    assert body["checks"] == {"database": "ok", "redis": "unavailable"}
+    assert body["degraded"] == ["redis"]
+    assert "failing" not in body
+    assert "127.0.0.1:1" not in response.get_data(as_text=True)
+    # Restored: ready again.
+    assert client.get("/readyz").json["status"] == "ok"
+
+
+def test_readyz_is_503_when_the_database_is_down(client, settings, tmp_path):
+    down = (
+        f"sqlite:///{tmp_path / 'missing' / 'payymo.db'}"
+        if EMBEDDED
+        else "postgresql+psycopg://postgres@127.0.0.1:1/payymo"
+    )
+    runtime.configure(settings.with_overrides(database_url=down))
     try:
         response = client.get("/readyz")
     finally:
@@ -45,11 +68,9 @@ def test_readyz_is_503_naming_the_failing_check(client, settings):
     assert response.status_code == 503
     body = response.json
     assert body["status"] == "unavailable"
-    assert body["checks"] == {"database": "ok", "redis": "unavailable"}
-    assert body["failing"] == ["redis"]
+    assert body["checks"]["database"] == "unavailable"
+    assert body["failing"] == ["database"]
     assert "127.0.0.1:1" not in response.get_data(as_text=True)
-    # Restored: ready again.
-    assert client.get("/readyz").status_code == 200
 
 
 def test_metrics_count_requests_by_route(client, api):

@@ -1,15 +1,20 @@
-"""Per-key rate limits: headers on every authenticated response, 429 + Retry-After past it."""
+"""Rate limits: per tenant and per key with headers on every authenticated response and
+429 + Retry-After past either; bad keys limited per client address."""
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 import time
 
 import pytest
 from sqlalchemy import func, select
 
-from payymo import runtime
+from payymo import db, runtime
+from payymo.db import utcnow
 from payymo.models import Invoice
-from payymo.tenancy import system_scope
+from payymo.services import api_keys as key_service
+from payymo.tenancy import system_scope, tenant_scope
 from tests.helpers import ApiClient, invoice_body
 
 TINY = 3
@@ -114,16 +119,22 @@ def test_unauthenticated_and_public_responses_carry_no_limit_headers(app, connec
 
 
 @pytest.mark.redis
-def test_counts_live_in_redis_when_configured(tiny):
+def test_counts_live_in_redis_when_configured(app, make_tenant, tiny_plan):
+    tiny_plan()
+    handle = make_tenant("Redis Tiny", plan="tiny")
     conn = runtime.redis_connection()
     assert conn is not None
     keys_before = set(conn.scan_iter("payymo:rl:*"))
-    tiny.get("invoices")
+    ApiClient(app.test_client(), handle.secret).get("invoices")
     new_keys = set(conn.scan_iter("payymo:rl:*")) - keys_before
-    assert len(new_keys) == 1
-    key = new_keys.pop()
-    assert int(conn.get(key)) == 1
-    assert 0 < conn.ttl(key) <= WINDOW + 5
+    buckets = {key.decode().rsplit(":", 1)[0]: key for key in new_keys}
+    assert set(buckets) == {
+        f"payymo:rl:tenant:{handle.tenant_id}",
+        f"payymo:rl:key:{handle.key_id}",
+    }
+    for key in new_keys:
+        assert int(conn.get(key)) == 1
+        assert 0 < conn.ttl(key) <= WINDOW + 5
 
 
 def test_in_process_counting_without_redis(app, make_tenant, tiny_plan):
@@ -132,3 +143,82 @@ def test_in_process_counting_without_redis(app, make_tenant, tiny_plan):
     client = ApiClient(app.test_client(), make_tenant("Local Tiny", plan="tiny").secret)
     statuses = [client.get("invoices").status_code for _ in range(TINY + 1)]
     assert statuses == [200] * TINY + [429]
+
+
+def _another_key(tenant_id: str, **fields) -> tuple[str, str]:
+    """A second committed key of the tenant: (id, secret)."""
+    with tenant_scope(tenant_id):
+        key, secret = key_service.create_key(session=db.session)
+        for name, value in fields.items():
+            setattr(key, name, value)
+        db.session.commit()
+    return key.id, secret
+
+
+def test_the_plan_applies_to_the_tenant_not_to_each_key(app, make_tenant, tiny_plan):
+    tiny_plan()
+    handle = make_tenant("Two Keys Ltd", plan="tiny")
+    first = ApiClient(app.test_client(), handle.secret)
+    second = ApiClient(app.test_client(), _another_key(handle.tenant_id)[1])
+    seen = [first.get("invoices"), first.get("invoices"), second.get("invoices")]
+    assert [r.status_code for r in seen] == [200, 200, 200]
+    # The second key's own bucket has 2 left; the tenant's, the tighter, is what is shown.
+    assert [_limit_headers(r)[:2] for r in seen] == [(TINY, 2), (TINY, 1), (TINY, 0)]
+    third = ApiClient(app.test_client(), _another_key(handle.tenant_id)[1])
+    for client in (first, second, third):
+        over = client.get("invoices")
+        assert over.status_code == 429
+        error = over.json["error"]
+        assert error["type"] == "rate_limit_error"
+        assert "tenant" in error["message"]
+        assert 1 <= int(over.headers["Retry-After"]) <= WINDOW
+        assert _limit_headers(over)[:2] == (TINY, 0)
+
+
+BAD = 4
+
+
+def _address() -> str:
+    # Fresh per test: the counts of one address last the whole (hour-long) window.
+    return f"2001:db8::{secrets.randbelow(1 << 16):x}:{secrets.randbelow(1 << 16):x}"
+
+
+def _from(app, address: str, secret: str | None) -> ApiClient:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return ApiClient(client, secret)
+
+
+def test_bad_keys_are_limited_per_client_address_before_the_lookup(app, make_tenant, tiny_plan):
+    tiny_plan(bad_key_rate_limit=BAD)
+    handle = make_tenant("Guarded Ltd")
+    _revoked_id, revoked = _another_key(handle.tenant_id, revoked_at=utcnow())
+    _expired_id, expired = _another_key(
+        handle.tenant_id, expires_at=utcnow() - dt.timedelta(minutes=1)
+    )
+    address = _address()
+    good = _from(app, address, handle.secret)
+    # Requests with a good key do not count.
+    assert [good.get("invoices").status_code for _ in range(BAD + 1)] == [200] * (BAD + 1)
+    bad = [
+        _from(app, address, None),
+        _from(app, address, "pym_live_" + "x" * 43),
+        _from(app, address, revoked),
+        _from(app, address, expired),
+    ]
+    assert [client.get("invoices").status_code for client in bad] == [401] * BAD
+
+    # Past the limit the address is refused before any key is looked up: a good one too.
+    for client in (good, *bad):
+        refused = client.get("invoices")
+        assert refused.status_code == 429, refused.json
+        error = refused.json["error"]
+        assert error["type"] == "rate_limit_error"
+        assert error["code"] == "bad_key_rate_limited"
+        assert error["request_id"] == refused.headers["X-Request-Id"]
+        assert 1 <= int(refused.headers["Retry-After"]) <= WINDOW
+
+    # Another address is counted on its own.
+    other = _address()
+    assert _from(app, other, handle.secret).get("invoices").status_code == 200
+    assert _from(app, other, None).get("invoices").status_code == 401
