@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_PLAN_RATE_LIMITS = {"free": 120, "standard": 600, "scale": 6000}
 DEFAULT_RECONCILE_PARALLEL_MIN = 20_000  # below this, starting processes costs more than it saves
+DEFAULT_SWEEP_INTERVAL = 60  # seconds between job sweeps (payymo worker, embedded serve)
 
 
 def default_reconcile_processes() -> int:
@@ -40,6 +41,7 @@ class Settings:
     log_level: str = "INFO"
     reconcile_processes: int = field(default_factory=default_reconcile_processes)
     reconcile_parallel_min: int = DEFAULT_RECONCILE_PARALLEL_MIN
+    sweep_interval_seconds: int = DEFAULT_SWEEP_INTERVAL
 
     @property
     def embedded(self) -> bool:
@@ -111,6 +113,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     )
     if not parallel_min.isdigit():
         raise ConfigError("PAYYMO_RECONCILE_PARALLEL_MIN must be a whole number")
+    sweep_interval = env_vars.get("PAYYMO_SWEEP_INTERVAL") or str(DEFAULT_SWEEP_INTERVAL)
+    if not sweep_interval.isdigit() or not 1 <= int(sweep_interval) <= 86_400:
+        raise ConfigError("PAYYMO_SWEEP_INTERVAL must be a whole number of seconds, 1 to 86400")
     return Settings(
         env=env,
         database_url=database_url,
@@ -122,4 +127,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         log_level=env_vars.get("PAYYMO_LOG_LEVEL", "INFO").upper(),
         reconcile_processes=int(processes),
         reconcile_parallel_min=int(parallel_min),
+        sweep_interval_seconds=int(sweep_interval),
     )
