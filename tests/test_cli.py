@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, delete, func, inspect, select
 from sqlalchemy.orm import Session
 
 from payymo import db, runtime
-from payymo.cli import main
+from payymo.cli import is_loopback, main
 from payymo.models import ApiKey, BankAccount, Invoice, Tenant, Transaction
 from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient, invoice_body
@@ -189,6 +189,34 @@ def test_production_refuses_to_start_without_secrets(settings):
     assert proc.returncode == 2
     assert "PAYYMO_SECRET_KEY" in proc.stderr
     assert "PAYYMO_ENCRYPTION_KEY" in proc.stderr
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "payymo.example"])  # noqa: S104
+def test_serve_refuses_the_development_server_on_a_public_host_outside_development(settings, host):
+    port = free_port()
+    proc = _run(settings, "serve", "--host", host, "--port", str(port), PAYYMO_ENV="test")
+    assert proc.returncode == 2, proc.stderr
+    assert "refusing to serve Flask's development server" in proc.stderr
+    assert f"on {host} with PAYYMO_ENV=test" in proc.stderr
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),  # noqa: S104
+        ("::", False),
+        ("10.0.0.5", False),
+        ("localhost.example", False),
+    ],
+)
+def test_is_loopback(host, loopback):
+    assert is_loopback(host) is loopback
 
 
 def test_wsgi_module_builds_the_app_from_the_environment(app, settings):
