@@ -1,4 +1,4 @@
-"""The ``payymo`` command: serve, worker, db upgrade, tenants, keys, demo.
+"""The ``payymo`` command: serve, worker, jobs, db upgrade, tenants, keys, demo.
 
 Settings come from ``payymo.runtime`` (the environment, or whatever a test installed).
 Commands that print data print exactly one JSON document on stdout; logs and hints go
@@ -181,6 +181,60 @@ def worker(burst: bool) -> None:
     finally:
         if sweep is not None:
             sweep.stop(timeout=5)
+
+
+# -- jobs ---------------------------------------------------------------------------------
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """Background jobs (operator access: all tenants)."""
+
+
+@jobs_group.command("stuck")
+@click.option(
+    "--older-than",
+    default=60,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Seconds a job has been queued or running.",
+)
+def jobs_stuck(older_than: int) -> None:
+    """Print jobs queued or running for a while, or failed and waiting for a retry (JSON)."""
+    import datetime as dt
+
+    from payymo.db import utcnow
+    from payymo.services import job_sweeper
+    from payymo.tenancy import system_scope
+
+    _settings()
+    with _unit_of_work() as session, system_scope():
+        rows = [
+            {
+                "id": job.id,
+                "tenant_id": job.tenant_id,
+                "type": job.type,
+                "status": job.status,
+                "attempts": job.attempts,
+                "created_at": job.created_at.isoformat(),
+                "started_at": job.started_at and job.started_at.isoformat(),
+                "next_attempt_at": job.next_attempt_at and job.next_attempt_at.isoformat(),
+                "error": job.error,
+            }
+            for job in job_sweeper.unfinished_jobs(
+                session=session, now=utcnow(), older_than=dt.timedelta(seconds=older_than)
+            )
+        ]
+    _emit(rows)
+
+
+@jobs_group.command("sweep")
+def jobs_sweep() -> None:
+    """Sweep once now (what workers do every PAYYMO_SWEEP_INTERVAL); prints the counts."""
+    from payymo import jobs, sweeper
+
+    _settings()
+    _emit(jobs.resolve(sweeper.SWEEP_TASK)())
 
 
 # -- database -----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -15,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from payymo import db, runtime
 from payymo.cli import is_loopback, main
-from payymo.models import ApiKey, BankAccount, Invoice, Tenant, Transaction
+from payymo.db import utcnow
+from payymo.models import ApiKey, BankAccount, Invoice, Job, Tenant, Transaction
 from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient, invoice_body
 from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env
@@ -133,6 +135,29 @@ def test_worker_without_redis_exits_2_with_a_clear_error(app, settings):
         runtime.configure(original)
     assert result.exit_code == 2
     assert "PAYYMO_REDIS_URL is not set" in result.stderr
+
+
+def test_jobs_stuck_lists_what_is_stuck_and_jobs_sweep_catches_it_up(app, cli, session, settings):
+    tenant_id = _json(cli("tenants", "create", "--name", "Stuck Co"))["tenant_id"]
+    with tenant_scope(tenant_id):
+        lost = Job(type="reconcile", status="queued", created_at=utcnow() - dt.timedelta(hours=1))
+        fresh = Job(type="reconcile", status="queued")
+        session.add_all([lost, fresh])
+        session.commit()
+    listed = {row["id"]: row for row in _json(cli("jobs", "stuck"))}
+    assert fresh.id not in listed
+    assert (listed[lost.id]["tenant_id"], listed[lost.id]["status"]) == (tenant_id, "queued")
+    assert fresh.id in {row["id"] for row in _json(cli("jobs", "stuck", "--older-than", "0"))}
+    original = runtime.settings()
+    runtime.configure(settings.with_overrides(redis_url=None))  # the sweep runs it right here
+    try:
+        assert _json(cli("jobs", "sweep"))["redispatched"] >= 1
+    finally:
+        runtime.configure(original)
+    assert lost.id not in {row["id"] for row in _json(cli("jobs", "stuck"))}
+    session.expire_all()
+    with tenant_scope(tenant_id):
+        assert session.get_one(Job, lost.id).status == "succeeded"
 
 
 # -- the installed console script, as an operator runs it ---------------------------------

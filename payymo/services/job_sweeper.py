@@ -79,6 +79,23 @@ def stuck_jobs(*, session: Session, now: dt.datetime) -> list[tuple[str, str]]:
     return [(tenant_id, job_id) for tenant_id, job_id in session.execute(stmt)]
 
 
+def unfinished_jobs(*, session: Session, now: dt.datetime, older_than: dt.timedelta) -> list[Job]:
+    """Jobs queued or running since before ``now - older_than``, or waiting for a retry."""
+    cutoff = now - older_than
+    stmt = (
+        select(Job)
+        .where(
+            or_(
+                and_(Job.status == "queued", Job.created_at < cutoff),
+                and_(Job.status == "running", Job.started_at < cutoff),
+                and_(Job.status == "failed", Job.next_attempt_at.is_not(None)),
+            )
+        )
+        .order_by(Job.id)
+    )
+    return list(session.scalars(stmt))
+
+
 def _lost(job: Job, now: dt.datetime) -> bool:
     if queue_state.is_alive(job_service.queue_job_id(job), now=now):
         return False
