@@ -1,4 +1,4 @@
-"""The ``payymo`` command: serve, worker, db upgrade, tenants, keys, demo.
+"""The ``payymo`` command: serve, worker, jobs, db upgrade, tenants, keys, demo.
 
 Settings come from ``payymo.runtime`` (the environment, or whatever a test installed).
 Commands that print data print exactly one JSON document on stdout; logs and hints go
@@ -7,6 +7,7 @@ to stderr. Like a view, each command commits its own work.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Iterator
@@ -111,6 +112,16 @@ def _run_gunicorn(settings: Settings, bind: str, workers: int, threads: int) -> 
     PayymoGunicorn().run()
 
 
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (a name is not resolved: it may change)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
@@ -122,17 +133,29 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     if settings.env == "production":
         _run_gunicorn(settings, f"{host}:{port}", workers or default_workers(), threads)
         return
-    from payymo import create_app
+    if settings.env != "development" and not is_loopback(host):
+        raise ConfigFailure(
+            f"refusing to serve Flask's development server on {host} with "
+            f"PAYYMO_ENV={settings.env}: bind a loopback address (127.0.0.1), or set "
+            "PAYYMO_ENV=production to serve with gunicorn."
+        )
+    from payymo import create_app, sweeper
 
     app = create_app(settings)
+    # Embedded default: jobs run in this process, and so does the sweep that catches them up.
+    sweep = sweeper.in_process(settings).start() if settings.embedded else None
     click.echo(f"Payymo ({settings.env}) on http://{host}:{port}  (Ctrl-C stops)", err=True)
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if sweep is not None:
+            sweep.stop(timeout=5)
 
 
 @main.command()
-@click.option("--burst", is_flag=True, help="Work off what is queued, then exit.")
+@click.option("--burst", is_flag=True, help="Work off what is queued, then exit (no sweeps).")
 def worker(burst: bool) -> None:
-    """Run an RQ worker on the high, default and low queues (needs PAYYMO_REDIS_URL)."""
+    """Run an RQ worker on the high, default and low queues, and sweep stuck jobs."""
     settings = _settings()
     if not settings.redis_url:
         raise ConfigFailure(
@@ -150,7 +173,68 @@ def worker(burst: bool) -> None:
     except redis.RedisError:
         raise click.ClickException("cannot reach Redis at PAYYMO_REDIS_URL") from None
     queues = [Queue(name, connection=conn) for name in QUEUES]
-    Worker(queues, connection=conn).work(burst=burst, logging_level=settings.log_level)
+    from payymo import sweeper
+
+    sweep = None if burst else sweeper.scheduler(settings).start()
+    try:
+        Worker(queues, connection=conn).work(burst=burst, logging_level=settings.log_level)
+    finally:
+        if sweep is not None:
+            sweep.stop(timeout=5)
+
+
+# -- jobs ---------------------------------------------------------------------------------
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """Background jobs (operator access: all tenants)."""
+
+
+@jobs_group.command("stuck")
+@click.option(
+    "--older-than",
+    default=60,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Seconds a job has been queued or running.",
+)
+def jobs_stuck(older_than: int) -> None:
+    """Print jobs queued or running for a while, or failed and waiting for a retry (JSON)."""
+    import datetime as dt
+
+    from payymo.db import utcnow
+    from payymo.services import job_sweeper
+    from payymo.tenancy import system_scope
+
+    _settings()
+    with _unit_of_work() as session, system_scope():
+        rows = [
+            {
+                "id": job.id,
+                "tenant_id": job.tenant_id,
+                "type": job.type,
+                "status": job.status,
+                "attempts": job.attempts,
+                "created_at": job.created_at.isoformat(),
+                "started_at": job.started_at and job.started_at.isoformat(),
+                "next_attempt_at": job.next_attempt_at and job.next_attempt_at.isoformat(),
+                "error": job.error,
+            }
+            for job in job_sweeper.unfinished_jobs(
+                session=session, now=utcnow(), older_than=dt.timedelta(seconds=older_than)
+            )
+        ]
+    _emit(rows)
+
+
+@jobs_group.command("sweep")
+def jobs_sweep() -> None:
+    """Sweep once now (what workers do every PAYYMO_SWEEP_INTERVAL); prints the counts."""
+    from payymo import jobs, sweeper
+
+    _settings()
+    _emit(jobs.resolve(sweeper.SWEEP_TASK)())
 
 
 # -- database -----------------------------------------------------------------------------

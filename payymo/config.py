@@ -19,6 +19,7 @@ DEFAULT_MAX_API_KEYS_PER_TENANT = 50
 DEFAULT_REDIS_CONNECT_TIMEOUT = 0.2
 DEFAULT_REDIS_SOCKET_TIMEOUT = 0.25
 DEFAULT_REDIS_BREAKER_SECONDS = 5.0
+DEFAULT_SWEEP_INTERVAL = 60  # seconds between job sweeps (payymo worker, embedded serve)
 
 
 def default_reconcile_processes() -> int:
@@ -57,6 +58,7 @@ class Settings:
     log_level: str = "INFO"
     reconcile_processes: int = field(default_factory=default_reconcile_processes)
     reconcile_parallel_min: int = DEFAULT_RECONCILE_PARALLEL_MIN
+    sweep_interval_seconds: int = DEFAULT_SWEEP_INTERVAL
 
     @property
     def embedded(self) -> bool:
@@ -167,6 +169,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     )
     if not parallel_min.isdigit():
         raise ConfigError("PAYYMO_RECONCILE_PARALLEL_MIN must be a whole number")
+    sweep_interval = env_vars.get("PAYYMO_SWEEP_INTERVAL") or str(DEFAULT_SWEEP_INTERVAL)
+    if not sweep_interval.isdigit() or not 1 <= int(sweep_interval) <= 86_400:
+        raise ConfigError("PAYYMO_SWEEP_INTERVAL must be a whole number of seconds, 1 to 86400")
     return Settings(
         env=env,
         database_url=database_url,
@@ -195,4 +200,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_breaker_seconds=_seconds(
             env_vars, "PAYYMO_REDIS_BREAKER_SECONDS", DEFAULT_REDIS_BREAKER_SECONDS, maximum=300
         ),
+        sweep_interval_seconds=int(sweep_interval),
     )

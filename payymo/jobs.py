@@ -59,9 +59,32 @@ def enqueue(
     session.info.setdefault(_PENDING, []).append(PendingJob(func, args, queue, job_id, timeout))
 
 
-def _resolve(func: str):
+def resolve(func: str):
+    """The function a dotted name (``"tasks.x.y"``) names."""
     module, _, name = func.rpartition(".")
     return getattr(importlib.import_module(module), name)
+
+
+# Ids of the jobs this process is running in-process: the sweeper leaves them alone.
+_in_flight: dict[str, int] = {}
+_in_flight_guard = threading.Lock()
+
+
+def running_in_process() -> frozenset[str]:
+    """Job ids this process is running in-process right now (the embedded default)."""
+    with _in_flight_guard:
+        return frozenset(_in_flight)
+
+
+def _track(job_id: str | None, step: int) -> None:
+    if job_id is None:
+        return
+    with _in_flight_guard:
+        count = _in_flight.get(job_id, 0) + step
+        if count:
+            _in_flight[job_id] = count
+        else:
+            _in_flight.pop(job_id, None)
 
 
 def run_in_process(job: PendingJob) -> None:
@@ -70,13 +93,17 @@ def run_in_process(job: PendingJob) -> None:
 
     def target():
         try:
-            _resolve(job.func)(*job.args)
+            resolve(job.func)(*job.args)
         except BaseException as exc:  # reported below, never lost silently
             errors.append(exc)
 
     thread = threading.Thread(target=target, name=f"job:{job.func}")
-    thread.start()
-    thread.join()
+    _track(job.job_id, +1)
+    try:
+        thread.start()
+        thread.join()
+    finally:
+        _track(job.job_id, -1)
     if errors:
         log.error(
             "in-process job failed",
@@ -115,7 +142,7 @@ def _after_commit(session: Session) -> None:
     for job in pending:
         try:
             dispatch(job)
-        except Exception as exc:  # never fails the commit; the sweeper picks work up later
+        except Exception as exc:  # never fails the commit; the job sweeper re-dispatches later
             log.error("enqueue failed", extra={"job": job.func, "error": type(exc).__name__})
 
 

@@ -1,15 +1,22 @@
-"""Housekeeping jobs an operator schedules (e.g. hourly on the ``low`` queue)."""
+"""Housekeeping jobs: the job sweep (run by workers every minute) and the idempotency purge."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections import Counter
 
 from sqlalchemy.orm import Session
 
 from payymo import idempotency
+from payymo.db import utcnow
+from payymo.services import job_sweeper
+from payymo.tenancy import tenant_scope
 from tasks.base import system_job
 
 log = logging.getLogger(__name__)
+
+SWEEP_BUSY = {"skipped": "another sweep is running"}
 
 
 @system_job
@@ -18,3 +25,34 @@ def purge_idempotency_records(session: Session) -> int:
     purged = idempotency.purge_expired(session)
     log.info("purged expired idempotency records", extra={"count": purged})
     return purged
+
+
+@system_job
+def sweep_jobs(session: Session, now: dt.datetime | None = None) -> dict:
+    """Re-dispatch lost, dead and due-for-retry jobs; returns counts by what was done.
+
+    Each job is re-checked and committed on its own, in its tenant's scope; its dispatch
+    follows that commit. One job that cannot be swept does not stop the rest.
+    """
+    now = now or utcnow()
+    with job_sweeper.sweep_lock(session) as held:
+        if not held:
+            log.info("job sweep skipped: another sweep is running")
+            return dict(SWEEP_BUSY)
+        counts: Counter[str] = Counter()
+        candidates = job_sweeper.stuck_jobs(session=session, now=now)
+        session.commit()
+        for tenant_id, job_id in candidates:
+            with tenant_scope(tenant_id):
+                try:
+                    outcome = job_sweeper.sweep_job(session=session, job_id=job_id, now=now)
+                    session.commit()
+                except Exception:
+                    session.rollback()
+                    log.exception("job sweep failed for a job", extra={"job_id": job_id})
+                    outcome = "error"
+            counts[outcome] += 1
+            if outcome not in ("alive", "locked", "done"):
+                log.info("job swept", extra={"job_id": job_id, "outcome": outcome})
+    log.info("jobs swept", extra={"counts": dict(counts)})
+    return dict(counts)

@@ -10,7 +10,7 @@ from payymo.services.reconcile_run import run_reconciliation
 from tasks.base import tenant_job
 
 
-@tenant_job
+@tenant_job(records_job=True)
 def reconcile_tenant(session: Session, job_id: str | None = None) -> dict:
     """Run reconciliation for the tenant and record it on its job; safe to deliver twice.
 

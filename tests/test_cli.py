@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -14,8 +15,9 @@ from sqlalchemy import create_engine, delete, func, inspect, select
 from sqlalchemy.orm import Session
 
 from payymo import db, runtime
-from payymo.cli import main
-from payymo.models import ApiKey, BankAccount, Invoice, Tenant, Transaction
+from payymo.cli import is_loopback, main
+from payymo.db import utcnow
+from payymo.models import ApiKey, BankAccount, Invoice, Job, Tenant, Transaction
 from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient, invoice_body
 from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env
@@ -135,6 +137,29 @@ def test_worker_without_redis_exits_2_with_a_clear_error(app, settings):
     assert "PAYYMO_REDIS_URL is not set" in result.stderr
 
 
+def test_jobs_stuck_lists_what_is_stuck_and_jobs_sweep_catches_it_up(app, cli, session, settings):
+    tenant_id = _json(cli("tenants", "create", "--name", "Stuck Co"))["tenant_id"]
+    with tenant_scope(tenant_id):
+        lost = Job(type="reconcile", status="queued", created_at=utcnow() - dt.timedelta(hours=1))
+        fresh = Job(type="reconcile", status="queued")
+        session.add_all([lost, fresh])
+        session.commit()
+    listed = {row["id"]: row for row in _json(cli("jobs", "stuck"))}
+    assert fresh.id not in listed
+    assert (listed[lost.id]["tenant_id"], listed[lost.id]["status"]) == (tenant_id, "queued")
+    assert fresh.id in {row["id"] for row in _json(cli("jobs", "stuck", "--older-than", "0"))}
+    original = runtime.settings()
+    runtime.configure(settings.with_overrides(redis_url=None))  # the sweep runs it right here
+    try:
+        assert _json(cli("jobs", "sweep"))["redispatched"] >= 1
+    finally:
+        runtime.configure(original)
+    assert lost.id not in {row["id"] for row in _json(cli("jobs", "stuck"))}
+    session.expire_all()
+    with tenant_scope(tenant_id):
+        assert session.get_one(Job, lost.id).status == "succeeded"
+
+
 # -- the installed console script, as an operator runs it ---------------------------------
 
 
@@ -189,6 +214,34 @@ def test_production_refuses_to_start_without_secrets(settings):
     assert proc.returncode == 2
     assert "PAYYMO_SECRET_KEY" in proc.stderr
     assert "PAYYMO_ENCRYPTION_KEY" in proc.stderr
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "payymo.example"])  # noqa: S104
+def test_serve_refuses_the_development_server_on_a_public_host_outside_development(settings, host):
+    port = free_port()
+    proc = _run(settings, "serve", "--host", host, "--port", str(port), PAYYMO_ENV="test")
+    assert proc.returncode == 2, proc.stderr
+    assert "refusing to serve Flask's development server" in proc.stderr
+    assert f"on {host} with PAYYMO_ENV=test" in proc.stderr
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),  # noqa: S104
+        ("::", False),
+        ("10.0.0.5", False),
+        ("localhost.example", False),
+    ],
+)
+def test_is_loopback(host, loopback):
+    assert is_loopback(host) is loopback
 
 
 def test_wsgi_module_builds_the_app_from_the_environment(app, settings):

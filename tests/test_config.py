@@ -186,6 +186,18 @@ def test_bad_reconcile_processes_are_refused(instance, raw):
         load_settings({"PAYYMO_INSTANCE_PATH": str(instance), "PAYYMO_RECONCILE_PROCESSES": raw})
 
 
+def test_sweep_interval_has_a_default_and_can_be_set(instance):
+    assert load_settings({"PAYYMO_INSTANCE_PATH": str(instance)}).sweep_interval_seconds == 60
+    settings = load_settings({"PAYYMO_INSTANCE_PATH": str(instance), "PAYYMO_SWEEP_INTERVAL": "5"})
+    assert settings.sweep_interval_seconds == 5
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "1.5", "soon", "86401"])
+def test_bad_sweep_intervals_are_refused(instance, raw):
+    with pytest.raises(ConfigError, match="PAYYMO_SWEEP_INTERVAL"):
+        load_settings({"PAYYMO_INSTANCE_PATH": str(instance), "PAYYMO_SWEEP_INTERVAL": raw})
+
+
 def test_with_overrides_copies(instance):
     settings = load_settings({"PAYYMO_INSTANCE_PATH": str(instance)})
     other = settings.with_overrides(redis_url="redis://127.0.0.1:6379/0")

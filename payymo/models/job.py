@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from payymo.db import Base, JSONType, UTCDateTime
@@ -22,6 +22,8 @@ class Job(TenantScoped, Base):
     __table_args__ = (
         Index("ix_jobs_tenant_id_id", "tenant_id", "id"),
         Index("ix_jobs_tenant_type_status", "tenant_id", "type", "status"),
+        # The sweeper looks across tenants for queued, running and due failed jobs.
+        Index("ix_jobs_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
     id: Mapped[str] = id_column("job")
@@ -32,3 +34,6 @@ class Job(TenantScoped, Base):
     created_at: Mapped[dt.datetime] = created_at_column()
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # How many times a worker started it; a failed job is retried while this is below the cap.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

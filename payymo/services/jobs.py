@@ -30,7 +30,13 @@ LOST = "The run stopped before it finished (its worker was lost); a later run pi
 REENQUEUE_AFTER = dt.timedelta(minutes=10)
 # A large tenant's run takes longer than RQ's 180 s default; a cut run is safe to rerun.
 RECONCILE_TIMEOUT = 3600
-FAILED = "The reconciliation run failed; it will be retried on the next change."
+FAILED = "The reconciliation run failed."
+SUPERSEDED = "A later run of the tenant's reconciliation covers this one; it is not retried."
+SUSPENDED = "Skipped: the tenant is suspended."
+# A failed run is retried after 1, 2, 4, 8 minutes (capped), then left failed for good.
+MAX_ATTEMPTS = 5
+RETRY_FIRST = dt.timedelta(minutes=1)
+RETRY_LONGEST = dt.timedelta(minutes=30)
 # Invoice fields the engine reads: changing one of them can change a match.
 INVOICE_MATCH_FIELDS = frozenset(
     {
@@ -106,12 +112,19 @@ def get_job(*, session: Session, job_id: str) -> Job:
 
 
 def start_job(*, session: Session, job_id: str) -> bool:
-    """Mark a job running; False when it already succeeded (a second delivery)."""
+    """Mark a job running (one more attempt); False when it already succeeded."""
     now = utcnow()
     claimed = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status != "succeeded")
-        .values(status="running", started_at=now, finished_at=None, error=None)
+        .values(
+            status="running",
+            started_at=now,
+            finished_at=None,
+            error=None,
+            attempts=Job.attempts + 1,
+            next_attempt_at=None,
+        )
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
@@ -120,7 +133,15 @@ def start_job(*, session: Session, job_id: str) -> bool:
     session.execute(
         update(Job)
         .where(Job.type == RECONCILE, Job.status == "running", Job.id != job_id)
-        .values(status="failed", error=LOST, finished_at=now)
+        .values(status="failed", error=LOST, finished_at=now, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    # A run covers the whole tenant: earlier failed runs waiting for a retry need none.
+    session.execute(
+        update(Job)
+        .where(Job.type == RECONCILE, Job.status == "failed", Job.next_attempt_at.is_not(None))
+        .where(Job.id != job_id)
+        .values(error=SUPERSEDED, next_attempt_at=None)
         .execution_options(synchronize_session=False)
     )
     return True
@@ -145,7 +166,45 @@ def finish_job(*, session: Session, job_id: str, result: dict) -> None:
     _set(session, job_id, status="succeeded", result=result, finished_at=utcnow(), error=None)
 
 
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long a job that failed its ``attempts``-th attempt waits before the next."""
+    return min(RETRY_FIRST * 2 ** max(attempts - 1, 0), RETRY_LONGEST)
+
+
+def gave_up(message: str, attempts: int) -> str:
+    """``message`` saying the job is not retried again."""
+    return f"{message} Tried {attempts} times; not retried again (a new change starts a new run)."
+
+
 def fail_job(*, session: Session, job_id: str, exc: BaseException) -> None:
-    """Mark a job failed with a message safe to show (never a stack trace or SQL)."""
+    """Mark a job failed with a safe message (never a stack trace or SQL); schedule a retry."""
     message = exc.message if isinstance(exc, PayymoError) else FAILED
-    _set(session, job_id, status="failed", error=message, finished_at=utcnow())
+    now = utcnow()
+    attempts = session.scalar(select(Job.attempts).where(Job.id == job_id)) or 0
+    if attempts < MAX_ATTEMPTS:
+        retry = now + retry_delay(attempts)
+    else:
+        retry, message = None, gave_up(message, attempts)
+    _set(session, job_id, status="failed", error=message, finished_at=now, next_attempt_at=retry)
+
+
+def skip_job(*, session: Session, job_id: str, reason: str) -> None:
+    """Close a job that will not run (e.g. its tenant is suspended); it is not retried."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status != "succeeded")
+        .values(status="failed", error=reason, finished_at=utcnow(), next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def queue_job_id(job: Job) -> str:
+    """The id a job row's work has in the queue (deterministic, so a redelivery is a no-op)."""
+    return rq_job_id(job.tenant_id, job.id)
+
+
+def dispatch_job(*, session: Session, job: Job) -> None:
+    """Enqueue a job row's work again, after ``session`` commits (the sweeper's re-dispatch)."""
+    if job.type != RECONCILE:
+        raise ValueError(f"cannot dispatch a {job.type!r} job")
+    _enqueue(session, job.tenant_id, job.id)

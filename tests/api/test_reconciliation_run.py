@@ -30,6 +30,8 @@ JOB_FIELDS = {
     "created_at",
     "started_at",
     "finished_at",
+    "attempts",
+    "next_attempt_at",
 }
 COUNT_NAMES = {
     "transactions_considered",

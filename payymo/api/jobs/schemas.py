@@ -21,7 +21,14 @@ class JobOut(OutputSchema):
         allow_none=True,
         metadata={"description": "Counts so far while running; final counts once succeeded"},
     )
-    error = fields.String(allow_none=True, metadata={"description": "Why it failed"})
+    error = fields.String(
+        allow_none=True, metadata={"description": "Why it failed (or was not retried)"}
+    )
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
+    attempts = fields.Integer(metadata={"description": "How many times a worker started it"})
+    next_attempt_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "When a failed job is retried; null once it is not retried"},
+    )
