@@ -38,6 +38,8 @@ PREFIXES = {
 _PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 _TRIPLES = [pair + c for pair in _PAIRS for c in _ALPHABET]
 _RAND_MASK = (1 << 80) - 1
+_STEP_BITS = 64  # random step between two ids of one millisecond
+_FRESH_BITS = 79  # a millisecond's first id leaves half the space for the steps after it
 
 
 def _encode(value: int) -> str:
@@ -57,18 +59,25 @@ def _encode(value: int) -> str:
 
 
 def new_id(prefix: str) -> str:
-    """A new id like ``inv_01JD…``: 48-bit milliseconds then 80 random bits, monotonic."""
+    """A new id like ``inv_01JD…``: 48-bit milliseconds then 80 random bits, increasing.
+
+    Within one millisecond the random part grows by a random step of up to 2^64, so ids
+    stay strictly increasing (cursors and sorting rely on it) while a neighbour's id does
+    not give this one away. A step that would overflow moves the stamp on a millisecond.
+    """
     global _last_ms, _last_rand
     with _lock:
         now = time.time_ns() // 1_000_000
         if now <= _last_ms:
             # Same millisecond (or clock stepped back): stay strictly increasing.
             now = _last_ms
-            rand = _last_rand + 1
+            rand = _last_rand + 1 + secrets.randbits(_STEP_BITS)
+            if rand > _RAND_MASK:
+                now, rand = now + 1, secrets.randbits(_FRESH_BITS)
         else:
-            rand = secrets.randbits(80)
+            rand = secrets.randbits(_FRESH_BITS)
         _last_ms, _last_rand = now, rand
-    return f"{prefix}_{_encode((now << 80) | (rand & _RAND_MASK))}"
+    return f"{prefix}_{_encode((now << 80) | rand)}"
 
 
 def is_valid(value: str, prefix: str) -> bool:

@@ -39,6 +39,25 @@ def test_ids_are_not_guessable():
     assert b != a
 
 
+def test_an_id_of_the_same_millisecond_is_not_predictable_from_its_neighbour():
+    values = [ids.new_id("inv") for _ in range(2000)]
+    assert values == sorted(values) and len(set(values)) == len(values)
+    same_ms = [(a, b) for a, b in zip(values, values[1:], strict=False) if a[4:14] == b[4:14]]
+    assert len(same_ms) > 100  # a tight loop mints many ids per millisecond
+    steps = {_random_part(b) - _random_part(a) for a, b in same_ms}
+    # Not "+1": each step is random, so knowing one id does not give the next one.
+    assert 1 not in steps
+    assert len(steps) == len(same_ms)
+
+
+def _random_part(value: str) -> int:
+    body = value.partition("_")[2]
+    number = 0
+    for char in body:
+        number = number * 32 + "0123456789ABCDEFGHJKMNPQRSTVWXYZ".index(char)
+    return number & ((1 << 80) - 1)
+
+
 def test_is_valid_rejects_wrong_prefix_and_malformed_bodies():
     good = ids.new_id("inv")
     assert not ids.is_valid(good, "txn")
