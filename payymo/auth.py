@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from payymo.errors import AuthenticationError, AuthorizationError
 from payymo.models import ApiKey, Tenant
-from payymo.tenancy import system_scope
+from payymo.tenancy import system_scope, tenant_scope
 
 KEY_MODES = ("live", "test")
 SCOPES = (
@@ -40,6 +42,7 @@ BLUEPRINT_SCOPES = {
     "reconciliation_run": "reconciliation",
     "jobs": "reconciliation",
 }
+log = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 _SECRET_BYTES = 32
 
@@ -79,10 +82,37 @@ def extract_key(headers) -> str | None:
     return None
 
 
+class KeyRefused(AuthenticationError):
+    """A key that exists but may not be used (revoked, expired) or whose tenant is suspended.
+
+    The client sees the same 401 as for an unknown key (no oracle for which keys exist);
+    ``reason`` and the key's ids are what the audit log records.
+    """
+
+    def __init__(self, message: str, *, reason: str, key: ApiKey):
+        super().__init__(message)
+        self.reason = reason
+        self.key_id = key.id
+        self.tenant_id = key.tenant_id
+
+
+class TenantSuspended(KeyRefused):
+    """A valid key of a suspended tenant (403)."""
+
+    status, type, code = 403, "authorization_error", "tenant_suspended"
+
+
+INVALID_KEY = "Invalid API key provided."
+
+
 def authenticate(
     session: Session, secret: str | None, *, now: dt.datetime
 ) -> tuple[ApiKey, Tenant]:
-    """Resolve a key to its live ``ApiKey`` and active ``Tenant`` or raise."""
+    """Resolve a key to its live ``ApiKey`` and active ``Tenant`` or raise.
+
+    Unknown, revoked and expired keys all answer ``INVALID_KEY``; the last two raise
+    ``KeyRefused`` carrying the real reason for the audit log.
+    """
     if not secret:
         raise AuthenticationError(
             "No API key provided. Send it in the X-API-Key header.", code="missing_api_key"
@@ -95,34 +125,40 @@ def authenticate(
             .where(ApiKey.key_hash == digest)
         ).one_or_none()
     if row is None or not hmac.compare_digest(row[0].key_hash, digest):
-        raise AuthenticationError("Invalid API key provided.")
+        raise AuthenticationError(INVALID_KEY)
     key, tenant = row
     if key.revoked_at is not None:
-        raise AuthenticationError("This API key has been revoked.", code="api_key_revoked")
+        raise KeyRefused(INVALID_KEY, reason="api_key_revoked", key=key)
     if key.expires_at is not None and key.expires_at <= now:
-        raise AuthenticationError("This API key has expired.", code="api_key_expired")
+        raise KeyRefused(INVALID_KEY, reason="api_key_expired", key=key)
     if tenant.status != "active":
-        raise AuthorizationError("This tenant is suspended.", code="tenant_suspended")
+        raise TenantSuspended("This tenant is suspended.", reason="tenant_suspended", key=key)
     return key, tenant
 
 
 def touch_last_used(session: Session, key: ApiKey, *, now: dt.datetime) -> None:
-    """Record use at most once a minute (a cheap conditional UPDATE)."""
+    """Record use at most once a minute, in a transaction of its own that never waits.
+
+    Called after the request's own transaction has ended: the row is locked only for
+    this one statement, and a row another request is touching right now is skipped
+    (``SKIP LOCKED``) rather than waited for, so requests on one key never queue here.
+    """
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
         return
-    with system_scope():
-        session.execute(
-            update(ApiKey)
-            .where(
-                ApiKey.id == key.id,
-                or_(
-                    ApiKey.last_used_at.is_(None),
-                    ApiKey.last_used_at < now - LAST_USED_RESOLUTION,
-                ),
+    stale = or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION)
+    free = select(ApiKey.id).where(ApiKey.id == key.id, stale).with_for_update(skip_locked=True)
+    try:
+        with tenant_scope(key.tenant_id):
+            session.execute(
+                update(ApiKey)
+                .where(ApiKey.id.in_(free))
+                .values(last_used_at=now)
+                .execution_options(synchronize_session=False)
             )
-            .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
-        )
+            session.commit()
+    except DBAPIError as exc:  # bookkeeping only: never fails the request it follows
+        session.rollback()
+        log.warning("last_used_at not recorded", extra={"error": type(exc.orig).__name__})
 
 
 def required_scope(blueprint: str | None, method: str) -> str | None:

@@ -13,11 +13,16 @@ from prometheus_client.registry import Collector
 from pythonjsonlogger.json import JsonFormatter
 
 request_id_var: ContextVar[str | None] = ContextVar("payymo_request_id", default=None)
+# The id a client sent in X-Request-Id, when well-formed: logged beside ours, never as ours.
+client_request_id_var: ContextVar[str | None] = ContextVar("payymo_client_request_id", default=None)
 
 
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        client_id = client_request_id_var.get()
+        if client_id is not None:
+            record.client_request_id = client_id
         return True
 
 

@@ -123,7 +123,7 @@ def test_revoke_then_401(app, api):
     assert revoked.json["revoked_at"] is not None
     response = client.get("invoices")
     assert response.status_code == 401
-    assert response.json["error"]["code"] == "api_key_revoked"
+    assert response.json["error"]["code"] == "invalid_api_key"
     # Revoking twice keeps the first revocation time.
     again = api.delete(f"api_keys/{created['id']}")
     assert again.status_code == 200

@@ -66,7 +66,7 @@ def test_revoked_key_is_401(api, tenant):
     assert api.get("invoices").status_code == 200
     revoked = api.delete(f"api_keys/{tenant.key_id}")
     assert revoked.status_code == 200
-    _assert_auth_error(api.get("invoices"), "api_key_revoked")
+    _assert_auth_error(api.get("invoices"), "invalid_api_key")
 
 
 def test_expired_key_is_401(api, tenant, session):
@@ -74,7 +74,38 @@ def test_expired_key_is_401(api, tenant, session):
     with tenant_scope(tenant.tenant_id):
         key.expires_at = utcnow() - dt.timedelta(seconds=1)
         session.commit()
-    _assert_auth_error(api.get("invoices"), "api_key_expired")
+    _assert_auth_error(api.get("invoices"), "invalid_api_key")
+
+
+def test_unknown_revoked_and_expired_keys_answer_alike(app, api, tenant, session):
+    # No oracle: a caller cannot tell a key that never existed from a dead one.
+    unknown = app.test_client().get("/api/v1/invoices", headers={"X-API-Key": "pym_live_nope"})
+    key = _key(session, tenant.tenant_id, tenant.key_id)
+    with tenant_scope(tenant.tenant_id):
+        key.expires_at = utcnow() - dt.timedelta(seconds=1)
+        session.commit()
+    expired = api.get("invoices")
+    assert api.delete(f"api_keys/{tenant.key_id}").status_code == 401
+    with tenant_scope(tenant.tenant_id):
+        key.expires_at, key.revoked_at = None, utcnow()
+        session.commit()
+    revoked = api.get("invoices")
+
+    def shown(response):
+        error = dict(response.json["error"])
+        error.pop("request_id")
+        return response.status_code, error
+
+    assert shown(unknown) == shown(expired) == shown(revoked)
+    assert shown(unknown) == (
+        401,
+        {
+            "type": "authentication_error",
+            "code": "invalid_api_key",
+            "message": "Invalid API key provided.",
+            "param": None,
+        },
+    )
 
 
 def test_key_with_future_expiry_still_works(api, tenant, session):

@@ -18,10 +18,6 @@ REASONS = [
 ]
 
 
-def _prefix(secret: str) -> str:
-    return secret[: len("pym_live_") + 6]
-
-
 @pytest.fixture
 def seed(session, tenant) -> Seed:
     return Seed(session, tenant.tenant_id)
@@ -134,21 +130,21 @@ def test_accept_applies_the_suggestion_as_a_match(api, tenant, session, case):
     assert response.status_code == 200, response.json
     body = response.json
     assert body["status"] == "accepted"
-    assert body["decided_by"] == _prefix(tenant.secret)
+    assert body["decided_by"] == tenant.key_id
     assert body["decided_at"] is not None
     match = api.get(f"reconciliation/matches/{body['match_id']}").json
     assert match["method"] == "suggestion"
     assert match["suggestion_id"] == case["best"]
     assert match["confidence"] == 0.86
     assert match["reasons"] == REASONS
-    assert match["created_by"] == _prefix(tenant.secret)
+    assert match["created_by"] == tenant.key_id
     assert match["allocations"][0]["invoice_id"] == case["right"]
     assert api.get(f"invoices/{case['right']}").json["status"] == "paid"
     assert api.get(f"transactions/{case['txn']}").json["match_status"] == "matched"
     # The transaction is fully matched: its other open suggestion is expired.
     runner_up = api.get(f"reconciliation/suggestions/{case['runner_up']}").json
     assert runner_up["status"] == "expired"
-    assert runner_up["decided_by"] == _prefix(tenant.secret)
+    assert runner_up["decided_by"] == tenant.key_id
     assert count_rows(AuditLog, resource_id=case["best"]) == 1
 
 
@@ -193,7 +189,7 @@ def test_accept_that_no_longer_fits_is_409_and_expires_the_suggestion(
     assert "no longer fits" in error["message"]
     state = seed.get(Suggestion, case["best"])
     assert (state.status, state.match_id) == ("expired", None)
-    assert state.decided_by == _prefix(tenant.secret)
+    assert state.decided_by == tenant.key_id
     assert count_rows(Match) == 1  # only the manual one
     assert api.get(f"transactions/{case['txn']}").json["amount_allocated"] == 0
     # The decision that changed something is audited like any other.
@@ -240,7 +236,7 @@ def test_reject_blocks_the_pairs_and_records_who_decided(api, tenant, session, c
     assert response.status_code == 200, response.json
     body = response.json
     assert (body["status"], body["match_id"]) == ("rejected", None)
-    assert body["decided_by"] == _prefix(tenant.secret)
+    assert body["decided_by"] == tenant.key_id
     assert body["decided_at"] is not None
     with tenant_scope(tenant.tenant_id):
         blocks = [

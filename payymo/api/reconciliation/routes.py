@@ -34,8 +34,8 @@ blp = Blueprint(
 
 
 def _actor() -> str:
-    """Who is acting: the API key's display prefix."""
-    return g.api_key.prefix
+    """Who is acting: the API key's id (its secret's prefix is for display only)."""
+    return g.api_key.id
 
 
 @blp.route("")

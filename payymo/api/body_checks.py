@@ -1,0 +1,34 @@
+"""Request bodies: size limits per endpoint (413) and JSON only (415), before any work."""
+
+from __future__ import annotations
+
+from flask import request
+
+from payymo.errors import PayloadTooLarge, UnsupportedMediaType
+
+BODY_LIMIT = 256 * 1024
+BATCH_BODY_LIMIT = 1024 * 1024
+BATCH_SUFFIXES = ("/batch", "/import")
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def body_limit(path: str) -> int:
+    """The largest body ``path`` accepts."""
+    return BATCH_BODY_LIMIT if path.endswith(BATCH_SUFFIXES) else BODY_LIMIT
+
+
+def check() -> None:
+    """Refuse an oversized body (413) or a non-JSON one on a write (415)."""
+    limit = body_limit(request.path)
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The request body is over {limit // 1024} KB for this endpoint.")
+    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
+    if request.content_length is None and has_body:
+        # A chunked body has no length to check up front, and werkzeug silently truncates
+        # it at the limit: read one byte past it so an oversized body is refused instead.
+        request.max_content_length = limit + 1
+        if len(request.get_data(cache=True)) > limit:
+            raise PayloadTooLarge(f"The request body is over {limit // 1024} KB for this endpoint.")
+    if request.method in MUTATING and has_body and request.mimetype != "application/json":
+        raise UnsupportedMediaType("Send the body as application/json.", param="Content-Type")
