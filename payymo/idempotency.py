@@ -4,6 +4,10 @@ The claim is an INSERT on (tenant, key) in the same transaction as the effect, s
 concurrent request with the same key waits on the unique index until the first commits,
 then replays its stored response: one effect. Failed requests roll their claim back, so
 a retry runs again (nothing was written the first time).
+
+A stored response can carry a secret shown once (a new API key's), so bodies are kept
+encrypted with the configured key (``secrets_box``) for their 24 hours; a replay
+decrypts and answers exactly what the first request answered, secret included.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from payymo import secrets_box
 from payymo.db import utcnow
 from payymo.errors import IdempotencyError, InvalidRequest
 from payymo.ids import new_id
@@ -93,14 +98,22 @@ def claim(
             param="Idempotency-Key",
             code="idempotency_key_in_use",
         )
-    return Replay(status=record.response_status, body=record.response_body or "")
+    return Replay(status=record.response_status, body=_read_body(record.response_body))
 
 
 def complete(session: Session, *, key: str, status: int, body: str) -> None:
     """Store the response for ``key`` (in the same transaction as the effect)."""
     record = session.scalars(select(IdempotencyRecord).where(IdempotencyRecord.key == key)).one()
     record.response_status = status
-    record.response_body = body
+    record.response_body = secrets_box.encrypt(body)
+
+
+def _read_body(stored: str | None) -> str:
+    if not stored:
+        return ""
+    if stored.startswith(("{", "[")):
+        return stored  # stored in plain text before bodies were encrypted (expires in 24 h)
+    return secrets_box.decrypt(stored)
 
 
 def purge_expired(session: Session) -> int:

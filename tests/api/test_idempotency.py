@@ -39,6 +39,25 @@ def test_a_retry_is_replayed_with_the_same_status_and_body(api):
     assert count(Event) == 1
 
 
+def test_a_stored_response_holding_a_secret_is_encrypted_and_replayed_whole(api, app):
+    body = {"name": "CRM sync", "scopes": ["invoices:read"]}
+    first = api.post("api_keys", json=body, headers=idem("mint-crm-key"))
+    assert first.status_code == 201
+    secret = first.json["secret"]
+    with system_scope():
+        stored = db.session.scalars(
+            select(IdempotencyRecord.response_body).where(IdempotencyRecord.key == "mint-crm-key")
+        ).one()
+    # Nothing of the response can be read from the database without the key.
+    assert secret not in stored and first.json["id"] not in stored
+    assert not stored.lstrip().startswith("{")
+    again = api.post("api_keys", json=body, headers=idem("mint-crm-key"))
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_data() == first.get_data()
+    # The replayed secret is the key that was minted: it works.
+    assert ApiClient(app.test_client(), again.json["secret"]).get("invoices").status_code == 200
+
+
 def test_key_order_and_spacing_do_not_change_the_request(api):
     body = invoice_body()
     first = api.post("invoices", json=body, headers=idem("k-order"))

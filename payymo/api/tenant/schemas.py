@@ -45,7 +45,11 @@ class TenantSettingsIn(StrictSchema):
     date_window_days = StrictInteger(validate=validate.Range(min=0, max=365))
     overpayment_tolerance = StrictInteger(
         validate=validate.Range(min=0, max=money.MAX_MINOR_UNITS - 1),
-        metadata={"description": "Integer minor units an invoice may be overpaid by"},
+        metadata={
+            "description": "How much an invoice may be overpaid by, in minor units of the "
+            "credit's own currency, whatever it is: 100 is 1.00 EUR, but 100 JPY and 0.100 "
+            "BHD (currency exponents 2, 0, 3). One number serves every currency."
+        },
     )
     reference_pattern = ReferencePattern(allow_none=True)
 
