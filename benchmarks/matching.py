@@ -116,19 +116,24 @@ def _run(fn, data: Dataset, transactions):
     return out, time.perf_counter() - started
 
 
+def verdict(met: bool) -> str:
+    """How a goal line ends."""
+    return "met" if met else "MISSED"
+
+
 def print_accuracy(m: dict) -> None:
     """The four accuracy lines, with their goals."""
     print(
-        f"  auto-match precision      {m['precision']:7.2f} %  ({m['autos']} automatic, {m['wrong']} wrong)   goal >= 99.9 %"
+        f"  auto-match precision      {m['precision']:7.2f} %  ({m['autos']} automatic, {m['wrong']} wrong)   goal >= 99.9 %  {verdict(m['precision'] >= 99.9)}"
     )
     print(
-        f"  auto-match rate           {m['auto_rate']:7.2f} %  (of {m['matchable']} matchable booked credits)   goal >= 90 %"
+        f"  auto-match rate           {m['auto_rate']:7.2f} %  (of {m['matchable']} matchable booked credits)   goal >= 90 %  {verdict(m['auto_rate'] >= 90.0)}"
     )
     print(
-        f"  top-1 suggestion accuracy {m['top1']:7.2f} %  (of {m['rest']} paying credits not auto-matched)   goal >= 95 %"
+        f"  top-1 suggestion accuracy {m['top1']:7.2f} %  (of {m['rest']} paying credits not auto-matched)   goal >= 95 %  {verdict(m['top1'] >= 95.0)}"
     )
     print(
-        f"  false auto on unrelated   {m['false_unrelated']:7d}                                   goal 0"
+        f"  false auto on unrelated   {m['false_unrelated']:7d}                                   goal 0  {verdict(m['false_unrelated'] == 0)}"
     )
 
 
@@ -154,7 +159,7 @@ def engine_report(args) -> bool:
             f"  naive (extrapolated)      {naive_all:7.0f} s   (measured {naive_took:.1f} s on {len(sample)} credits x {len(data.invoices)} invoices)"
         )
         print(
-            f"  throughput ratio          {ratio:7.0f} x                                 goal >= 500 x"
+            f"  throughput ratio          {ratio:7.0f} x                                 goal >= 500 x  {verdict(ratio >= 500)}"
         )
         print(f"  naive vs engine on the sample: {same}/{len(sample)} identical decisions")
         if args.verbose:

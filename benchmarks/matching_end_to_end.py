@@ -300,7 +300,8 @@ def report(args, evaluate, print_accuracy) -> bool:
     print(f"end to end, seed {seed}: {n_txn} credits x {n_inv} open invoices, PostgreSQL")
     print(
         f"  reconcile job wall time   {wall:7.2f} s   ({n_txn / wall:,.0f} credits/s; "
-        f"engine alone {engine_alone:.2f} s, {wall / engine_alone:.1f}x)   goal <= 30 s"
+        f"engine alone {engine_alone:.2f} s, {wall / engine_alone:.1f}x)   goal <= 30 s  "
+        f"{'met' if wall <= GOAL_SECONDS else 'MISSED'}"
     )
     own, engines, pg = (
         None if a is None or b is None else b - a
