@@ -8,7 +8,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from payymo import jobs, runtime
+from payymo import jobs
 from payymo.api.invoices.schemas import InvoiceCreate
 from payymo.db import utcnow
 from payymo.errors import NotFound
@@ -19,16 +19,6 @@ from tests.helpers import invoice_body
 from tests.tasks.jobs import tag_invoice
 
 TAG = "tests.tasks.jobs.tag_invoice"
-
-
-@pytest.fixture
-def in_process(app, settings):
-    """The embedded default (no Redis) for one test; the suite's settings come back after."""
-    original = runtime.settings()
-    runtime.configure(settings.with_overrides(redis_url=None))
-    assert runtime.redis_connection() is None
-    yield
-    runtime.configure(original)
 
 
 def _invoice(session, tenant_id: str, external_id: str = "ERP-1") -> str:

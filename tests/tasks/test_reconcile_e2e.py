@@ -18,12 +18,12 @@ from collections import defaultdict
 import pytest
 import redis
 from rq import Queue
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from payymo import db, jobs
+from payymo import jobs
 from payymo.errors import PayymoError
-from payymo.models import Invoice, Job, Match, Suggestion, Tenant, Transaction
+from payymo.models import Invoice, Job, Match, Suggestion, Transaction
 from payymo.services import allocations
 from payymo.services import jobs as job_service
 from payymo.services import tenants as tenant_service
@@ -35,21 +35,6 @@ from tests.reconcile_world import account, add, credit_row, invoice_row
 from tests.tasks.processes import PAYYMO, ROOT, payymo_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-
-
-@pytest.fixture
-def sessions(app, settings):
-    """Committing sessions; every tenant made through ``new_tenant`` is deleted after."""
-    # Jobs queued by rolled-back tests elsewhere point at nothing; do not run them here.
-    conn = redis.Redis.from_url(settings.redis_url)
-    for name in jobs.QUEUES:
-        Queue(name, connection=conn).empty()
-    factory = sessionmaker(bind=db.engine(), expire_on_commit=False)
-    factory.created = []
-    yield factory
-    with factory() as session:
-        session.execute(delete(Tenant).where(Tenant.id.in_(factory.created)))
-        session.commit()
 
 
 def new_tenant(sessions, name: str) -> tuple[str, str]:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 
-import pytest
 from sqlalchemy import select
 
-from payymo import runtime
 from payymo.models import Invoice, Job, Match, Tenant
 from payymo.services import jobs as job_service
 from payymo.tenancy import tenant_scope
@@ -16,15 +14,6 @@ from tests.reconcile_world import account, add, credit_row, invoice_row
 from tests.tasks.jobs import tag_invoice
 
 SKIPPED = {"skipped": "tenant_suspended"}
-
-
-@pytest.fixture
-def in_process(app, settings):
-    """The embedded default (no Redis) for one test: a job runs right after its commit."""
-    original = runtime.settings()
-    runtime.configure(settings.with_overrides(redis_url=None))
-    yield
-    runtime.configure(original)
 
 
 def _matchable(session, tenant_id: str) -> str:

@@ -14,7 +14,6 @@ import redis
 from rq import Queue
 from sqlalchemy import select
 
-from payymo import runtime
 from payymo.db import utcnow
 from payymo.models import Job, Match, Tenant
 from payymo.services import job_sweeper
@@ -24,15 +23,6 @@ from tasks.maintenance import SWEEP_BUSY, sweep_jobs
 from tests.reconcile_world import account, add, credit_row, invoice_row
 
 LONG_AGO = dt.timedelta(minutes=5)
-
-
-@pytest.fixture
-def in_process(app, settings):
-    """The embedded default (no Redis) for one test."""
-    original = runtime.settings()
-    runtime.configure(settings.with_overrides(redis_url=None))
-    yield
-    runtime.configure(original)
 
 
 @pytest.fixture

@@ -19,12 +19,11 @@ import redis
 from rq import Queue
 from rq.job import Job as RqJob
 from rq.job import JobStatus
-from sqlalchemy import delete, select, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import select, text
 
-from payymo import db, queue_state, runtime, sweeper
+from payymo import queue_state, runtime, sweeper
 from payymo.db import utcnow
-from payymo.models import Job, Match, Tenant, Transaction
+from payymo.models import Job, Match, Transaction
 from payymo.services import job_sweeper
 from payymo.services import jobs as job_service
 from payymo.services import tenants as tenant_service
@@ -45,20 +44,11 @@ LATER = job_sweeper.QUEUED_GRACE + job_sweeper.QUEUED_GRACE  # past the grace pe
 DEADLINE = 90  # seconds a test waits for a worker or server to do what it must
 
 
-@pytest.fixture
-def sessions(app, settings):
-    """Committing sessions; tenants made through ``world`` are deleted after."""
+@pytest.fixture(autouse=True)
+def _no_sweep_lease(settings):
+    """Each test starts with no worker holding this interval's sweep lease."""
     if settings.redis_url:
-        conn = redis.Redis.from_url(settings.redis_url)
-        for name in ("high", "default", "low"):
-            Queue(name, connection=conn).empty()
-        conn.delete(sweeper.LEASE_KEY)
-    factory = sessionmaker(bind=db.engine(), expire_on_commit=False)
-    factory.created = []
-    yield factory
-    with factory() as session:
-        session.execute(delete(Tenant).where(Tenant.id.in_(factory.created)))
-        session.commit()
+        redis.Redis.from_url(settings.redis_url).delete(sweeper.LEASE_KEY)
 
 
 def world(sessions, name: str) -> tuple[str, str]:
