@@ -81,6 +81,13 @@ def test_a_plain_list_carries_a_null_next_sync_token(api):
     assert body["next_cursor"] is None
 
 
+def test_a_sync_sees_only_its_tenants_rows(api, other_api):
+    make_invoices(api, 2)
+    assert len(walk(api, "invoices", "0")[0]) == 2
+    for resource in ("invoices", "transactions", "events"):
+        assert walk(other_api, resource, "0")[0] == []
+
+
 def test_transactions_sync_too(api, session, tenant):
     acc = account(session, tenant.tenant_id)
     txns = add(
