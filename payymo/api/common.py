@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from webargs.flaskparser import FlaskParser
 
 from payymo.errors import InvalidRequest
 from payymo.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from payymo.sync_tokens import START
 
 
 class StrictParser(FlaskParser):
@@ -51,6 +52,35 @@ class ListArgs(StrictSchema):
     )
     starting_after = fields.String(validate=validate.Length(max=64))
     ending_before = fields.String(validate=validate.Length(max=64))
+
+
+class SyncArgs(StrictSchema):
+    """``sync_token``: every change since the token, oldest first, alone or with ``limit``.
+
+    Filters would hide a row that stops matching them (an invoice leaving ``status=open``
+    would never come back as paid), so only those in ``SYNC_FILTERS`` (on fields that
+    never change) may come along; the token remembers them.
+    """
+
+    SYNC_FILTERS: tuple[str, ...] = ()
+
+    sync_token = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": f"Incremental sync: {START} to start, then the next_sync_token "
+            "of the previous page. Rows changed since, oldest first; a row may come twice."
+        },
+    )
+
+    @validates_schema
+    def _alone(self, data, **_kwargs):
+        if "sync_token" not in data:
+            return
+        for name in data:
+            if name not in ("sync_token", "limit", *self.SYNC_FILTERS):
+                raise ValidationError(
+                    "cannot be combined with sync_token (a sync returns every change).", name
+                )
 
 
 _PLAIN_FIELDS = (fields.String, fields.Integer, fields.Boolean)
@@ -146,11 +176,25 @@ class ListMeta(OutputSchema):
     next_cursor = fields.String(allow_none=True)
 
 
-def list_schema(item: type[Schema], name: str) -> type[Schema]:
-    """A list envelope ``{object, data, has_more, next_cursor}`` around ``item``."""
-    return type(name, (ListMeta,), {"data": fields.List(fields.Nested(item))})
+class SyncListMeta(ListMeta):
+    """A list envelope that also answers ``sync_token`` calls."""
+
+    next_sync_token = fields.String(
+        allow_none=True,
+        metadata={"description": "With sync_token: the token for the next call (null without)"},
+    )
+
+
+def list_schema(item: type[Schema], name: str, *, sync: bool = False) -> type[Schema]:
+    """A list envelope ``{object, data, has_more, next_cursor}`` around ``item``.
+
+    ``sync`` adds ``next_sync_token`` for lists that accept ``sync_token``.
+    """
+    meta = SyncListMeta if sync else ListMeta
+    return type(name, (meta,), {"data": fields.List(fields.Nested(item))})
 
 
 def page_args(args: dict) -> dict:
-    """Pop the pagination arguments out of parsed query ``args``."""
-    return {k: args.pop(k) for k in ("limit", "starting_after", "ending_before") if k in args}
+    """Pop the pagination (and sync) arguments out of parsed query ``args``."""
+    names = ("limit", "starting_after", "ending_before", "sync_token")
+    return {k: args.pop(k) for k in names if k in args}

@@ -8,6 +8,7 @@ from payymo.models.idempotency import IdempotencyRecord
 from payymo.models.invoice import Invoice
 from payymo.models.job import Job
 from payymo.models.reconciliation import Allocation, Match, MatchBlock, PayerMemory, Suggestion
+from payymo.models.sync_clock import SyncClock
 from payymo.models.tenant import Tenant
 from payymo.models.transaction import Transaction
 
@@ -24,6 +25,7 @@ __all__ = [
     "MatchBlock",
     "PayerMemory",
     "Suggestion",
+    "SyncClock",
     "Tenant",
     "Transaction",
 ]

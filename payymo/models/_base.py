@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 
-from sqlalchemy import ForeignKeyConstraint, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, ForeignKeyConstraint, String, text
+from sqlalchemy.orm import Mapped, Unmapped, mapped_column, unmapped_column
 
 from payymo.db import UTCDateTime, utcnow
 from payymo.ids import new_id
@@ -35,3 +35,16 @@ def tenant_fk(columns: str, target: str, **kwargs) -> ForeignKeyConstraint:
 def updated_at_column() -> Mapped[dt.datetime]:
     """Last change time, UTC."""
     return mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class ChangeStamped:
+    """Rows the database stamps with the position of their last change (``sync_token``).
+
+    A trigger writes ``change_seq`` on every INSERT or UPDATE, whatever the path (ORM,
+    Core, COPY): the writing transaction's id on PostgreSQL, the ``sync_clock`` counter on
+    SQLite (migration 0006). The ORM never maps it, so no object holds a stale copy.
+    """
+
+    change_seq: Unmapped[int] = unmapped_column(
+        BigInteger, nullable=False, server_default=text("0")
+    )

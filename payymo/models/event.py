@@ -10,16 +10,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from payymo.db import Base, JSONType, UTCDateTime
 from payymo.tenancy import TenantScoped
 
-from ._base import created_at_column, id_column
+from ._base import ChangeStamped, created_at_column, id_column
 
 
-class Event(TenantScoped, Base):
+class Event(TenantScoped, ChangeStamped, Base):
     """Something that happened to a tenant's data; delivered to webhooks after commit."""
 
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_tenant_id_id", "tenant_id", "id"),
         Index("ix_events_tenant_type", "tenant_id", "type"),
+        Index("ix_events_tenant_change_seq", "tenant_id", "change_seq"),
         # Only undelivered events are looked up by the sweeper: a partial index stays small
         # and costs nothing once an event is delivered.
         Index(

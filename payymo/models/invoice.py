@@ -10,12 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from payymo.db import Base, JSONType, UTCDateTime
 from payymo.tenancy import TenantScoped
 
-from ._base import created_at_column, id_column, updated_at_column
+from ._base import ChangeStamped, created_at_column, id_column, updated_at_column
 
 INVOICE_STATUSES = ("open", "partially_paid", "paid", "void")
 
 
-class Invoice(TenantScoped, Base):
+class Invoice(TenantScoped, ChangeStamped, Base):
     """An invoice; ``amount_paid`` and ``status`` follow from its allocations."""
 
     __tablename__ = "invoices"
@@ -23,6 +23,7 @@ class Invoice(TenantScoped, Base):
         UniqueConstraint("tenant_id", "external_id"),
         UniqueConstraint("tenant_id", "id"),
         Index("ix_invoices_tenant_updated_at", "tenant_id", "updated_at"),
+        Index("ix_invoices_tenant_change_seq", "tenant_id", "change_seq"),
         CheckConstraint("amount_due > 0", name="amount_due_positive"),
         CheckConstraint("amount_paid >= 0", name="amount_paid_non_negative"),
         Index("ix_invoices_tenant_status", "tenant_id", "status"),

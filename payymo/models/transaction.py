@@ -10,13 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from payymo.db import Base, JSONType
 from payymo.tenancy import TenantScoped
 
-from ._base import created_at_column, id_column, tenant_fk, updated_at_column
+from ._base import ChangeStamped, created_at_column, id_column, tenant_fk, updated_at_column
 
 TRANSACTION_STATUSES = ("booked", "pending")
 MATCH_STATUSES = ("unmatched", "suggested", "matched", "partially_matched", "ignored")
 
 
-class Transaction(TenantScoped, Base):
+class Transaction(TenantScoped, ChangeStamped, Base):
     """A bank transaction; ``amount`` is signed minor units (negative = money out)."""
 
     __tablename__ = "transactions"
@@ -26,6 +26,7 @@ class Transaction(TenantScoped, Base):
         tenant_fk("account_id", "bank_accounts", ondelete="CASCADE"),
         Index("ix_transactions_tenant_match_status", "tenant_id", "match_status"),
         Index("ix_transactions_tenant_booking_date", "tenant_id", "booking_date"),
+        Index("ix_transactions_tenant_change_seq", "tenant_id", "change_seq"),
     )
 
     id: Mapped[str] = id_column("txn")

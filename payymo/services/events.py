@@ -24,7 +24,7 @@ def list_events(*, session: Session, filters: dict, page: dict) -> Page:
     stmt = select(Event)
     if filters.get("type"):
         stmt = stmt.where(type_clause(filters["type"]))
-    return paginate(session, stmt, Event, prefix="evt", **page)
+    return paginate(session, stmt, Event, prefix="evt", sync_scope=filters.get("type"), **page)
 
 
 def get_event(*, session: Session, event_id: str) -> Event:

@@ -142,4 +142,10 @@ def test_both_cursors_at_once_are_rejected(api, invoice_ids):
 
 def test_an_empty_list(api):
     response = api.get("invoices")
-    assert response.json == {"object": "list", "data": [], "has_more": False, "next_cursor": None}
+    assert response.json == {
+        "object": "list",
+        "data": [],
+        "has_more": False,
+        "next_cursor": None,
+        "next_sync_token": None,  # lists that accept sync_token always carry it
+    }

@@ -17,7 +17,7 @@ class Events(MethodView):
     @blp.arguments(EventListArgs, location="query")
     @blp.response(200, EventList)
     def get(self, args):
-        """List events, newest first; filter by exact type or a prefix like invoice.*."""
+        """List events, newest first (by type or prefix like invoice.*), or sync with sync_token."""
         page = page_args(args)
         return service.list_events(session=db.session, filters=args, page=page)
 

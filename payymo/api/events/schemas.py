@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from payymo.api.common import ListArgs, OutputSchema, list_schema
+from payymo.api.common import ListArgs, OutputSchema, SyncArgs, list_schema
 from payymo.api.fields import FullMatch
 
 EVENT_TYPE_FILTER = validate.And(
@@ -27,11 +27,13 @@ class EventOut(OutputSchema):
     request_id = fields.String(allow_none=True)
 
 
-EventList = list_schema(EventOut, "EventList")
+EventList = list_schema(EventOut, "EventList", sync=True)
 
 
-class EventListArgs(ListArgs):
-    """Filters for ``GET /events``."""
+class EventListArgs(SyncArgs, ListArgs):
+    """Filters, pagination and ``sync_token`` for ``GET /events``."""
+
+    SYNC_FILTERS = ("type",)  # an event never changes type
 
     type = fields.String(
         validate=EVENT_TYPE_FILTER,

@@ -31,7 +31,7 @@ class Invoices(MethodView):
     @blp.arguments(InvoiceListArgs, location="query")
     @blp.response(200, InvoiceList)
     def get(self, args):
-        """List invoices, newest first."""
+        """List invoices, newest first, or sync their changes with sync_token."""
         page = page_args(args)
         return service.list_invoices(session=db.session, filters=args, page=page)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from payymo import money
-from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
+from payymo.api.common import ListArgs, OutputSchema, StrictSchema, SyncArgs, list_schema
 from payymo.api.fields import NO_CONTROL, Amount, CurrencyCode, Metadata, Text
 from payymo.models.invoice import INVOICE_STATUSES
 
@@ -76,11 +76,11 @@ class InvoiceOut(OutputSchema):
     updated_at = fields.DateTime()
 
 
-InvoiceList = list_schema(InvoiceOut, "InvoiceList")
+InvoiceList = list_schema(InvoiceOut, "InvoiceList", sync=True)
 
 
-class InvoiceListArgs(ListArgs):
-    """Filters for ``GET /invoices``."""
+class InvoiceListArgs(SyncArgs, ListArgs):
+    """Filters, pagination and ``sync_token`` for ``GET /invoices``."""
 
     status = fields.String(validate=validate.OneOf(INVOICE_STATUSES))
     customer = Text(255, metadata={"description": "Substring of customer name or email"})
@@ -92,7 +92,10 @@ class InvoiceListArgs(ListArgs):
     due_date_from = fields.Date()
     due_date_to = fields.Date()
     updated_since = fields.AwareDateTime(
-        metadata={"description": "ISO 8601 with offset; only invoices changed since"}
+        metadata={
+            "description": "ISO 8601 with offset; invoices changed since. Can miss a change "
+            "that commits late: sync with sync_token instead"
+        }
     )
 
 

@@ -35,7 +35,7 @@ class Transactions(MethodView):
     @blp.arguments(TransactionListArgs, location="query")
     @blp.response(200, TransactionList)
     def get(self, args):
-        """List transactions, newest first."""
+        """List transactions, newest first, or sync their changes with sync_token."""
         page = page_args(args)
         return service.list_transactions(session=db.session, filters=args, page=page)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from payymo import money
-from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
+from payymo.api.common import ListArgs, OutputSchema, StrictSchema, SyncArgs, list_schema
 from payymo.api.fields import NO_CONTROL, NO_NUL, Amount, CurrencyCode, Iban
 from payymo.api.invoices.schemas import RowError
 from payymo.models.transaction import MATCH_STATUSES, TRANSACTION_STATUSES
@@ -109,7 +109,7 @@ class TransactionOut(OutputSchema):
     updated_at = fields.DateTime()
 
 
-TransactionList = list_schema(TransactionOut, "TransactionList")
+TransactionList = list_schema(TransactionOut, "TransactionList", sync=True)
 
 
 class TransactionFilters(StrictSchema):
@@ -148,8 +148,8 @@ class TransactionFilters(StrictSchema):
             raise ValidationError("must not be below amount_min.", "amount_max")
 
 
-class TransactionListArgs(ListArgs, TransactionFilters):
-    """Filters and pagination for ``GET /transactions``."""
+class TransactionListArgs(SyncArgs, ListArgs, TransactionFilters):
+    """Filters, pagination and ``sync_token`` for ``GET /transactions``."""
 
 
 class TransactionImportRowOut(Schema):
