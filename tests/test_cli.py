@@ -11,7 +11,9 @@ import time
 import pytest
 import requests
 from click.testing import CliRunner
-from sqlalchemy import create_engine, delete, func, inspect, select
+from sqlalchemy import create_engine, delete, func, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from payymo import db, runtime
@@ -201,6 +203,44 @@ def test_db_upgrade_migrates_a_fresh_database_and_is_repeatable(settings, tmp_pa
     finally:
         engine.dispose()
     assert {"alembic_version", "tenants", "api_keys", "invoices", "transactions"} <= tables
+
+
+@pytest.mark.postgres
+def test_db_upgrade_migrates_as_the_owner_and_grants_the_app_role(settings):
+    from tests.conftest import APP_ROLE, PG_URL
+
+    name = "payymo_cli_grant"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    owner_url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    app_url = make_url(owner_url).set(username=APP_ROLE).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    app_engine = create_engine(app_url)
+    try:
+        proc = _run(
+            settings,
+            "db",
+            "upgrade",
+            PAYYMO_MIGRATION_DATABASE_URL=owner_url,
+            PAYYMO_DATABASE_URL=app_url,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert f"granted table access to the app role {APP_ROLE}" in proc.stderr
+        with app_engine.connect() as conn:
+            # The app role reads and writes the tables, behind their policies, owning none.
+            assert conn.execute(text("SELECT count(*) FROM invoices")).scalar_one() == 0
+            owned = conn.execute(
+                text("SELECT count(*) FROM pg_tables WHERE tableowner = current_user")
+            ).scalar_one()
+            assert owned == 0
+            with pytest.raises(DBAPIError):
+                conn.execute(text("UPDATE alembic_version SET version_num = 'x'"))
+    finally:
+        app_engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 def test_production_refuses_to_start_without_secrets(settings):
