@@ -19,6 +19,9 @@ DEFAULT_MAX_API_KEYS_PER_TENANT = 50
 DEFAULT_REDIS_CONNECT_TIMEOUT = 0.2
 DEFAULT_REDIS_SOCKET_TIMEOUT = 0.25
 DEFAULT_REDIS_BREAKER_SECONDS = 5.0
+DEFAULT_DB_STATEMENT_TIMEOUT_MS = 30_000
+DEFAULT_DB_LOCK_TIMEOUT_MS = 5_000
+DEFAULT_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
 DEFAULT_SWEEP_INTERVAL = 60  # seconds between job sweeps (payymo worker, embedded serve)
 
 
@@ -44,9 +47,9 @@ class Settings:
     # The schema owner's URL for ``payymo db upgrade``; the app itself connects with
     # database_url, as a role that owns nothing, so row-level security applies to it.
     migration_database_url: str | None = None
-    db_statement_timeout_ms: int = 30_000
-    db_lock_timeout_ms: int = 5_000
-    db_idle_in_transaction_timeout_ms: int = 60_000
+    db_statement_timeout_ms: int = DEFAULT_DB_STATEMENT_TIMEOUT_MS
+    db_lock_timeout_ms: int = DEFAULT_DB_LOCK_TIMEOUT_MS
+    db_idle_in_transaction_timeout_ms: int = DEFAULT_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS
     plan_rate_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PLAN_RATE_LIMITS))
     rate_limit_window_seconds: int = 60
     bad_key_rate_limit: int = DEFAULT_BAD_KEY_RATE_LIMIT
@@ -83,30 +86,16 @@ def _instance_secret(instance: Path, name: str, make) -> str:
     return value
 
 
-_DB_TIMEOUTS = {
-    "db_statement_timeout_ms": "PAYYMO_DB_STATEMENT_TIMEOUT_MS",
-    "db_lock_timeout_ms": "PAYYMO_DB_LOCK_TIMEOUT_MS",
-    "db_idle_in_transaction_timeout_ms": "PAYYMO_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
-}
-
-
-def _db_timeouts(env_vars) -> dict[str, int]:
-    values = {}
-    for field_name, var in _DB_TIMEOUTS.items():
-        raw = env_vars.get(var)
-        if raw is None or raw == "":
-            continue
-        if not raw.isdigit():
-            raise ConfigError(f"{var} must be a whole number of milliseconds (0 turns it off)")
-        values[field_name] = int(raw)
-    return values
-
-
-def _whole_number(env_vars, name: str, default: int, *, minimum: int = 1) -> int:
+def _whole_number(
+    env_vars, name: str, default: int, *, minimum: int = 1, maximum: int | None = None
+) -> int:
     raw = env_vars.get(name) or str(default)
-    if not raw.isdigit() or int(raw) < minimum:
-        raise ConfigError(f"{name} must be a whole number of at least {minimum}")
-    return int(raw)
+    # isascii: str.isdigit also accepts digits such as "²" that int() refuses.
+    value = int(raw) if raw.isascii() and raw.isdigit() else None
+    if value is None or value < minimum or (maximum is not None and value > maximum):
+        upto = f" and at most {maximum}" if maximum is not None else ""
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}{upto}")
+    return value
 
 
 def _seconds(env_vars, name: str, default: float, *, maximum: float) -> float:
@@ -161,30 +150,35 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             limits.update({str(k): int(v) for k, v in extra.items()})
         except (ValueError, AttributeError, TypeError) as exc:
             raise ConfigError('PAYYMO_PLAN_RATE_LIMITS must be JSON like {"free": 120}') from exc
-    processes = env_vars.get("PAYYMO_RECONCILE_PROCESSES") or str(default_reconcile_processes())
-    if not processes.isdigit() or not 1 <= int(processes) <= 64:
-        raise ConfigError("PAYYMO_RECONCILE_PROCESSES must be a whole number from 1 to 64")
-    parallel_min = env_vars.get("PAYYMO_RECONCILE_PARALLEL_MIN") or str(
-        DEFAULT_RECONCILE_PARALLEL_MIN
-    )
-    if not parallel_min.isdigit():
-        raise ConfigError("PAYYMO_RECONCILE_PARALLEL_MIN must be a whole number")
-    sweep_interval = env_vars.get("PAYYMO_SWEEP_INTERVAL") or str(DEFAULT_SWEEP_INTERVAL)
-    if not sweep_interval.isdigit() or not 1 <= int(sweep_interval) <= 86_400:
-        raise ConfigError("PAYYMO_SWEEP_INTERVAL must be a whole number of seconds, 1 to 86400")
     return Settings(
         env=env,
         database_url=database_url,
         redis_url=env_vars.get("PAYYMO_REDIS_URL") or None,
         migration_database_url=env_vars.get("PAYYMO_MIGRATION_DATABASE_URL") or None,
-        **_db_timeouts(env_vars),
+        # 0 turns a timeout off.
+        db_statement_timeout_ms=_whole_number(
+            env_vars, "PAYYMO_DB_STATEMENT_TIMEOUT_MS", DEFAULT_DB_STATEMENT_TIMEOUT_MS, minimum=0
+        ),
+        db_lock_timeout_ms=_whole_number(
+            env_vars, "PAYYMO_DB_LOCK_TIMEOUT_MS", DEFAULT_DB_LOCK_TIMEOUT_MS, minimum=0
+        ),
+        db_idle_in_transaction_timeout_ms=_whole_number(
+            env_vars,
+            "PAYYMO_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+            DEFAULT_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+            minimum=0,
+        ),
         secret_key=secret_key,
         encryption_key=encryption_key,
         instance_path=instance,
         plan_rate_limits=limits,
         log_level=env_vars.get("PAYYMO_LOG_LEVEL", "INFO").upper(),
-        reconcile_processes=int(processes),
-        reconcile_parallel_min=int(parallel_min),
+        reconcile_processes=_whole_number(
+            env_vars, "PAYYMO_RECONCILE_PROCESSES", default_reconcile_processes(), maximum=64
+        ),
+        reconcile_parallel_min=_whole_number(
+            env_vars, "PAYYMO_RECONCILE_PARALLEL_MIN", DEFAULT_RECONCILE_PARALLEL_MIN, minimum=0
+        ),
         bad_key_rate_limit=_whole_number(
             env_vars, "PAYYMO_BAD_KEY_RATE_LIMIT", DEFAULT_BAD_KEY_RATE_LIMIT
         ),
@@ -200,5 +194,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_breaker_seconds=_seconds(
             env_vars, "PAYYMO_REDIS_BREAKER_SECONDS", DEFAULT_REDIS_BREAKER_SECONDS, maximum=300
         ),
-        sweep_interval_seconds=int(sweep_interval),
+        sweep_interval_seconds=_whole_number(
+            env_vars, "PAYYMO_SWEEP_INTERVAL", DEFAULT_SWEEP_INTERVAL, maximum=86_400
+        ),
     )

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from payymo.db import utcnow
 from payymo.ids import new_id
 from payymo.models import BankAccount, Invoice, Transaction
+from payymo.services import tenants as tenant_service
 from payymo.tenancy import tenant_scope
 
 _keys = itertools.count(1)
@@ -23,6 +24,16 @@ def account(session, tenant_id: str, currency: str = "EUR") -> str:
         session.add(row)
         session.commit()
         return row.id
+
+
+def new_tenant(sessions, name: str) -> tuple[str, str]:
+    """A committed tenant and its EUR account; ``sessions.created`` deletes it after."""
+    with sessions() as session:
+        tenant = tenant_service.create_tenant(session=session, name=name)
+        session.commit()
+    sessions.created.append(tenant.id)
+    with sessions() as session:
+        return tenant.id, account(session, tenant.id)
 
 
 def invoice_row(number: str, amount: int, customer: str, **overrides) -> Invoice:

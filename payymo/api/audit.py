@@ -19,10 +19,9 @@ from sqlalchemy.exc import DBAPIError
 from payymo import db
 from payymo.api.query_parameters import route_template
 from payymo.models import AuditLog
-from payymo.tenancy import tenant_scope
+from payymo.tenancy import security_log, tenant_scope
 
 log = logging.getLogger("payymo.audit")
-security_log = logging.getLogger("payymo.security")
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 NOT_AUDITED_STATUSES = {429}

@@ -31,11 +31,6 @@ def current_tenant_id_or_none() -> str | None:
     return _tenant.get()
 
 
-def in_system_scope() -> bool:
-    """True inside ``system_scope()``."""
-    return _system.get()
-
-
 @contextmanager
 def tenant_scope(tenant_id: str) -> Iterator[None]:
     """Run the block as ``tenant_id``: every scoped query sees only its rows."""

@@ -26,25 +26,14 @@ from payymo.errors import PayymoError
 from payymo.models import Invoice, Job, Match, Suggestion, Transaction
 from payymo.services import allocations
 from payymo.services import jobs as job_service
-from payymo.services import tenants as tenant_service
 from payymo.services.reconcile_run import CHUNK_SIZE
 from payymo.tenancy import tenant_scope
 from tasks.reconcile import reconcile_tenant
 from tests.books import assert_books_balance
-from tests.reconcile_world import account, add, credit_row, invoice_row
+from tests.reconcile_world import account, add, credit_row, invoice_row, new_tenant
 from tests.tasks.processes import PAYYMO, ROOT, payymo_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-
-
-def new_tenant(sessions, name: str) -> tuple[str, str]:
-    """A committed tenant and its EUR account."""
-    with sessions() as session:
-        tenant = tenant_service.create_tenant(session=session, name=name)
-        session.commit()
-    sessions.created.append(tenant.id)
-    with sessions() as session:
-        return tenant.id, account(session, tenant.id)
 
 
 def request_run(sessions, tenant_id: str) -> str:

@@ -26,13 +26,12 @@ from payymo.db import utcnow
 from payymo.models import Job, Match, Transaction
 from payymo.services import job_sweeper
 from payymo.services import jobs as job_service
-from payymo.services import tenants as tenant_service
 from payymo.tenancy import tenant_scope
 from tasks.maintenance import sweep_jobs
-from tests.reconcile_world import account, add, credit_row, invoice_row
+from tests.books import assert_books_balance
+from tests.reconcile_world import add, credit_row, invoice_row, new_tenant
 from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env
 from tests.tasks.test_reconcile_e2e import (
-    assert_books_balance,
     children,
     finish,
     job_row,
@@ -53,15 +52,11 @@ def _no_sweep_lease(settings):
 
 def world(sessions, name: str) -> tuple[str, str]:
     """A committed tenant with an invoice and the credit that pays it: (tenant, credit id)."""
+    tenant_id, acc = new_tenant(sessions, name)
     with sessions() as session:
-        tenant = tenant_service.create_tenant(session=session, name=name)
-        session.commit()
-    sessions.created.append(tenant.id)
-    with sessions() as session:
-        acc = account(session, tenant.id)
-        add(session, tenant.id, invoice_row("INV-1", 5_000, "Initech BV"))
-        [credit] = add(session, tenant.id, credit_row(acc, 5_000, "INV-1", "Initech BV"))
-    return tenant.id, credit
+        add(session, tenant_id, invoice_row("INV-1", 5_000, "Initech BV"))
+        [credit] = add(session, tenant_id, credit_row(acc, 5_000, "INV-1", "Initech BV"))
+    return tenant_id, credit
 
 
 def lost_job(sessions, tenant_id: str) -> str:
