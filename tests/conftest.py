@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from payymo import create_app, db, migrate
-from payymo.config import Settings
+from payymo.config import DEFAULT_PLAN_RATE_LIMITS, Settings
 from payymo.services import api_keys as key_service
 from payymo.services import tenants as tenant_service
 from payymo.tenancy import tenant_scope
@@ -62,6 +62,7 @@ def settings(tmp_path_factory) -> Settings:
         # Every test client is 127.0.0.1 and the suite sends many bad keys on purpose;
         # tests of the per-address limit lower it.
         bad_key_rate_limit=1_000_000,
+        plan_rate_limits={**DEFAULT_PLAN_RATE_LIMITS, "fuzz": 1_000_000_000},
     )
 
 

@@ -7,6 +7,7 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 
 from payymo.api.errors import error_response, http_error
+from payymo.api.openapi import SERVERS, LifecycleDocs
 
 
 class ErrorBody(Schema):
@@ -80,9 +81,10 @@ def init_api(app: Flask) -> Api:
                 }
             },
             "security": [{"ApiKey": []}, {"Bearer": []}],
+            "servers": SERVERS,
         },
     )
-    api = PayymoApi(app)
+    api = PayymoApi(app, spec_kwargs={"extra_plugins": [LifecycleDocs()]})
     for blp in _blueprints():
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     app.extensions["payymo_api"] = api

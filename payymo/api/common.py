@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
+from flask import request
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 from webargs.flaskparser import FlaskParser
 
 from payymo.errors import InvalidRequest
@@ -36,12 +39,50 @@ class Blueprint(SmorestBlueprint):
 
     ARGUMENTS_PARSER = StrictParser()
 
+    def arguments(self, schema, *, location="json", required=True, **kwargs):
+        """flask-smorest's ``arguments``; a body the document calls required is required.
+
+        webargs reads a missing JSON body as ``{}``, which would quietly accept what the
+        OpenAPI document says must be sent: an absent body is a 400 ``parameter_missing``.
+        """
+        decorator = super().arguments(schema, location=location, required=required, **kwargs)
+        if location != "json" or not required:
+            return decorator
+
+        def with_body(func):
+            parsed = decorator(func)
+
+            @functools.wraps(parsed)
+            def view(*args, **view_kwargs):
+                if not request.get_data(cache=True).strip():
+                    raise InvalidRequest(
+                        "This request needs a JSON body.", code="parameter_missing"
+                    )
+                return parsed(*args, **view_kwargs)
+
+            return view
+
+        return with_body
+
 
 class StrictSchema(Schema):
     """Unknown fields are an error, never silently dropped."""
 
     class Meta:
         unknown = RAISE
+
+
+class UpdateSchema(StrictSchema):
+    """A PATCH body: at least one field, since an empty change is always a client mistake."""
+
+    @pre_load
+    def _not_empty(self, data, **_kwargs):
+        if isinstance(data, dict) and not data:
+            names = ", ".join(n for n, f in self.fields.items() if not f.metadata.get("readOnly"))
+            raise InvalidRequest(
+                f"Send at least one field to change: {names}.", code="parameter_missing"
+            )
+        return data
 
 
 class ListArgs(StrictSchema):

@@ -150,11 +150,11 @@ def test_openapi_spec_is_public_valid_and_lists_the_routes(client):
             if method not in methods:
                 continue
             assert operation["responses"], f"{method} {path} documents no response"
-            declared = {
-                p["name"]
+            parameters = [
+                _resolve(spec, p["$ref"]) if "$ref" in p else p
                 for p in operation.get("parameters", []) + item.get("parameters", [])
-                if p["in"] == "path"
-            }
+            ]
+            declared = {p["name"] for p in parameters if p["in"] == "path"}
             assert declared == set(re.findall(r"{(\w+)}", path)), f"{method} {path}"
     assert _walk_refs(spec, spec) > 0
     assert "ApiKey" in spec["components"]["securitySchemes"]

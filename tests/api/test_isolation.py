@@ -167,9 +167,17 @@ def _echo_only(body: dict, sent: tuple[str, ...]) -> bool:
     return not any(i in str(rest) for i in sent)
 
 
-def _send(client: ApiClient, method: str, url: str):
-    kwargs = {"json": {}} if method in ("post", "put", "patch") else {}
+def _send(client: ApiClient, method: str, url: str, body: dict):
+    kwargs = {"json": body} if method in ("post", "put", "patch") else {}
     return client.request(method.upper(), url, **kwargs)
+
+
+def _valid_change(spec: dict, method: str, op: dict) -> dict:
+    """A body the operation accepts: a PATCH must change something, so it clears a field."""
+    if method != "patch":
+        return {}
+    properties = _body_schema(spec, op).get("properties", {})
+    return {next(name for name, prop in properties.items() if prop.get("nullable")): None}
 
 
 def test_every_route_with_an_id_answers_404_to_another_tenant(
@@ -177,7 +185,7 @@ def test_every_route_with_an_id_answers_404_to_another_tenant(
 ):
     caplog.set_level(logging.WARNING, logger="payymo.security")
     problems, walked, kinds = [], [], set()
-    for path, method, _op, _params in _operations(spec):
+    for path, method, op, _params in _operations(spec):
         names = _path_params(path)
         if not names:
             continue
@@ -190,7 +198,7 @@ def test_every_route_with_an_id_answers_404_to_another_tenant(
             url = url.replace(f"{{{name}}}", tenant_a.ids[ID_KINDS[name]])
             kinds.add(ID_KINDS[name])
         caplog.clear()
-        response = _send(other_api, method, url)
+        response = _send(other_api, method, url, _valid_change(spec, method, op))
         walked.append(f"{method.upper()} {path}")
         text = response.get_data(as_text=True)
         if response.status_code != 404:
@@ -269,6 +277,10 @@ BODY_CASES = {
         "transactions": [_statement_line(counterparty_name="B Payer")],
     },
     ("post", f"{API}/reconciliation/matches", "transaction_id"): lambda ids: {
+        "transaction_id": ids["transaction"],
+        "allocations": [{"invoice_id": ids["invoice"], "amount": 100}],
+    },
+    ("post", f"{API}/reconciliation/match", "transaction_id"): lambda ids: {
         "transaction_id": ids["transaction"],
         "allocations": [{"invoice_id": ids["invoice"], "amount": 100}],
     },

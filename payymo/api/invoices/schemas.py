@@ -5,7 +5,14 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from payymo import money
-from payymo.api.common import ListArgs, OutputSchema, StrictSchema, SyncArgs, list_schema
+from payymo.api.common import (
+    ListArgs,
+    OutputSchema,
+    StrictSchema,
+    SyncArgs,
+    UpdateSchema,
+    list_schema,
+)
 from payymo.api.fields import NO_CONTROL, Amount, CurrencyCode, Metadata, Text
 from payymo.models.invoice import INVOICE_STATUSES
 
@@ -45,7 +52,7 @@ class InvoiceCreate(InvoiceFields):
     currency = CurrencyCode(required=True)
 
 
-class InvoiceUpdate(InvoiceFields):
+class InvoiceUpdate(UpdateSchema, InvoiceFields):
     """Change an invoice; every field optional."""
 
 

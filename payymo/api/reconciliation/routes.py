@@ -93,6 +93,27 @@ class SuggestionReject(MethodView):
         )
 
 
+def _create_match(body: dict) -> Match:
+    return matches.create_manual_match(
+        session=db.session,
+        transaction_id=body["transaction_id"],
+        lines=body["allocations"],
+        actor=_actor(),
+    )
+
+
+def _reverse_match(match_id: str) -> Match:
+    match = get_or_404(db.session, Match, match_id)
+    return matches.reverse(session=db.session, match=match, actor=_actor())
+
+
+_CREATE = "POST /api/v1/reconciliation/matches"
+_CREATE_ALIAS = "POST /api/v1/reconciliation/match"
+_REVERSE = "DELETE /api/v1/reconciliation/matches/{match_id}"
+_REVERSE_ALIAS = "DELETE /api/v1/reconciliation/match/{match_id}"
+_ALIAS_NOTE = "Alias of `{}`, kept for clients written against the published endpoint list: the same operation (body, scopes, events, answers)."
+
+
 @blp.route("/matches")
 class Matches(MethodView):
     @blp.arguments(MatchListArgs, location="query")
@@ -104,14 +125,22 @@ class Matches(MethodView):
 
     @blp.arguments(ManualMatchIn)
     @blp.response(201, MatchOut)
+    @blp.alt_response(404, description="The transaction or an invoice does not exist")
+    @blp.doc(**{"x-aliases": [_CREATE_ALIAS]})
     def post(self, body):
         """Match a credit to invoices by hand (up to 50 allocation lines)."""
-        return matches.create_manual_match(
-            session=db.session,
-            transaction_id=body["transaction_id"],
-            lines=body["allocations"],
-            actor=_actor(),
-        )
+        return _create_match(body)
+
+
+@blp.route("/match")
+class MatchAlias(MethodView):
+    @blp.arguments(ManualMatchIn)
+    @blp.response(201, MatchOut)
+    @blp.alt_response(404, description="The transaction or an invoice does not exist")
+    @blp.doc(description=_ALIAS_NOTE.format(_CREATE), **{"x-alias-of": _CREATE})
+    def post(self, body):
+        """Match a credit to invoices by hand (alias of POST /reconciliation/matches)."""
+        return _create_match(body)
 
 
 @blp.route("/matches/<string:match_id>")
@@ -122,10 +151,19 @@ class MatchById(MethodView):
         return get_or_404(db.session, Match, match_id)
 
     @blp.response(200, MatchOut)
+    @blp.doc(**{"x-aliases": [_REVERSE_ALIAS]})
     def delete(self, match_id):
         """Reverse a match: history kept, invoices recomputed, pairs not matched again."""
-        match = get_or_404(db.session, Match, match_id)
-        return matches.reverse(session=db.session, match=match, actor=_actor())
+        return _reverse_match(match_id)
+
+
+@blp.route("/match/<string:match_id>")
+class MatchAliasById(MethodView):
+    @blp.response(200, MatchOut)
+    @blp.doc(description=_ALIAS_NOTE.format(_REVERSE), **{"x-alias-of": _REVERSE})
+    def delete(self, match_id):
+        """Reverse a match (alias of DELETE /reconciliation/matches/{match_id})."""
+        return _reverse_match(match_id)
 
 
 @blp.route("/test_pattern")

@@ -18,12 +18,12 @@ blp = Blueprint(
 
 
 class RunIn(StrictSchema):
-    """No options: the run looks at every open credit and invoice."""
+    """No options yet: the run looks at every open credit and invoice. The body is optional."""
 
 
 @blp.route("/run")
 class ReconciliationRun(MethodView):
-    @blp.arguments(RunIn)
+    @blp.arguments(RunIn, required=False)
     @blp.response(202, JobOut)
     def post(self, _body):
         """Queue a reconcile run (or return the one already queued); poll GET /jobs/{id}."""

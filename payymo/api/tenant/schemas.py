@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from payymo import money
-from payymo.api.common import StrictSchema
+from payymo.api.common import StrictSchema, UpdateSchema
 from payymo.api.fields import CurrencyCode, ReferencePattern, StrictInteger
 
 
@@ -54,7 +54,7 @@ class TenantSettingsIn(StrictSchema):
     reference_pattern = ReferencePattern(allow_none=True)
 
 
-class TenantUpdate(StrictSchema):
+class TenantUpdate(UpdateSchema):
     """Change the tenant's name, default currency or settings."""
 
     name = fields.String(validate=validate.Length(min=1, max=200))

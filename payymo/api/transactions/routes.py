@@ -16,6 +16,7 @@ from payymo.api.transactions.schemas import (
     TransactionList,
     TransactionListArgs,
     TransactionOut,
+    TransactionReplace,
     TransactionStatsOut,
     TransactionUpdate,
 )
@@ -55,6 +56,7 @@ class TransactionImport(MethodView):
     @blp.arguments(TransactionImportIn)
     @blp.response(200, TransactionImportOut)
     @blp.alt_response(207, schema=TransactionImportOut, description="Some rows failed")
+    @blp.alt_response(404, description="The account does not exist")
     def post(self, body):
         """Import up to 1,000 statement lines into a manual account (207 when some fail)."""
         parsed, failed = parse_rows(
@@ -77,7 +79,15 @@ class TransactionById(MethodView):
     @blp.arguments(TransactionUpdate)
     @blp.response(200, TransactionOut)
     def patch(self, changes, transaction_id):
-        """Set a transaction's category, notes, or ignored flag."""
+        """Set a transaction's category, notes, or ignored flag (the fields sent)."""
         return service.update_transaction(
             session=db.session, transaction_id=transaction_id, changes=changes
+        )
+
+    @blp.arguments(TransactionReplace)
+    @blp.response(200, TransactionOut)
+    def put(self, fields, transaction_id):
+        """Replace a transaction's writable fields: category, notes and ignored (omitted ones are cleared)."""
+        return service.update_transaction(
+            session=db.session, transaction_id=transaction_id, changes=fields
         )

@@ -5,7 +5,14 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from payymo import money
-from payymo.api.common import ListArgs, OutputSchema, StrictSchema, SyncArgs, list_schema
+from payymo.api.common import (
+    ListArgs,
+    OutputSchema,
+    StrictSchema,
+    SyncArgs,
+    UpdateSchema,
+    list_schema,
+)
 from payymo.api.fields import NO_CONTROL, NO_NUL, Amount, CurrencyCode, Iban
 from payymo.api.invoices.schemas import RowError
 from payymo.models.transaction import MATCH_STATUSES, TRANSACTION_STATUSES
@@ -36,13 +43,26 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
-class TransactionUpdate(StrictSchema):
+class TransactionUpdate(UpdateSchema):
     """What a client may change on a transaction."""
 
     category = Line(100, allow_none=True)
     notes = Prose(5000, allow_none=True)
     ignored = StrictBoolean(
         metadata={"description": "true sets match_status 'ignored'; false puts it back"}
+    )
+
+
+class TransactionReplace(StrictSchema):
+    """PUT: every writable field; one left out is cleared to its default."""
+
+    category = Line(100, allow_none=True, load_default=None)
+    notes = Prose(5000, allow_none=True, load_default=None)
+    ignored = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "true sets match_status 'ignored'; false (the default) puts it back"
+        },
     )
 
 
