@@ -6,6 +6,7 @@ from flask import Flask
 from flask_smorest import Api
 from marshmallow import Schema, fields
 
+from payymo.api import docs
 from payymo.api.errors import error_response, http_error
 from payymo.api.openapi import SERVERS, LifecycleDocs
 
@@ -71,7 +72,9 @@ def init_api(app: Flask) -> Api:
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="v1/openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Swagger UI's files come from the app (payymo.api.docs): the page works offline.
+        OPENAPI_SWAGGER_UI_URL=docs.swagger_ui_url(),
+        OPENAPI_SWAGGER_UI_CONFIG=docs.SWAGGER_UI_CONFIG,
         API_SPEC_OPTIONS={
             "info": {"description": "Open-banking reconciliation. Authenticate with X-API-Key."},
             "components": {
@@ -87,5 +90,6 @@ def init_api(app: Flask) -> Api:
     api = PayymoApi(app, spec_kwargs={"extra_plugins": [LifecycleDocs()]})
     for blp in _blueprints():
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
+    docs.install(app)
     app.extensions["payymo_api"] = api
     return api
