@@ -1,6 +1,6 @@
 """Load a page of the real app in Debian's headless Chromium, with no network off the machine.
 
-``serve(app)`` runs the app on 127.0.0.1 in a thread; ``load(url)`` runs Chromium once and
+``load(url)`` runs Chromium once (serve the app with tests.serving first) and
 returns what a person would get: the DOM after the page's scripts ran, every URL the page
 itself asked for (Chromium's own net log) and the console lines. Chromium runs in a
 process group of its own with a throwaway profile, and the group is killed afterwards, so
@@ -13,15 +13,11 @@ import json
 import os
 import signal
 import subprocess
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 MISSING = "install Debian's chromium: apt-get install chromium"
@@ -34,20 +30,6 @@ def chromium() -> str:
     if os.environ.get("PAYYMO_REQUIRE_BROWSER") == "1":
         pytest.fail(f"PAYYMO_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: {MISSING}")
     pytest.skip(MISSING)
-
-
-@contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 (a free port) in a thread; yields its origin."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="browser-test-server")
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 @dataclass

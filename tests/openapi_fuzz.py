@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
+
+from tests.serving import serve
 
 CHECKS = (
     "not_a_server_error",
@@ -63,7 +63,7 @@ def run(app, *, api_key: str, max_examples: int, seed: int = 1) -> FuzzRun:
         }
     )
     result = FuzzRun()
-    with served(app) as base_url:
+    with serve(app, threaded=False) as base_url:
         schema = schemathesis.openapi.from_url(f"{base_url}/api/v1/openapi.json", config=config)
         stream = list(from_schema(schema).execute())
     for event in stream:
@@ -74,21 +74,6 @@ def run(app, *, api_key: str, max_examples: int, seed: int = 1) -> FuzzRun:
         elif isinstance(event, events.ScenarioFinished):
             _record(result, event.recorder)
     return result
-
-
-@contextmanager
-def served(app):
-    """``app`` on a loopback port, one request at a time (tests share one connection)."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
 
 
 def _record(result: FuzzRun, recorder) -> None:

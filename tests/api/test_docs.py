@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from payymo.api import docs
-from tests import browser
+from tests import browser, serving
 
 DOCS = "/api/docs"
 SCRIPT_TYPES = {"text/javascript", "application/javascript"}
@@ -120,7 +120,7 @@ def test_only_the_installed_swagger_ui_files_are_served(client, path):
 @pytest.mark.browser
 def test_swagger_ui_renders_the_spec_in_a_browser_with_no_network(app, tmp_path):
     spec = app.test_client().get("/api/v1/openapi.json").json
-    with browser.serve(app) as origin:
+    with serving.serve(app) as origin:
         page = browser.load(f"{origin}{DOCS}", workdir=tmp_path)
     rendered = _Rendered()
     rendered.feed(page.dom)
