@@ -11,7 +11,7 @@ PAYYMO_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PAYYMO_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 export PAYYMO_TEST_DATABASE_URL PAYYMO_TEST_REDIS_URL
 
-.PHONY: install run test lint bench
+.PHONY: install run test lint bench fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	PAYYMO_TEST_EMBEDDED=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# schemathesis's CLI against a served embedded app: every operation, the suite's four
+# checks, FUZZ_MAX_EXAMPLES (default 100) per operation, FUZZ_SEED (default 1).
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz_served
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
