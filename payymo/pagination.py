@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import Select, select
@@ -24,13 +25,19 @@ class Page:
     next_sync_token: str | None = None
 
 
+def _noun(model) -> str:
+    """``BankAccount`` → "bank account", ``ApiKey`` → "API key": as a person would write it."""
+    words = re.findall(r"[A-Z][a-z]*", model.__name__)
+    return " ".join("API" if w == "Api" else w.lower() for w in words)
+
+
 def _check_cursor(session: Session, model, prefix: str, cursor: str, param: str) -> None:
     exists = ids.is_valid(cursor, prefix) and (
         session.scalar(select(model.id).where(model.id == cursor)) is not None
     )
     if not exists:
         raise InvalidRequest(
-            f"Invalid cursor '{cursor[:60]}': no such {model.__name__.lower()} in this list.",
+            f"Invalid cursor '{cursor[:60]}': no such {_noun(model)} in this list.",
             param=param,
             code="invalid_cursor",
         )

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields
 
 from payymo.api import docs
 from payymo.api.errors import error_response, http_error
-from payymo.api.openapi import SERVERS, LifecycleDocs
+from payymo.api.openapi import SERVERS, ExampleDocs, LifecycleDocs
 
 
 class ErrorBody(Schema):
@@ -87,7 +87,7 @@ def init_api(app: Flask) -> Api:
             "servers": SERVERS,
         },
     )
-    api = PayymoApi(app, spec_kwargs={"extra_plugins": [LifecycleDocs()]})
+    api = PayymoApi(app, spec_kwargs={"extra_plugins": [LifecycleDocs(), ExampleDocs()]})
     for blp in _blueprints():
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     docs.install(app)

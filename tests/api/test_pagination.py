@@ -149,3 +149,20 @@ def test_an_empty_list(api):
         "next_cursor": None,
         "next_sync_token": None,  # lists that accept sync_token always carry it
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "prefix", "noun"),
+    [
+        ("bank_accounts", "ba", "bank account"),
+        ("api_keys", "key", "API key"),
+        ("invoices", "inv", "invoice"),
+    ],
+)
+def test_an_unknown_cursor_names_the_list_in_words(api, path, prefix, noun):
+    cursor = new_id(prefix)
+    response = api.get(path, query_string={"starting_after": cursor})
+    assert response.status_code == 400
+    error = response.json["error"]
+    assert (error["code"], error["param"]) == ("invalid_cursor", "starting_after")
+    assert error["message"] == f"Invalid cursor '{cursor}': no such {noun} in this list."

@@ -1,4 +1,4 @@
-"""What the OpenAPI document says beyond the schemas: headers, errors, idempotency, servers.
+"""Headers, errors, Idempotency-Key and servers: what every operation shares.
 
 The behaviour described here lives in the request lifecycle (request ids, rate limits,
 body checks, Idempotency-Key), not in any one view, so it is documented once, here,

@@ -1,0 +1,552 @@
+"""An example request and response for every operation in the OpenAPI document.
+
+Responses are not written out by hand: example objects (the attributes a model carries)
+are dumped through the operation's own response schema when the document is built, so an
+example always has exactly the fields the API answers with. Request bodies and
+parameters are written here; the suite sends them to the app and loads them through the
+request schemas, so an example that the API would refuse fails a test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from types import SimpleNamespace
+
+from apispec import BasePlugin
+from marshmallow import class_registry
+
+TENANT_ID = "ten_01M8HB6D5GC56SZ57YDCT4XGFY"
+KEY_ID = "key_01M8HB6D6J8ZJ6WQ6VJ1H2M0QK"
+NEW_KEY_ID = "key_01M8HBVMFEC1MCXSDBPA11RDDW"
+INVOICE_ID = "inv_01M8HB6D8YE3RH5PK6CXR1KY0Z"
+INVOICE_2_ID = "inv_01M8HB6D9A4QXPM2C7T5VJ0N8E"
+ACCOUNT_ID = "ba_01M8HB6DB0ZQ3S8W4K2N6P5R7T"
+TRANSACTION_ID = "txn_01M8HB6DC4H7K2M9P3Q5R8S1V6"
+MATCH_ID = "mat_01M8HBAYMV2RQM72ZT2F86FG4S"
+SUGGESTION_ID = "sug_01M8HBB17YCVZ0KR9M8NKMTMWV"
+EVENT_ID = "evt_01M8HBB1C4AMB7VD6K6GR9T6HJ"
+JOB_ID = "job_01M8HBAQERBWXTNWWDXPSWHSDB"
+REQUEST_ID = "req_6f2fa21718df2eb3d006bf81"
+
+_AT = dt.datetime(2026, 11, 3, 9, 15, 42, tzinfo=dt.UTC)
+_LATER = dt.datetime(2026, 11, 3, 9, 16, 5, tzinfo=dt.UTC)
+
+
+def _obj(**attributes) -> SimpleNamespace:
+    return SimpleNamespace(**attributes)
+
+
+def _listing(*items, sync: bool = False) -> dict:
+    page = {"object": "list", "data": list(items), "has_more": False, "next_cursor": None}
+    if sync:
+        page["next_sync_token"] = None
+    return page
+
+
+TENANT = _obj(
+    id=TENANT_ID,
+    name="Initech Ltd",
+    status="active",
+    plan="standard",
+    default_currency="GBP",
+    effective_settings={
+        "auto_match_enabled": True,
+        "auto_match_threshold": 0.9,
+        "date_window_days": 60,
+        "overpayment_tolerance": 0,
+        "reference_pattern": None,
+    },
+    created_at=_AT,
+    updated_at=_LATER,
+)
+API_KEY = _obj(
+    id=KEY_ID,
+    name="crm sync",
+    mode="live",
+    prefix="pym_live_7K_RUg",
+    scopes=["invoices:read", "invoices:write"],
+    created_at=_AT,
+    last_used_at=_LATER,
+    expires_at=None,
+    revoked_at=None,
+    rolled_to_id=None,
+)
+NEW_API_KEY = _obj(
+    key=_obj(
+        **{**vars(API_KEY), "id": NEW_KEY_ID, "prefix": "pym_live_Qm4MRu", "last_used_at": None}
+    ),
+    secret="pym_live_Qm4MRuzfk3YE-OvaA7K_RUg3mLPFfEsJBCiPHFnexAP",
+)
+REVOKED_API_KEY = _obj(**{**vars(API_KEY), "revoked_at": _LATER})
+INVOICE = _obj(
+    id=INVOICE_ID,
+    external_id="ERP-1042",
+    number="INV-1042",
+    customer_name="Globex Corporation",
+    customer_email="finance@globex.example",
+    customer_reference="CUST-77",
+    amount_due=45_050,
+    amount_paid=0,
+    amount_remaining=45_050,
+    currency="GBP",
+    issue_date=dt.date(2026, 11, 1),
+    due_date=dt.date(2026, 12, 1),
+    status="open",
+    metadata_={"crm_deal": "D-311"},
+    voided_at=None,
+    created_at=_AT,
+    updated_at=_AT,
+)
+PAID_INVOICE = _obj(
+    **{**vars(INVOICE), "amount_paid": 45_050, "amount_remaining": 0, "status": "paid"}
+)
+VOIDED_INVOICE = _obj(**{**vars(INVOICE), "amount_remaining": 0, "status": "void"})
+VOIDED_INVOICE.voided_at = _LATER
+ACCOUNT = _obj(
+    id=ACCOUNT_ID,
+    kind="manual",
+    name="Main GBP",
+    currency="GBP",
+    iban="GB33BUKB20201555555555",
+    created_at=_AT,
+    updated_at=_AT,
+)
+TRANSACTION = _obj(
+    id=TRANSACTION_ID,
+    account_id=ACCOUNT_ID,
+    provider_id="stmt-2026-11-03-1",
+    status="booked",
+    booking_date=dt.date(2026, 11, 3),
+    value_date=dt.date(2026, 11, 3),
+    amount=45_050,
+    amount_allocated=45_050,
+    currency="GBP",
+    counterparty_name="GLOBEX CORPORATION",
+    counterparty_iban="GB29NWBK60161331926819",
+    remittance_information="Payment INV-1042 thank you",
+    end_to_end_id="E2E-20261103-0001",
+    match_status="matched",
+    category="sales",
+    notes=None,
+    created_at=_AT,
+    updated_at=_LATER,
+)
+_ALLOCATION = _obj(invoice_id=INVOICE_ID, amount=45_050, currency="GBP")
+_REASONS = [
+    {"code": "reference_exact", "text": "Remittance names invoice INV-1042"},
+    {"code": "amount_exact", "text": "Amount equals the invoice's open amount"},
+]
+MATCH = _obj(
+    id=MATCH_ID,
+    transaction_id=TRANSACTION_ID,
+    allocations=[_ALLOCATION],
+    amount=45_050,
+    currency="GBP",
+    method="manual",
+    confidence=None,
+    reasons=[],
+    status="active",
+    created_by=KEY_ID,
+    created_at=_LATER,
+    reversed_at=None,
+    reversed_by=None,
+    suggestion_id=None,
+)
+REVERSED_MATCH = _obj(**{**vars(MATCH), "status": "reversed", "reversed_by": KEY_ID})
+REVERSED_MATCH.reversed_at = _LATER
+SUGGESTION = _obj(
+    id=SUGGESTION_ID,
+    transaction_id=TRANSACTION_ID,
+    allocations=[{"invoice_id": INVOICE_ID, "amount": 45_050, "currency": "GBP"}],
+    currency="GBP",
+    confidence=0.82,
+    reasons=[*_REASONS[1:], {"code": "payer_name", "text": "Payer name matches the customer"}],
+    status="open",
+    rank=1,
+    created_at=_AT,
+    decided_at=None,
+    decided_by=None,
+    match_id=None,
+)
+ACCEPTED_SUGGESTION = _obj(
+    **{**vars(SUGGESTION), "status": "accepted", "decided_by": KEY_ID, "match_id": MATCH_ID}
+)
+ACCEPTED_SUGGESTION.decided_at = _LATER
+REJECTED_SUGGESTION = _obj(**{**vars(SUGGESTION), "status": "rejected", "decided_by": KEY_ID})
+REJECTED_SUGGESTION.decided_at = _LATER
+EVENT = _obj(
+    id=EVENT_ID,
+    type="invoice.paid",
+    data={"object": {"id": INVOICE_ID, "object": "invoice", "status": "paid"}},
+    created_at=_LATER,
+    request_id=REQUEST_ID,
+)
+QUEUED_JOB = _obj(
+    id=JOB_ID,
+    type="reconcile",
+    status="queued",
+    result=None,
+    error=None,
+    created_at=_AT,
+    started_at=None,
+    finished_at=None,
+    attempts=0,
+    next_attempt_at=None,
+)
+FINISHED_JOB = _obj(
+    **{
+        **vars(QUEUED_JOB),
+        "status": "succeeded",
+        "result": {
+            "transactions_considered": 10,
+            "invoices_considered": 8,
+            "auto_matched": 6,
+            "suggested": 2,
+            "skipped_conflicts": 0,
+            "unmatched": 2,
+        },
+        "started_at": _AT,
+        "finished_at": _LATER,
+        "attempts": 1,
+    }
+)
+
+
+def _bucket(currency="GBP", count=10, amount_in=250_000, amount_out=62_000, **key):
+    return {
+        **key,
+        "currency": currency,
+        "count": count,
+        "amount": amount_in - amount_out,
+        "amount_in": amount_in,
+        "amount_out": amount_out,
+    }
+
+
+STATS = {
+    "count": 10,
+    "by_currency": [_bucket()],
+    "by_match_status": [
+        _bucket(count=4, amount_in=250_000, amount_out=0, match_status="matched"),
+        _bucket(count=6, amount_in=0, amount_out=62_000, match_status="unmatched"),
+    ],
+    "by_direction": [
+        _bucket(count=4, amount_in=250_000, amount_out=0, direction="in"),
+        _bucket(count=6, amount_in=0, amount_out=62_000, direction="out"),
+    ],
+    "by_month": [_bucket(month="2026-11")],
+}
+
+
+def _amounts(count, amount):
+    return {"count": count, "amount": amount}
+
+
+SUMMARY = {
+    "credit_count": 6,
+    "credits": [
+        {
+            "currency": "GBP",
+            "count": 6,
+            "amount": 472_200,
+            "amount_allocated": 470_050,
+            "amount_unallocated": 2_150,
+            "matched": _amounts(4, 430_050),
+            "partially_matched": _amounts(1, 40_000),
+            "suggested": _amounts(0, 0),
+            "unmatched": _amounts(1, 2_150),
+            "ignored": _amounts(0, 0),
+        }
+    ],
+    "matches": {"active": 5, "auto": 4, "manual": 1, "suggestion": 0, "reversed": 0},
+    "auto_match_rate": 0.8,
+    "auto_matched_credit_rate": 0.6667,
+    "open_suggestions": 0,
+    "open_invoice_count": 6,
+    "open_invoices": [
+        {
+            "currency": "GBP",
+            "count": 6,
+            "amount_remaining": 608_520,
+            "open": _amounts(5, 570_100),
+            "partially_paid": _amounts(1, 38_420),
+        }
+    ],
+}
+_ROW_ERROR = {
+    "type": "invalid_request_error",
+    "code": "parameter_invalid",
+    "message": "Invalid amount_due: Not a valid integer.",
+    "param": "invoices[1].amount_due",
+}
+BATCH_RESULT = {
+    "counts": {"created": 1, "updated": 1, "unchanged": 0, "error": 0},
+    "results": [
+        {"index": 0, "external_id": "ERP-1042", "status": "updated", "id": INVOICE_ID},
+        {"index": 1, "external_id": "ERP-1043", "status": "created", "id": INVOICE_2_ID},
+    ],
+}
+BATCH_PARTIAL = {
+    "counts": {"created": 1, "updated": 0, "unchanged": 0, "error": 1},
+    "results": [
+        {"index": 0, "external_id": "ERP-1042", "status": "created", "id": INVOICE_ID},
+        {"index": 1, "external_id": "ERP-1043", "status": "error", "error": _ROW_ERROR},
+    ],
+}
+IMPORT_RESULT = {
+    "account_id": ACCOUNT_ID,
+    "counts": {"created": 1, "duplicate": 1, "error": 0},
+    "results": [
+        {"index": 0, "status": "created", "id": TRANSACTION_ID},
+        {"index": 1, "status": "duplicate", "id": "txn_01M8HB6DC9Z2W4X6Y8A1B3C5D7"},
+    ],
+}
+IMPORT_PARTIAL = {
+    "account_id": ACCOUNT_ID,
+    "counts": {"created": 1, "duplicate": 0, "error": 1},
+    "results": [
+        {"index": 0, "status": "created", "id": TRANSACTION_ID},
+        {
+            "index": 1,
+            "status": "error",
+            "error": {**_ROW_ERROR, "param": "transactions[1].amount"},
+        },
+    ],
+}
+
+_V1 = "/api/v1"
+# "METHOD path" → {status: what the response schema dumps}
+RESPONSES: dict[str, dict[int, object]] = {
+    f"GET {_V1}/tenant": {200: TENANT},
+    f"PATCH {_V1}/tenant": {200: TENANT},
+    f"GET {_V1}/api_keys": {200: _listing(API_KEY)},
+    f"POST {_V1}/api_keys": {201: NEW_API_KEY},
+    f"GET {_V1}/api_keys/{{key_id}}": {200: API_KEY},
+    f"DELETE {_V1}/api_keys/{{key_id}}": {200: REVOKED_API_KEY},
+    f"POST {_V1}/api_keys/{{key_id}}/roll": {201: NEW_API_KEY},
+    f"GET {_V1}/invoices": {200: _listing(INVOICE, sync=True)},
+    f"POST {_V1}/invoices": {201: INVOICE},
+    f"GET {_V1}/invoices/{{invoice_id}}": {200: PAID_INVOICE},
+    f"PATCH {_V1}/invoices/{{invoice_id}}": {200: INVOICE},
+    f"POST {_V1}/invoices/{{invoice_id}}/void": {200: VOIDED_INVOICE},
+    f"POST {_V1}/invoices/batch": {200: BATCH_RESULT, 207: BATCH_PARTIAL},
+    f"GET {_V1}/bank_accounts": {200: _listing(ACCOUNT)},
+    f"POST {_V1}/bank_accounts": {201: ACCOUNT},
+    f"GET {_V1}/bank_accounts/{{bank_account_id}}": {200: ACCOUNT},
+    f"GET {_V1}/transactions": {200: _listing(TRANSACTION, sync=True)},
+    f"GET {_V1}/transactions/stats": {200: STATS},
+    f"POST {_V1}/transactions/import": {200: IMPORT_RESULT, 207: IMPORT_PARTIAL},
+    f"GET {_V1}/transactions/{{transaction_id}}": {200: TRANSACTION},
+    f"PUT {_V1}/transactions/{{transaction_id}}": {200: TRANSACTION},
+    f"PATCH {_V1}/transactions/{{transaction_id}}": {200: TRANSACTION},
+    f"GET {_V1}/events": {200: _listing(EVENT, sync=True)},
+    f"GET {_V1}/events/{{event_id}}": {200: EVENT},
+    f"GET {_V1}/reconciliation": {200: SUMMARY},
+    f"GET {_V1}/reconciliation/suggestions": {200: _listing(SUGGESTION)},
+    f"GET {_V1}/reconciliation/suggestions/{{suggestion_id}}": {200: SUGGESTION},
+    f"POST {_V1}/reconciliation/suggestions/{{suggestion_id}}/accept": {200: ACCEPTED_SUGGESTION},
+    f"POST {_V1}/reconciliation/suggestions/{{suggestion_id}}/reject": {200: REJECTED_SUGGESTION},
+    f"GET {_V1}/reconciliation/matches": {200: _listing(MATCH)},
+    f"POST {_V1}/reconciliation/matches": {201: MATCH},
+    f"POST {_V1}/reconciliation/match": {201: MATCH},
+    f"GET {_V1}/reconciliation/matches/{{match_id}}": {200: MATCH},
+    f"DELETE {_V1}/reconciliation/matches/{{match_id}}": {200: REVERSED_MATCH},
+    f"DELETE {_V1}/reconciliation/match/{{match_id}}": {200: REVERSED_MATCH},
+    f"POST {_V1}/reconciliation/test_pattern": {200: {"references": ["RE20240042"]}},
+    f"POST {_V1}/reconciliation/run": {202: QUEUED_JOB},
+    f"GET {_V1}/jobs/{{job_id}}": {200: FINISHED_JOB},
+}
+
+_MATCH_BODY = {
+    "transaction_id": TRANSACTION_ID,
+    "allocations": [{"invoice_id": INVOICE_ID, "amount": 45_050}],
+}
+_INVOICE_BODY = {
+    "external_id": "ERP-1042",
+    "number": "INV-1042",
+    "customer_name": "Globex Corporation",
+    "customer_email": "finance@globex.example",
+    "customer_reference": "CUST-77",
+    "amount_due": 45_050,
+    "currency": "GBP",
+    "issue_date": "2026-11-01",
+    "due_date": "2026-12-01",
+    "metadata": {"crm_deal": "D-311"},
+}
+# "METHOD path" → request body
+REQUESTS: dict[str, dict] = {
+    f"PATCH {_V1}/tenant": {
+        "name": "Initech Ltd",
+        "settings": {"auto_match_threshold": 0.9, "date_window_days": 60},
+    },
+    f"POST {_V1}/api_keys": {"name": "crm sync", "scopes": ["invoices:read", "invoices:write"]},
+    f"POST {_V1}/api_keys/{{key_id}}/roll": {"expires_in_hours": 24},
+    f"POST {_V1}/invoices": _INVOICE_BODY,
+    f"PATCH {_V1}/invoices/{{invoice_id}}": {"due_date": "2026-12-15", "amount_due": 45_050},
+    f"POST {_V1}/invoices/batch": {
+        "invoices": [
+            _INVOICE_BODY,
+            {
+                "external_id": "ERP-1043",
+                "number": "INV-1043",
+                "customer_name": "Umbrella Trading",
+                "amount_due": 9_999,
+                "currency": "GBP",
+            },
+        ]
+    },
+    f"POST {_V1}/bank_accounts": {
+        "name": "Main GBP",
+        "currency": "GBP",
+        "iban": "GB33 BUKB 2020 1555 5555 55",
+    },
+    f"POST {_V1}/transactions/import": {
+        "account_id": ACCOUNT_ID,
+        "transactions": [
+            {
+                "id": "stmt-2026-11-03-1",
+                "booking_date": "2026-11-03",
+                "amount": 45_050,
+                "currency": "GBP",
+                "counterparty_name": "GLOBEX CORPORATION",
+                "counterparty_iban": "GB29NWBK60161331926819",
+                "remittance_information": "Payment INV-1042 thank you",
+            },
+            {
+                "booking_date": "2026-11-04",
+                "amount": -4_320,
+                "currency": "GBP",
+                "counterparty_name": "Amazon Web Services",
+                "remittance_information": "AWS monthly bill",
+            },
+        ],
+    },
+    f"PUT {_V1}/transactions/{{transaction_id}}": {"category": "sales", "notes": None},
+    f"PATCH {_V1}/transactions/{{transaction_id}}": {"category": "sales"},
+    f"POST {_V1}/reconciliation/matches": _MATCH_BODY,
+    f"POST {_V1}/reconciliation/match": _MATCH_BODY,
+    f"POST {_V1}/reconciliation/test_pattern": {
+        "pattern": "(?P<ref>RE-\\d{4,})",
+        "text": "payment RE-20240042 thanks",
+    },
+    f"POST {_V1}/reconciliation/run": {},
+}
+
+# Parameter name → example; per-operation values where a name means different things.
+PARAMETERS: dict[str, object] = {
+    "key_id": KEY_ID,
+    "invoice_id": INVOICE_ID,
+    "bank_account_id": ACCOUNT_ID,
+    "transaction_id": TRANSACTION_ID,
+    "event_id": EVENT_ID,
+    "suggestion_id": SUGGESTION_ID,
+    "match_id": MATCH_ID,
+    "job_id": JOB_ID,
+    "account_id": ACCOUNT_ID,
+    "limit": 25,
+    "sync_token": "0",
+    "currency": "GBP",
+    "customer": "globex",
+    "customer_reference": "CUST-77",
+    "external_id": "ERP-1042",
+    "issue_date_from": "2026-10-01",
+    "issue_date_to": "2026-10-31",
+    "due_date_from": "2026-11-01",
+    "due_date_to": "2026-11-30",
+    "updated_since": "2026-11-01T00:00:00Z",
+    "booking_date_from": "2026-11-01",
+    "booking_date_to": "2026-11-30",
+    "amount_min": 10_000,
+    "amount_max": 100_000,
+    "q": "INV-1042",
+    "match_status": "unmatched",
+    "direction": "in",
+    "kind": "manual",
+    "iban": "GB33BUKB20201555555555",
+    "method": "manual",
+    "type": "invoice.paid",
+}
+_BY_OPERATION = {
+    ("GET", "/invoices", "status"): "open",
+    ("GET", "/transactions", "status"): "booked",
+    ("GET", "/transactions/stats", "status"): "booked",
+    ("GET", "/reconciliation/suggestions", "status"): "open",
+    ("GET", "/reconciliation/matches", "status"): "active",
+    ("GET", "/jobs", "status"): "succeeded",
+    ("GET", "/jobs", "type"): "reconcile",
+}
+
+
+def parameter_example(method: str, path: str, name: str):
+    """The example for one parameter of an operation (KeyError when there is none)."""
+    for (m, suffix, n), value in _BY_OPERATION.items():
+        if (m, n) == (method, name) and path == _V1 + suffix:
+            return value
+    if name in ("starting_after", "ending_before"):
+        return _first_id_for(path)
+    return PARAMETERS[name]
+
+
+_PREFIXES = {
+    "api_keys": KEY_ID,
+    "invoices": INVOICE_ID,
+    "bank_accounts": ACCOUNT_ID,
+    "transactions": TRANSACTION_ID,
+    "events": EVENT_ID,
+    "suggestions": SUGGESTION_ID,
+    "matches": MATCH_ID,
+    "jobs": JOB_ID,
+}
+
+
+def _first_id_for(path: str) -> str:
+    return _PREFIXES[path.rstrip("/").rsplit("/", 1)[-1]]
+
+
+def response_example(method: str, path: str, status: int, schema_name: str):
+    """The example response: the example object dumped by its real response schema."""
+    source = RESPONSES[f"{method} {path}"][status]
+    return class_registry.get_class(schema_name)().dump(source)
+
+
+_REF = re.compile(r"#/components/schemas/(?P<name>\w+)$")
+
+
+def _schema_name(response: dict) -> str | None:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    found = _REF.match(schema.get("$ref", "")) if isinstance(schema, dict) else None
+    return found["name"] if found else None
+
+
+class ExampleDocs(BasePlugin):
+    """Puts the example request and response into each operation of the document."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        """Examples for the body, the parameters and each success response."""
+        for method, operation in (operations or {}).items():
+            verb = method.upper()
+            key = f"{verb} {path}"
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None and key in REQUESTS:
+                body["example"] = REQUESTS[key]
+            for parameter in operation.get("parameters", []):
+                if isinstance(parameter, dict) and parameter.get("in") in ("query", "path"):
+                    try:
+                        parameter["example"] = parameter_example(verb, path, parameter["name"])
+                    except KeyError:
+                        continue
+            for status, response in operation.get("responses", {}).items():
+                if not str(status).startswith("2") or not isinstance(response, dict):
+                    continue
+                name = _schema_name(response)
+                if name is not None and int(status) in RESPONSES.get(key, {}):
+                    content = response["content"]["application/json"]
+                    content["example"] = response_example(verb, path, int(status), name)
+
+    def path_helper(self, path=None, operations=None, parameters=None, **kwargs):
+        """Examples for the path parameters declared once for the whole path."""
+        for parameter in parameters or []:
+            if isinstance(parameter, dict) and parameter.get("in") == "path":
+                parameter.setdefault("example", PARAMETERS.get(parameter["name"]))
+        return None
