@@ -105,7 +105,7 @@ def test_response_examples_fit_their_schemas_exactly(spec):
 
 def test_request_examples_load_through_the_request_schemas(spec):
     loaded = 0
-    for path, method, op, _params in _operations(spec):
+    for _path, _method, op, _params in _operations(spec):
         body = _json(op.get("requestBody", {}))
         if not body:
             continue

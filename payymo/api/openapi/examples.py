@@ -76,7 +76,7 @@ NEW_API_KEY = _obj(
     key=_obj(
         **{**vars(API_KEY), "id": NEW_KEY_ID, "prefix": "pym_live_Qm4MRu", "last_used_at": None}
     ),
-    secret="pym_live_Qm4MRuzfk3YE-OvaA7K_RUg3mLPFfEsJBCiPHFnexAP",
+    secret="pym_live_Qm4MRuzfk3YE-OvaA7K_RUg3mLPFfEsJBCiPHFnexAP",  # noqa: S106 (an example)
 )
 REVOKED_API_KEY = _obj(**{**vars(API_KEY), "revoked_at": _LATER})
 INVOICE = _obj(
