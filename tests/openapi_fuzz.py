@@ -42,6 +42,8 @@ class FuzzRun:
     checks: Counter = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # "METHOD /path" → every status the app answered the operation with
+    statuses: dict[str, set[int]] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One paragraph for a person (and the closing note)."""
@@ -79,6 +81,11 @@ def run(app, *, api_key: str, max_examples: int, seed: int = 1) -> FuzzRun:
 def _record(result: FuzzRun, recorder) -> None:
     result.operations.add(recorder.label)
     result.cases += len(recorder.cases)
+    for case_id, interaction in recorder.interactions.items():
+        case = recorder.cases[case_id].value
+        if interaction.response is not None:
+            label = f"{case.method.upper()} {case.operation.path}"
+            result.statuses.setdefault(label, set()).add(interaction.response.status_code)
     for nodes in recorder.checks.values():
         for node in nodes:
             result.checks[node.name] += 1
