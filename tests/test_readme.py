@@ -1,0 +1,40 @@
+"""README describes what exists: every scope a key can carry, no feature not yet built."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from payymo import auth
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def _section(heading: str) -> str:
+    start = README.index(heading)
+    end = README.find("\n### ", start + len(heading))
+    return README[start:end]
+
+
+def test_the_authentication_paragraph_lists_every_scope():
+    text = _section("**Authentication.**")
+    missing = [scope for scope in auth.SCOPES if f"`{scope}`" not in text]
+    assert not missing, f"README's Authentication paragraph lacks {missing}"
+
+
+def test_the_authentication_paragraph_names_every_guarded_resource():
+    table = _section("**Authentication.**")
+    for blueprint in auth.BLUEPRINT_SCOPES:
+        resource = "/" + blueprint.removeprefix("reconciliation_").replace("run", "reconciliation")
+        assert resource in table, f"{blueprint}: {resource} missing from the scope table"
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [r"bank sync", r"provider (clients|credentials)", r"webhook endpoints?", r"GoCardless"],
+)
+def test_readme_promises_nothing_that_has_not_landed(phrase):
+    # These arrive with their own issues; until then the README must not describe them.
+    assert not re.search(phrase, README, flags=re.IGNORECASE), phrase
