@@ -267,12 +267,13 @@ def db_upgrade(revision: str) -> None:
 def _check_tenant_options(settings: Settings, name: str, currency: str, plan: str) -> str:
     if not name.strip() or len(name) > 200:
         raise click.BadParameter("must be 1 to 200 characters", param_hint="--name")
-    if not money.is_currency(currency.upper()):
+    code = money.currency_code(currency)
+    if code is None:
         raise click.BadParameter(f"{currency!r} is not an ISO 4217 code", param_hint="--currency")
     if plan not in settings.plan_rate_limits:
         choices = ", ".join(sorted(settings.plan_rate_limits))
         raise click.BadParameter(f"must be one of {choices}", param_hint="--plan")
-    return currency.upper()
+    return code
 
 
 def _create_tenant(

@@ -54,16 +54,20 @@ def Amount(*, signed: bool = False, **kwargs) -> StrictInteger:
 
 
 class CurrencyCode(fields.String):
-    """An upper-case ISO 4217 code with a minor unit."""
+    """An ISO 4217 code with a minor unit, in any case; loaded as upper case."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", {"description": "ISO 4217 code, e.g. EUR", "example": "EUR"})
+        kwargs.setdefault(
+            "metadata",
+            {"description": "ISO 4217 code, e.g. EUR (any case: eur is EUR)", "example": "EUR"},
+        )
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        code = super()._deserialize(value, attr, data, **kwargs)
-        if not money.is_currency(code):
-            raise ValidationError(f"'{code[:10]}' is not an ISO 4217 currency code.")
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        code = money.currency_code(raw)
+        if code is None:
+            raise ValidationError(f"'{raw[:10]}' is not an ISO 4217 currency code.")
         return code
 
 
