@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate
 from schwifty import IBAN
@@ -43,14 +44,84 @@ class StrictInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-def Amount(*, signed: bool = False, **kwargs) -> StrictInteger:
-    """Minor units as an integer: positive, or signed for bank transactions."""
-    low = -money.MAX_MINOR_UNITS + 1 if signed else 1
-    return StrictInteger(
-        validate=validate.Range(min=low, max=money.MAX_MINOR_UNITS - 1),
-        metadata={"description": "Integer minor units (cents); never a float."},
-        **kwargs,
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]{1,18}(?:\.[0-9]{0,18})?|\.[0-9]{1,18})")
+_QUERY_INTEGER = re.compile(r"-?[0-9]{1,18}")
+MINOR_UNITS_RULE = "amounts are integers in minor units (cents): 100.50 is 10050"
+
+
+def minor_units_hint(value: float | str, currency: str | None) -> str:
+    """Why ``value`` (a float or a numeric string) is no amount, and what it would be.
+
+    ``currency`` (from the same body or row) gives the exponent: 100.50 GBP is 10050,
+    1.005 BHD is 1005, and 100.5 JPY has no minor-units form at all.
+    """
+    text = value.strip() if isinstance(value, str) else repr(value)
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(text):
+        return f"Not a valid integer: {MINOR_UNITS_RULE}."
+    amount = Decimal(text)
+    if not amount.is_finite() or abs(amount) >= money.MAX_MINOR_UNITS:
+        return f"Not a valid amount: {MINOR_UNITS_RULE}."
+    if isinstance(value, str) and "." not in text:
+        return (
+            f"amounts are integers in minor units, sent as JSON numbers, not strings: "
+            f"send {int(amount)}, not \"{text}\"."
+        )
+    if currency is None:
+        cents = amount.scaleb(2)
+        if cents != cents.to_integral_value():
+            return f"{MINOR_UNITS_RULE}."
+        return f"amounts are integers in minor units (cents): {amount:.2f} is {int(cents)}."
+    places = money.exponent(currency)
+    minor = amount.scaleb(places)
+    if minor == minor.to_integral_value():
+        minor = int(minor)
+        display = money.to_display(minor, currency)
+        return f"amounts are integers in minor units: {display} {currency} is {minor}."
+    if places == 0:
+        return (
+            f"amounts are integers in minor units, and {currency} has no minor units: "
+            f"{text} {currency} is not a whole number of {currency}."
+        )
+    return (
+        f"amounts are integers in minor units, and {currency} has {places} decimal places: "
+        f"{text} {currency} has no exact minor-units form."
     )
+
+
+def _currency_beside(data) -> str | None:
+    """The valid currency in the same body, row or query string, if any."""
+    try:
+        return money.currency_code(data.get("currency"))
+    except AttributeError:  # not a mapping
+        return None
+
+
+class Amount(fields.Integer):
+    """Integer minor units; a float or numeric string is refused, saying what it should be.
+
+    Positive by default; ``signed`` for bank lines, ``minimum`` for another floor. In a
+    query string (``query=True``) every value is text, so digits read as the integer.
+    """
+
+    def __init__(
+        self, *, signed: bool = False, minimum: int | None = None, query: bool = False, **kwargs
+    ):
+        if minimum is None:
+            minimum = -money.MAX_MINOR_UNITS + 1 if signed else 1
+        kwargs.setdefault("validate", validate.Range(min=minimum, max=money.MAX_MINOR_UNITS - 1))
+        metadata = {"description": "Integer minor units (cents); never a float."}
+        kwargs["metadata"] = metadata | kwargs.get("metadata", {})
+        super().__init__(strict=True, **kwargs)
+        self.query = query
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        if self.query and isinstance(value, str) and _QUERY_INTEGER.fullmatch(value):
+            value = int(value)
+        if isinstance(value, float | str):
+            raise ValidationError(minor_units_hint(value, _currency_beside(data)))
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class CurrencyCode(fields.String):

@@ -125,13 +125,11 @@ class TransactionFilters(StrictSchema):
     currency = CurrencyCode()
     booking_date_from = fields.Date()
     booking_date_to = fields.Date()
-    amount_min = fields.Integer(
-        validate=validate.Range(min=-money.MAX_MINOR_UNITS + 1, max=money.MAX_MINOR_UNITS - 1),
-        metadata={"description": "Signed minor units, inclusive"},
+    amount_min = Amount(
+        signed=True, query=True, metadata={"description": "Signed minor units, inclusive"}
     )
-    amount_max = fields.Integer(
-        validate=validate.Range(min=-money.MAX_MINOR_UNITS + 1, max=money.MAX_MINOR_UNITS - 1),
-        metadata={"description": "Signed minor units, inclusive"},
+    amount_max = Amount(
+        signed=True, query=True, metadata={"description": "Signed minor units, inclusive"}
     )
     q = fields.String(
         validate=validate.And(validate.Length(min=1, max=200), NO_CONTROL),
