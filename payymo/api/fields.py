@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from decimal import Decimal
 
@@ -64,7 +65,7 @@ def minor_units_hint(value: float | str, currency: str | None) -> str:
     if isinstance(value, str) and "." not in text:
         return (
             f"amounts are integers in minor units, sent as JSON numbers, not strings: "
-            f"send {int(amount)}, not \"{text}\"."
+            f'send {int(amount)}, not "{text}".'
         )
     if currency is None:
         cents = amount.scaleb(2)
@@ -122,6 +123,24 @@ class Amount(fields.Integer):
         if isinstance(value, float | str):
             raise ValidationError(minor_units_hint(value, _currency_beside(data)))
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+def Display(amount, *, keyed: bool = False) -> fields.Function:
+    """Minor units as the decimal string ``money.to_display`` gives, e.g. ``"12.30"``.
+
+    ``amount`` names the attribute (or, ``keyed``, the dict key) holding the minor units
+    beside a ``currency``, or is a function of the object giving them.
+    """
+    get = operator.itemgetter if keyed else operator.attrgetter
+    currency = get("currency")
+    value = amount if callable(amount) else get(amount)
+    return fields.Function(
+        lambda obj: money.to_display(value(obj), currency(obj)),
+        metadata={
+            "type": "string",
+            "description": "The amount in major units, e.g. 12.30 (JPY 1230, BHD 12.300)",
+        },
+    )
 
 
 class CurrencyCode(fields.String):
