@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 import re
 from decimal import Decimal
@@ -159,6 +160,56 @@ class CurrencyCode(fields.String):
         if code is None:
             raise ValidationError(f"'{raw[:10]}' is not an ISO 4217 currency code.")
         return code
+
+
+_UNIX_TEXT = re.compile(r"-?[0-9]{1,20}")
+# 9999-12-31T23:59:59Z: the last second a Python datetime holds.
+MAX_UNIX_SECONDS = 253_402_300_799
+UNIX_EXAMPLE = "1793491200 is 2026-11-01T00:00:00Z"
+
+
+def from_unix(seconds: int) -> dt.datetime:
+    """Unix seconds as an aware UTC datetime; ``ValidationError`` for absurd values."""
+    if seconds < 0:
+        raise ValidationError(
+            f"unix time counts seconds since 1970-01-01T00:00:00Z and is never negative "
+            f"({UNIX_EXAMPLE})."
+        )
+    if seconds > MAX_UNIX_SECONDS:
+        if seconds // 1000 <= MAX_UNIX_SECONDS:
+            hint = f"{seconds} looks like milliseconds; send seconds ({UNIX_EXAMPLE})."
+        else:
+            hint = f"{seconds} is past the year 9999; send unix seconds ({UNIX_EXAMPLE})."
+        raise ValidationError(f"Not a valid unix time: {hint}")
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+class Timestamp(fields.AwareDateTime):
+    """ISO 8601 with an offset, or unix seconds (an integer, read as UTC)."""
+
+    default_error_messages = {
+        "invalid": "Not a valid timestamp: send ISO 8601 with an offset "
+        "(2026-11-01T00:00:00Z) or unix seconds (1793491200).",
+        "invalid_awareness": "Not a valid timestamp: ISO 8601 here needs an offset such as "
+        "Z or +01:00 (or send unix seconds, which are UTC).",
+    }
+
+    def __init__(self, **kwargs):
+        metadata = {
+            "description": "ISO 8601 with offset (2026-11-01T00:00:00Z) or unix seconds "
+            "(1793491200)"
+        }
+        kwargs["metadata"] = metadata | kwargs.get("metadata", {})
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and _UNIX_TEXT.fullmatch(value):
+            value = int(value)  # a query string carries every value as text
+        if isinstance(value, float):
+            raise ValidationError(f"unix time is whole seconds, an integer ({UNIX_EXAMPLE}).")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return from_unix(value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Iban(fields.String):

@@ -20,10 +20,9 @@ import re
 import pytest
 from marshmallow import fields
 
-from payymo.api.common import StrictSchema
 from payymo.api.fields import Amount
 from tasks.reconcile import reconcile_tenant
-from tests.helpers import invoice_body
+from tests.helpers import input_schemas, invoice_body
 
 _MONEY_NAME = re.compile(r"amount|amount_\w+|\w+_(amount|sum|total|balance)")
 _COUNT_NAME = re.compile(r"count|counts|\w+_count|index|rank|attempts|\w+_days|open_suggestions")
@@ -145,17 +144,8 @@ def test_the_classification_is_precise():
 # --- every amount input is an Amount field ------------------------------------------------
 
 
-def _input_schemas() -> list[type]:
-    found, pending = [], [StrictSchema]
-    while pending:
-        cls = pending.pop()
-        found.append(cls)
-        pending.extend(cls.__subclasses__())
-    return found
-
-
 def test_every_money_input_is_read_by_the_amount_field(app):
-    schemas = _input_schemas()
+    schemas = input_schemas()
     names = {cls.__name__ for cls in schemas}
     assert {"InvoiceCreate", "TransactionImportRow", "AllocationIn", "TenantSettingsIn"} <= names
     checked = []

@@ -5,7 +5,15 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from payymo.api.common import ListArgs, OutputSchema, StrictSchema, SyncArgs, list_schema
-from payymo.api.fields import NO_CONTROL, Amount, CurrencyCode, Display, Metadata, Text
+from payymo.api.fields import (
+    NO_CONTROL,
+    Amount,
+    CurrencyCode,
+    Display,
+    Metadata,
+    Text,
+    Timestamp,
+)
 from payymo.models.invoice import INVOICE_STATUSES
 
 BATCH_ROW_STATUSES = ("created", "updated", "unchanged", "error")
@@ -89,10 +97,10 @@ class InvoiceListArgs(SyncArgs, ListArgs):
     issue_date_to = fields.Date()
     due_date_from = fields.Date()
     due_date_to = fields.Date()
-    updated_since = fields.AwareDateTime(
+    updated_since = Timestamp(
         metadata={
-            "description": "ISO 8601 with offset; invoices changed since. Can miss a change "
-            "that commits late: sync with sync_token instead"
+            "description": "ISO 8601 with offset, or unix seconds; invoices changed since. "
+            "Can miss a change that commits late: sync with sync_token instead"
         }
     )
 
