@@ -267,12 +267,13 @@ def db_upgrade(revision: str) -> None:
 def _check_tenant_options(settings: Settings, name: str, currency: str, plan: str) -> str:
     if not name.strip() or len(name) > 200:
         raise click.BadParameter("must be 1 to 200 characters", param_hint="--name")
-    if not money.is_currency(currency.upper()):
+    code = money.currency_code(currency)
+    if code is None:
         raise click.BadParameter(f"{currency!r} is not an ISO 4217 code", param_hint="--currency")
     if plan not in settings.plan_rate_limits:
         choices = ", ".join(sorted(settings.plan_rate_limits))
         raise click.BadParameter(f"must be one of {choices}", param_hint="--plan")
-    return currency.upper()
+    return code
 
 
 def _create_tenant(
@@ -365,10 +366,9 @@ def keys_create(tenant_id: str, scopes: tuple[str, ...], name: str | None) -> No
     "--url", default="http://127.0.0.1:8000", show_default=True, help="Base URL for the hint."
 )
 def demo(url: str) -> None:
-    """Create the "Demo Ltd" tenant with sample data once; mint and print a new key."""
-    from payymo.demo import DEMO_TENANT, seed_demo
+    """Create the "Demo Ltd" tenant with sample data once; print a new key replacing the last."""
+    from payymo.demo import DEMO_KEY_NAME, DEMO_TENANT, replace_demo_key, seed_demo
     from payymo.models import Tenant
-    from payymo.services import api_keys
     from payymo.tenancy import tenant_scope
 
     _settings()
@@ -377,15 +377,21 @@ def demo(url: str) -> None:
             select(Tenant).where(Tenant.name == DEMO_TENANT).order_by(Tenant.id).limit(1)
         ).one_or_none()
         created = tenant is None
+        replaced: list[str] = []
         if created:
-            tenant, secret = _create_tenant(session, DEMO_TENANT, "GBP", key_name="demo")
+            tenant, secret = _create_tenant(session, DEMO_TENANT, "GBP", key_name=DEMO_KEY_NAME)
             with tenant_scope(tenant.id):
                 seed_demo(session=session)
         else:
             with tenant_scope(tenant.id):
-                _key, secret = api_keys.create_key(session=session, name="demo", capped=False)
+                _key, secret, replaced = replace_demo_key(session=session)
         tenant_id = tenant.id
-    _emit({"tenant_id": tenant_id, "api_key": secret, "created": created})
+    _emit({"tenant_id": tenant_id, "api_key": secret, "created": created, "replaced": replaced})
+    if replaced:
+        noun = "key" if len(replaced) == 1 else "keys"
+        click.echo(
+            f"\nReplaced the previous demo {noun} {', '.join(replaced)} (revoked).", err=True
+        )
     click.echo(
         f"\nDemo tenant {DEMO_TENANT} ({tenant_id}) is ready. Its new API key is shown once.\n"
         f'Try:  curl -s -H "X-API-Key: {secret}" {url.rstrip("/")}/api/v1/invoices\n',

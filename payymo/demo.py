@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from payymo.models import ApiKey
+
 DEMO_TENANT = "Demo Ltd"
+DEMO_KEY_NAME = "demo"
 
 # (number, customer, email, amount due in pence, days ago issued)
 DEMO_INVOICES = (
@@ -77,3 +81,22 @@ def seed_demo(*, session: Session) -> None:
         for index, (age, amount, counterparty, text) in enumerate(DEMO_TRANSACTIONS)
     ]
     transactions.import_transactions(session=session, account_id=account.id, rows=rows)
+
+
+def replace_demo_key(*, session: Session) -> tuple[ApiKey, str, list[str]]:
+    """Revoke the demo tenant's live demo keys and mint one new one: (key, secret, revoked ids).
+
+    Runs in the caller's transaction, so a failure leaves the old key working.
+    """
+    from payymo.services import api_keys
+
+    previous = session.scalars(
+        select(ApiKey)
+        .where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
+        .order_by(ApiKey.id)
+        .with_for_update()
+    ).all()
+    for key in previous:
+        api_keys.revoke_key(session=session, key=key)
+    key, secret = api_keys.create_key(session=session, name=DEMO_KEY_NAME, capped=False)
+    return key, secret, [old.id for old in previous]

@@ -32,6 +32,14 @@ def is_currency(code: str) -> bool:
         return False
 
 
+def currency_code(value) -> str | None:
+    """The upper-case ISO 4217 code ``value`` names in any case ("eur" → "EUR"), or None."""
+    if not isinstance(value, str) or not value.isascii():
+        return None  # str.upper() maps some non-ASCII letters onto ASCII ones (dotless i → "I")
+    code = value.upper()
+    return code if is_currency(code) else None
+
+
 @lru_cache(maxsize=512)
 def exponent(code: str) -> int:
     """Number of decimal places of the currency's minor unit (JPY 0, EUR 2, BHD 3)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -26,6 +27,24 @@ class _ContextFilter(logging.Filter):
         return True
 
 
+# ANSI escape sequences (CSI): colours, bold, resets.
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
+class _PlainText(logging.Filter):
+    """Drop terminal colour codes from messages; a log line is read by machines, not a tty.
+
+    werkzeug colours request lines by status and RQ colours queue names and job ids when
+    stdout is a terminal; in a JSON line those codes are only noise (``\\u001b[33m``).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "\x1b" in message:
+            record.msg, record.args = _TERMINAL_CODES.sub("", message), None
+        return True
+
+
 def setup_logging(level: str = "INFO") -> None:
     """JSON lines on stderr, each carrying the request id."""
     root = logging.getLogger()
@@ -37,6 +56,7 @@ def setup_logging(level: str = "INFO") -> None:
         JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", timestamp=True)
     )
     handler.addFilter(_ContextFilter())
+    handler.addFilter(_PlainText())
     handler._payymo = True
     root.addHandler(handler)
     root.setLevel(level)

@@ -55,3 +55,15 @@ def invoice_body(external_id: str = "ERP-1", **overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+def input_schemas() -> list[type]:
+    """Every request schema class (all derive from ``StrictSchema``); import the app first."""
+    from payymo.api.common import StrictSchema
+
+    found, pending = [], [StrictSchema]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found

@@ -100,8 +100,9 @@ def _demo_counts(session, tenant_id: str) -> tuple[int, int, int]:
         )
 
 
-def test_demo_seeds_once_and_mints_a_new_key_each_time(app, cli, session):
+def test_demo_seeds_once_and_replaces_its_key_each_time(app, cli, session):
     first = _json(cli("demo"))
+    assert (first["created"], first["replaced"]) == (True, [])
     tenant_id = first["tenant_id"]
     assert session.get_one(Tenant, tenant_id).name == "Demo Ltd"
     assert _demo_counts(session, tenant_id) == (1, 10, 10)
@@ -117,15 +118,41 @@ def test_demo_seeds_once_and_mints_a_new_key_each_time(app, cli, session):
         ]
     assert len(paying) >= 3
 
-    again = _json(cli("demo"))
-    assert again["tenant_id"] == tenant_id
+    listed = ApiClient(app.test_client(), first["api_key"]).get("invoices?limit=100")
+    assert listed.status_code == 200
+    assert len(listed.get_json()["data"]) == 10
+    with tenant_scope(tenant_id):
+        [first_key] = session.scalars(select(ApiKey)).all()
+
+    result = cli("demo")
+    again = _json(result)
+    assert (again["tenant_id"], again["created"]) == (tenant_id, False)
     assert again["api_key"] != first["api_key"]
+    assert again["replaced"] == [first_key.id]
+    assert f"Replaced the previous demo key {first_key.id}" in result.stderr
     assert _demo_counts(session, tenant_id) == (1, 10, 10)
     assert session.scalar(select(func.count()).where(Tenant.name == "Demo Ltd")) == 1
-    for key in (first["api_key"], again["api_key"]):
-        listed = ApiClient(app.test_client(), key).get("invoices?limit=100")
-        assert listed.status_code == 200
-        assert len(listed.get_json()["data"]) == 10
+    with tenant_scope(tenant_id):
+        session.expire_all()
+        active = session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None))).all()
+    assert len(active) == 1 and active[0].id != first_key.id
+    refused = ApiClient(app.test_client(), first["api_key"]).get("invoices")
+    assert refused.status_code == 401
+    listed = ApiClient(app.test_client(), again["api_key"]).get("invoices?limit=100")
+    assert listed.status_code == 200
+    assert len(listed.get_json()["data"]) == 10
+
+
+def test_demo_keeps_keys_the_tenant_made_itself(app, cli, session):
+    first = _json(cli("demo"))
+    made = ApiClient(app.test_client(), first["api_key"]).post(
+        "api_keys", json={"name": "crm sync", "scopes": ["invoices:read"]}
+    )
+    assert made.status_code == 201, made.get_json()
+    again = _json(cli("demo"))
+    assert len(again["replaced"]) == 1
+    crm = ApiClient(app.test_client(), made.get_json()["secret"])
+    assert crm.get("invoices").status_code == 200
 
 
 def test_worker_without_redis_exits_2_with_a_clear_error(app, settings):

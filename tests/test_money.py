@@ -87,3 +87,21 @@ def test_to_display(minor, currency, text):
 @pytest.mark.parametrize(("text", "currency"), [("-12.30", "EUR"), ("7", "JPY"), ("0.125", "BHD")])
 def test_display_and_parse_round_trip(text, currency):
     assert money.to_display(money.to_minor(text, currency), currency) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("EUR", "EUR"),
+        ("eur", "EUR"),
+        ("Jpy", "JPY"),
+        ("xyz", None),
+        ("eur ", None),
+        ("\u0131nr", None),  # a dotless i upper-cases to I: "INR" only by accident
+        ("", None),
+        (None, None),
+        (978, None),
+    ],
+)
+def test_currency_code_accepts_any_case_of_a_real_code(value, code):
+    assert money.currency_code(value) == code

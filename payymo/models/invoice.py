@@ -48,5 +48,7 @@ class Invoice(TenantScoped, ChangeStamped, Base):
 
     @property
     def amount_remaining(self) -> int:
-        """What is still owed (never negative)."""
+        """What is still owed (never negative; nothing once void)."""
+        if self.status == "void":
+            return 0
         return max(self.amount_due - self.amount_paid, 0)

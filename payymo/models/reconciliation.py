@@ -12,13 +12,15 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from payymo.db import Base, JSONType, UTCDateTime
 from payymo.tenancy import TenantScoped
 
 from ._base import created_at_column, id_column, tenant_fk
+from .transaction import Transaction
 
 MATCH_METHODS = ("auto", "manual", "suggestion")
 MATCH_STATUSES = ("active", "reversed")
@@ -105,6 +107,14 @@ class Suggestion(TenantScoped, Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(100))
     match_id: Mapped[str | None] = mapped_column(String(40))
+    # Its transaction's currency (which never changes), read when shown; not a column.
+    currency: Mapped[str] = column_property(
+        select(Transaction.currency)
+        .where(Transaction.id == transaction_id)
+        .correlate_except(Transaction)
+        .scalar_subquery(),
+        deferred=True,
+    )
 
 
 class MatchBlock(TenantScoped, Base):

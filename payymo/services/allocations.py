@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from payymo import events
+from payymo import events, money
 from payymo.api.invoices.schemas import InvoiceOut
 from payymo.api.reconciliation.schemas import MatchOut
 from payymo.db import utcnow
@@ -131,7 +131,10 @@ def _invoice_event_args(invoice: Invoice, previous_paid: int) -> tuple[str, dict
     kind = _INVOICE_EVENTS.get(invoice.status, "invoice.updated")
     data = {
         "object": _INVOICE_OUT.dump(invoice),
-        "previous_attributes": {"amount_paid": previous_paid},
+        "previous_attributes": {
+            "amount_paid": previous_paid,
+            "amount_paid_display": money.to_display(previous_paid, invoice.currency),
+        },
     }
     return kind, data
 

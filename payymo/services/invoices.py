@@ -82,10 +82,13 @@ def _apply_changes(invoice: Invoice, changes: dict) -> dict:
     if issue and due and due < issue:
         raise InvalidRequest("due_date must not be before issue_date.", param="due_date")
     previous = {}
-    for name, value in changed.items():
+    for name in changed:
         previous[name] = _OUT.fields[name].serialize(
             "metadata_" if name == "metadata" else name, invoice
         )
+        if (display := f"{name}_display") in _OUT.fields:
+            previous[display] = _OUT.fields[display].serialize(display, invoice)
+    for name, value in changed.items():
         _set_attr(invoice, name, value)
     invoice.status = derive_status(
         amount_due=invoice.amount_due, amount_paid=invoice.amount_paid, voided=False

@@ -19,6 +19,7 @@ from payymo.db import utcnow
 from payymo.errors import PayymoError
 from payymo.ids import new_id
 from payymo.models import Job
+from payymo.pagination import Page, paginate
 from payymo.services.reconcile_lock import lock_key
 from payymo.tenancy import current_tenant_id, get_or_404
 
@@ -109,6 +110,15 @@ def _enqueue(session: Session, tenant_id: str, job_id: str) -> None:
 def get_job(*, session: Session, job_id: str) -> Job:
     """One of the tenant's jobs, or ``NotFound``."""
     return get_or_404(session, Job, job_id)
+
+
+def list_jobs(*, session: Session, filters: dict, page: dict) -> Page:
+    """The tenant's jobs, newest first, filtered by ``type`` and ``status``."""
+    stmt = select(Job)
+    for name in ("type", "status"):
+        if filters.get(name) is not None:
+            stmt = stmt.where(getattr(Job, name) == filters[name])
+    return paginate(session, stmt, Job, prefix="job", **page)
 
 
 def start_job(*, session: Session, job_id: str) -> bool:

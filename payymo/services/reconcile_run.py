@@ -77,7 +77,7 @@ def _refresh(suggestion: Suggestion, rank: int, candidate: Candidate) -> None:
 
 
 def _sync_suggestions(
-    writer: ChunkWriter, txn_id: str, candidates: Sequence[Candidate], existing
+    writer: ChunkWriter, txn: TxnState, candidates: Sequence[Candidate], existing
 ) -> int:
     """Make the transaction's open suggestions ``candidates``; returns how many are open."""
     wanted: dict[tuple, tuple[int, Candidate]] = {}
@@ -97,7 +97,7 @@ def _sync_suggestions(
         row = {
             "id": new_id("sug"),
             "tenant_id": writer.tenant_id,
-            "transaction_id": txn_id,
+            "transaction_id": txn.id,
             "allocations": [{"invoice_id": i, "amount": a} for i, a in key],
             "invoice_ids": [i for i, _ in key],
             "confidence": round(candidate.confidence, 4),
@@ -110,7 +110,8 @@ def _sync_suggestions(
             "match_id": None,
         }
         writer.suggestions.append(row)
-        view = row_view(row, reasons=candidate.reasons)  # Reasons dump as they are
+        # Reasons dump as they are; the currency is the transaction's (not a column).
+        view = row_view(row, reasons=candidate.reasons, currency=txn.currency)
         writer.event("suggestion.created", {"object": _OUT.dump(view)})
     return len(wanted)
 
@@ -146,7 +147,7 @@ def _apply_chunk(session: Session, decisions: Sequence[Decision], data: RunInput
             autos.append(decision.auto)
             continue
         existing = open_by_txn.get(txn.id, [])
-        live = _sync_suggestions(writer, txn.id, decision.suggestions, existing)
+        live = _sync_suggestions(writer, txn, decision.suggestions, existing)
         counts["suggested" if live else "unmatched"] += 1
         _set_status(writer, txn, bool(live))
     written = apply_matches(

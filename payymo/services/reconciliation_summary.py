@@ -15,8 +15,9 @@ from payymo.models.transaction import MATCH_STATUSES
 _OPEN_INVOICE_STATUSES = ("open", "partially_paid")
 
 
-def _empty(statuses) -> dict:
-    return {status: {"count": 0, "amount": 0} for status in statuses}
+def _empty(statuses, currency: str) -> dict:
+    # Each part carries its currency, which its display amount needs.
+    return {status: {"count": 0, "amount": 0, "currency": currency} for status in statuses}
 
 
 def _credits(session: Session) -> tuple[list[dict], int, int]:
@@ -39,7 +40,7 @@ def _credits(session: Session) -> tuple[list[dict], int, int]:
         bucket = by_currency.setdefault(
             currency,
             {"currency": currency, "count": 0, "amount": 0, "amount_allocated": 0}
-            | _empty(MATCH_STATUSES),
+            | _empty(MATCH_STATUSES, currency),
         )
         bucket["count"] += count
         bucket["amount"] += amount
@@ -86,11 +87,11 @@ def _open_invoices(session: Session) -> list[dict]:
         bucket = by_currency.setdefault(
             currency,
             {"currency": currency, "count": 0, "amount_remaining": 0}
-            | _empty(_OPEN_INVOICE_STATUSES),
+            | _empty(_OPEN_INVOICE_STATUSES, currency),
         )
         bucket["count"] += int(count)
         bucket["amount_remaining"] += int(remaining or 0)
-        bucket[status] = {"count": int(count), "amount": int(remaining or 0)}
+        bucket[status] = {"count": int(count), "amount": int(remaining or 0), "currency": currency}
     return [by_currency[c] for c in sorted(by_currency)]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Text, cast, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from payymo.db import utcnow
 from payymo.errors import Conflict, PayymoError
@@ -30,7 +30,7 @@ def _lists_invoice(invoice_id: str):
 
 def list_suggestions(*, session: Session, filters: dict, page: dict) -> Page:
     """Filtered, newest-first page of suggestions."""
-    stmt = select(Suggestion)
+    stmt = select(Suggestion).options(undefer(Suggestion.currency))
     for name in ("transaction_id", "status"):
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(Suggestion, name) == filters[name])

@@ -46,7 +46,7 @@ def test_iban_is_optional(api):
         (account_body(iban="DE" + "1" * 60), "iban", "parameter_invalid"),
         (account_body(iban=12345), "iban", "parameter_invalid"),
         (account_body(currency="XYZ"), "currency", "parameter_invalid"),
-        (account_body(currency="eur"), "currency", "parameter_invalid"),
+        (account_body(currency="euro"), "currency", "parameter_invalid"),
         (account_body(name=""), "name", "parameter_invalid"),
         (account_body(name="   "), "name", "parameter_invalid"),
         (account_body(name="x" * 201), "name", "parameter_invalid"),

@@ -48,7 +48,10 @@ def test_a_suggestion_shows_its_allocations_confidence_and_reasons(api, case):
         "object": "suggestion",
         "id": case["best"],
         "transaction_id": case["txn"],
-        "allocations": [{"invoice_id": case["right"], "amount": 12_300}],
+        "allocations": [
+            {"invoice_id": case["right"], "amount": 12_300, "amount_display": "123.00"}
+        ],
+        "currency": "EUR",
         "confidence": 0.86,
         "reasons": REASONS,
         "status": "open",

@@ -10,7 +10,13 @@ from payymo.services.allocations import apply_match
 from payymo.tenancy import tenant_scope
 from tests.reconciliation_helpers import Seed
 
-ZERO = {"count": 0, "amount": 0}
+
+def part(count: int, amount: int, display: str) -> dict:
+    """A count and an amount of one currency, with its display string."""
+    return {"count": count, "amount": amount, "amount_display": display}
+
+
+ZERO = part(0, 0, "0.00")
 
 
 def _auto(session, tenant_id, txn_id, lines):
@@ -94,21 +100,27 @@ def test_the_summary_counts_every_state_per_currency(api, books):
             "currency": "EUR",
             "count": 6,
             "amount": 20_500,
+            "amount_display": "205.00",
             "amount_allocated": 12_000,
+            "amount_allocated_display": "120.00",
             "amount_unallocated": 8_500,
-            "matched": {"count": 1, "amount": 10_000},
-            "partially_matched": {"count": 1, "amount": 5_000},
-            "suggested": {"count": 1, "amount": 3_000},
-            "unmatched": {"count": 2, "amount": 1_800},
-            "ignored": {"count": 1, "amount": 700},
+            "amount_unallocated_display": "85.00",
+            "matched": part(1, 10_000, "100.00"),
+            "partially_matched": part(1, 5_000, "50.00"),
+            "suggested": part(1, 3_000, "30.00"),
+            "unmatched": part(2, 1_800, "18.00"),
+            "ignored": part(1, 700, "7.00"),
         },
         {
             "currency": "USD",
             "count": 1,
             "amount": 2_500,
+            "amount_display": "25.00",
             "amount_allocated": 2_500,
+            "amount_allocated_display": "25.00",
             "amount_unallocated": 0,
-            "matched": {"count": 1, "amount": 2_500},
+            "amount_unallocated_display": "0.00",
+            "matched": part(1, 2_500, "25.00"),
             "partially_matched": ZERO,
             "suggested": ZERO,
             "unmatched": ZERO,
@@ -126,8 +138,9 @@ def test_the_summary_counts_every_state_per_currency(api, books):
             "currency": "EUR",
             "count": 3,
             "amount_remaining": 9_800,
-            "open": {"count": 2, "amount": 3_800},
-            "partially_paid": {"count": 1, "amount": 6_000},
+            "amount_remaining_display": "98.00",
+            "open": part(2, 3_800, "38.00"),
+            "partially_paid": part(1, 6_000, "60.00"),
         }
     ]
 
@@ -137,15 +150,15 @@ def test_the_summary_follows_a_reversal(api, session, tenant):
     invoice = seed.invoice("A", amount_due=10_000)
     match_id = _manual(api, seed.transaction(10_000), invoice, 10_000)
     before = api.get("reconciliation").json
-    assert before["credits"][0]["matched"] == {"count": 1, "amount": 10_000}
+    assert before["credits"][0]["matched"] == part(1, 10_000, "100.00")
     assert before["open_invoice_count"] == 0
     api.delete(f"reconciliation/matches/{match_id}")
     after = api.get("reconciliation").json
     assert after["credits"][0]["matched"] == ZERO
-    assert after["credits"][0]["unmatched"] == {"count": 1, "amount": 10_000}
+    assert after["credits"][0]["unmatched"] == part(1, 10_000, "100.00")
     assert after["matches"]["active"] == 0 and after["matches"]["reversed"] == 1
     assert after["auto_match_rate"] is None
-    assert after["open_invoices"][0]["open"] == {"count": 1, "amount": 10_000}
+    assert after["open_invoices"][0]["open"] == part(1, 10_000, "100.00")
     with tenant_scope(tenant.tenant_id):
         assert session.get(Invoice, invoice).status == "open"
 
@@ -161,8 +174,8 @@ def test_another_tenant_sees_only_its_own_summary(other_api, books):
     assert body["open_suggestions"] == 1
     assert body["open_invoice_count"] == 2
     by_currency = {row["currency"]: row for row in body["open_invoices"]}
-    assert by_currency["GBP"]["partially_paid"] == {"count": 1, "amount": 49_930}
-    assert by_currency["EUR"]["open"] == {"count": 1, "amount": 1}
+    assert by_currency["GBP"]["partially_paid"] == part(1, 49_930, "499.30")
+    assert by_currency["EUR"]["open"] == part(1, 1, "0.01")
 
 
 def test_the_summary_takes_no_parameters(api):

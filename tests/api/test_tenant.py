@@ -114,7 +114,7 @@ def test_patch_accepts_boundary_values(api):
         ({"name": ""}, "name"),
         ({"name": "x" * 201}, "name"),
         ({"default_currency": "ZZZ"}, "default_currency"),
-        ({"default_currency": "eur"}, "default_currency"),
+        ({"default_currency": "euro"}, "default_currency"),
         ({"plan": "enterprise"}, "plan"),
         ({"status": "active"}, "status"),
         ({"id": "ten_123"}, "id"),

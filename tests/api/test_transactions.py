@@ -8,6 +8,7 @@ import threading
 import pytest
 from sqlalchemy import event, select
 
+from payymo import money
 from payymo.models import BankAccount, Event, Transaction
 from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient
@@ -600,13 +601,17 @@ def test_get_unknown_transaction_is_404(api):
 
 
 def bucket(currency, count, amount_in, amount_out, **key):
+    amount = amount_in + amount_out
     return {
         **key,
         "currency": currency,
         "count": count,
-        "amount": amount_in + amount_out,
+        "amount": amount,
+        "amount_display": money.to_display(amount, currency),
         "amount_in": amount_in,
+        "amount_in_display": money.to_display(amount_in, currency),
         "amount_out": amount_out,
+        "amount_out_display": money.to_display(amount_out, currency),
     }
 
 
@@ -621,6 +626,12 @@ def test_stats_group_by_currency_direction_match_status_and_month(api, ledger):
         bucket("EUR", 4, 251_999, -90_350),
         bucket("USD", 1, 5_000, 0),
     ]
+    eur = stats["by_currency"][0]
+    assert (eur["amount_display"], eur["amount_in_display"], eur["amount_out_display"]) == (
+        "1616.49",
+        "2519.99",
+        "-903.50",
+    )
     assert stats["by_direction"] == [
         bucket("EUR", 2, 251_999, 0, direction="in"),
         bucket("USD", 1, 5_000, 0, direction="in"),

@@ -195,7 +195,10 @@ def test_events_describe_each_change(api, tenant, session, seed):
         {"invoice_id": invoice, "amount": 4_000, "amount_display": "40.00"}
     ]
     assert rows[2].data["object"]["amount_paid"] == 10_000
-    assert rows[2].data["previous_attributes"] == {"amount_paid": 4_000}
+    assert rows[2].data["previous_attributes"] == {
+        "amount_paid": 4_000,
+        "amount_paid_display": "40.00",
+    }
     assert rows[5].data["object"]["status"] == "reversed"
     assert rows[5].data["object"]["reversed_by"] == "pym_live_undoer"
 

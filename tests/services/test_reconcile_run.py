@@ -158,9 +158,10 @@ def test_event_payloads_are_the_api_schemas_dumps_of_the_rows_written(session, w
         assert data["transaction.matched"]["object"] == MatchOut().dump(match)
         assert data["invoice.paid"] == {
             "object": InvoiceOut().dump(paid),
-            "previous_attributes": {"amount_paid": 0},
+            "previous_attributes": {"amount_paid": 0, "amount_paid_display": "0.00"},
         }
         assert data["suggestion.created"]["object"] == SuggestionOut().dump(suggestion)
+        assert data["suggestion.created"]["object"]["currency"] == "EUR"
 
 
 def test_second_run_changes_nothing(session, world):

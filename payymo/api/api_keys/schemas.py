@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 
 from payymo import auth
 from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
-from payymo.api.fields import StrictInteger, Text
+from payymo.api.fields import StrictInteger, Text, Timestamp
 from payymo.db import utcnow
 from payymo.models import ApiKey
 
@@ -34,8 +34,9 @@ class ApiKeyCreate(StrictSchema):
         validate=validate.Length(min=1, max=len(auth.SCOPES)),
     )
     mode = fields.String(load_default="live", validate=validate.OneOf(auth.KEY_MODES))
-    expires_at = fields.AwareDateTime(
-        allow_none=True, metadata={"description": "ISO 8601 with offset; must be in the future"}
+    expires_at = Timestamp(
+        allow_none=True,
+        metadata={"description": "ISO 8601 with offset, or unix seconds; in the future"},
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from payymo import money
 from payymo.api.common import (
     ListArgs,
     OutputSchema,
@@ -13,7 +12,15 @@ from payymo.api.common import (
     UpdateSchema,
     list_schema,
 )
-from payymo.api.fields import NO_CONTROL, Amount, CurrencyCode, Metadata, Text
+from payymo.api.fields import (
+    NO_CONTROL,
+    Amount,
+    CurrencyCode,
+    Display,
+    Metadata,
+    Text,
+    Timestamp,
+)
 from payymo.models.invoice import INVOICE_STATUSES
 
 BATCH_ROW_STATUSES = ("created", "updated", "unchanged", "error")
@@ -68,11 +75,10 @@ class InvoiceOut(OutputSchema):
     customer_reference = fields.String(allow_none=True)
     amount_due = fields.Integer()
     amount_paid = fields.Integer()
-    amount_remaining = fields.Integer()
-    amount_due_display = fields.Function(lambda inv: money.to_display(inv.amount_due, inv.currency))
-    amount_paid_display = fields.Function(
-        lambda inv: money.to_display(inv.amount_paid, inv.currency)
-    )
+    amount_remaining = fields.Integer(metadata={"description": "Still owed; 0 once void"})
+    amount_due_display = Display("amount_due")
+    amount_paid_display = Display("amount_paid")
+    amount_remaining_display = Display("amount_remaining")
     currency = fields.String()
     issue_date = fields.Date(allow_none=True)
     due_date = fields.Date(allow_none=True)
@@ -98,10 +104,10 @@ class InvoiceListArgs(SyncArgs, ListArgs):
     issue_date_to = fields.Date()
     due_date_from = fields.Date()
     due_date_to = fields.Date()
-    updated_since = fields.AwareDateTime(
+    updated_since = Timestamp(
         metadata={
-            "description": "ISO 8601 with offset; invoices changed since. Can miss a change "
-            "that commits late: sync with sync_token instead"
+            "description": "ISO 8601 with offset, or unix seconds; invoices changed since. "
+            "Can miss a change that commits late: sync with sync_token instead"
         }
     )
 

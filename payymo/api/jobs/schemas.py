@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
-from payymo.api.common import OutputSchema
-from payymo.models.job import JOB_STATUSES
+from payymo.api.common import ListArgs, OutputSchema, list_schema
+from payymo.models.job import JOB_STATUSES, JOB_TYPES
 
 
 class JobOut(OutputSchema):
@@ -13,7 +13,7 @@ class JobOut(OutputSchema):
 
     object = fields.Constant("job")
     id = fields.String()
-    type = fields.String(metadata={"enum": ["reconcile"]})
+    type = fields.String(metadata={"enum": list(JOB_TYPES)})
     status = fields.String(metadata={"enum": list(JOB_STATUSES)})
     result = fields.Dict(
         keys=fields.String(),
@@ -32,3 +32,13 @@ class JobOut(OutputSchema):
         allow_none=True,
         metadata={"description": "When a failed job is retried; null once it is not retried"},
     )
+
+
+JobList = list_schema(JobOut, "JobList")
+
+
+class JobListArgs(ListArgs):
+    """Filters and pagination for ``GET /jobs``."""
+
+    type = fields.String(validate=validate.OneOf(JOB_TYPES))
+    status = fields.String(validate=validate.OneOf(JOB_STATUSES))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from types import SimpleNamespace
 
-from payymo import money
+from marshmallow import Schema, fields, validate
+from marshmallow.utils import get_value
+
 from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
-from payymo.api.fields import Amount, ReferencePattern
+from payymo.api.fields import Amount, Display, ReferencePattern
 from payymo.api.transactions.schemas import NO_NUL, OBJECT_ID
 from payymo.matching import patterns
 from payymo.models.reconciliation import MATCH_METHODS, MATCH_STATUSES, SUGGESTION_STATUSES
@@ -19,7 +21,7 @@ class AllocationOut(OutputSchema):
 
     invoice_id = fields.String()
     amount = fields.Integer()
-    amount_display = fields.Function(lambda a: money.to_display(a.amount, a.currency))
+    amount_display = Display("amount")
 
 
 class ReasonOut(OutputSchema):
@@ -37,6 +39,7 @@ class MatchOut(OutputSchema):
     transaction_id = fields.String()
     allocations = fields.List(fields.Nested(AllocationOut))
     amount = fields.Integer()
+    amount_display = Display("amount")
     currency = fields.String()
     method = fields.String(metadata={"enum": list(MATCH_METHODS)})
     confidence = fields.Float(allow_none=True)
@@ -57,6 +60,28 @@ class SuggestionAllocationOut(OutputSchema):
 
     invoice_id = fields.String()
     amount = fields.Integer()
+    amount_display = Display("amount")
+
+
+class SuggestionLines(fields.List):
+    """A suggestion's lines (stored without a currency) shown in the suggestion's currency."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.Nested(SuggestionAllocationOut), **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        currency = get_value(obj, "currency")
+        lines = [
+            SimpleNamespace(
+                invoice_id=get_value(line, "invoice_id"),
+                amount=get_value(line, "amount"),
+                currency=currency,
+            )
+            for line in value
+        ]
+        return super()._serialize(lines, attr, obj, **kwargs)
 
 
 class SuggestionOut(OutputSchema):
@@ -65,7 +90,8 @@ class SuggestionOut(OutputSchema):
     object = fields.Constant("suggestion")
     id = fields.String()
     transaction_id = fields.String()
-    allocations = fields.List(fields.Nested(SuggestionAllocationOut))
+    allocations = SuggestionLines()
+    currency = fields.String(metadata={"description": "The transaction's currency"})
     confidence = fields.Float()
     reasons = fields.List(fields.Nested(ReasonOut))
     status = fields.String(metadata={"enum": list(SUGGESTION_STATUSES)})
@@ -150,6 +176,7 @@ class Amounts(Schema):
 
     count = fields.Integer()
     amount = fields.Integer()
+    amount_display = Display("amount", keyed=True)
 
 
 class CreditsByCurrency(Schema):
@@ -158,8 +185,11 @@ class CreditsByCurrency(Schema):
     currency = fields.String()
     count = fields.Integer()
     amount = fields.Integer()
+    amount_display = Display("amount", keyed=True)
     amount_allocated = fields.Integer()
+    amount_allocated_display = Display("amount_allocated", keyed=True)
     amount_unallocated = fields.Integer()
+    amount_unallocated_display = Display("amount_unallocated", keyed=True)
     matched = fields.Nested(Amounts)
     partially_matched = fields.Nested(Amounts)
     suggested = fields.Nested(Amounts)
@@ -173,6 +203,7 @@ class OpenInvoicesByCurrency(Schema):
     currency = fields.String()
     count = fields.Integer()
     amount_remaining = fields.Integer()
+    amount_remaining_display = Display("amount_remaining", keyed=True)
     open = fields.Nested(Amounts)
     partially_paid = fields.Nested(Amounts)
 

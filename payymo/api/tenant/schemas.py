@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from payymo import money
 from payymo.api.common import StrictSchema, UpdateSchema
-from payymo.api.fields import CurrencyCode, ReferencePattern, StrictInteger
+from payymo.api.fields import Amount, CurrencyCode, ReferencePattern, StrictInteger
 
 
 class StrictBoolean(fields.Boolean):
@@ -43,8 +42,8 @@ class TenantSettingsIn(StrictSchema):
         metadata={"description": "Score from 0 to 1 above which matches apply automatically"},
     )
     date_window_days = StrictInteger(validate=validate.Range(min=0, max=365))
-    overpayment_tolerance = StrictInteger(
-        validate=validate.Range(min=0, max=money.MAX_MINOR_UNITS - 1),
+    overpayment_tolerance = Amount(
+        minimum=0,
         metadata={
             "description": "How much an invoice may be overpaid by, in minor units of the "
             "credit's own currency, whatever it is: 100 is 1.00 EUR, but 100 JPY and 0.100 "

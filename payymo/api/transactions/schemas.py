@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from payymo import money
 from payymo.api.common import (
     ListArgs,
     OutputSchema,
@@ -13,7 +12,7 @@ from payymo.api.common import (
     UpdateSchema,
     list_schema,
 )
-from payymo.api.fields import NO_CONTROL, NO_NUL, Amount, CurrencyCode, Iban
+from payymo.api.fields import NO_CONTROL, NO_NUL, Amount, CurrencyCode, Display, Iban
 from payymo.api.invoices.schemas import RowError
 from payymo.models.transaction import MATCH_STATUSES, TRANSACTION_STATUSES
 
@@ -95,6 +94,10 @@ class TransactionImportIn(StrictSchema):
     )
 
 
+def _unallocated(txn) -> int:
+    return max(txn.amount - txn.amount_allocated, 0) if txn.amount > 0 else 0
+
+
 class TransactionOut(OutputSchema):
     """A transaction as the API and events show it."""
 
@@ -108,14 +111,19 @@ class TransactionOut(OutputSchema):
     booking_date = fields.Date(allow_none=True)
     value_date = fields.Date(allow_none=True)
     amount = fields.Integer(metadata={"description": "Signed minor units; negative = money out"})
-    amount_display = fields.Function(lambda txn: money.to_display(txn.amount, txn.currency))
+    amount_display = Display("amount")
     amount_allocated = fields.Integer(
         metadata={"description": "Part of a credit allocated to invoices by live matches"}
     )
+    amount_allocated_display = Display("amount_allocated")
     amount_unallocated = fields.Function(
-        lambda txn: max(txn.amount - txn.amount_allocated, 0) if txn.amount > 0 else 0,
-        metadata={"description": "Part of a credit not (yet) allocated; 0 for debits"},
+        _unallocated,
+        metadata={
+            "type": "integer",
+            "description": "Part of a credit not (yet) allocated; 0 for debits",
+        },
     )
+    amount_unallocated_display = Display(_unallocated)
     currency = fields.String()
     counterparty_name = fields.String(allow_none=True)
     counterparty_iban = fields.String(allow_none=True)
@@ -145,13 +153,11 @@ class TransactionFilters(StrictSchema):
     currency = CurrencyCode()
     booking_date_from = fields.Date()
     booking_date_to = fields.Date()
-    amount_min = fields.Integer(
-        validate=validate.Range(min=-money.MAX_MINOR_UNITS + 1, max=money.MAX_MINOR_UNITS - 1),
-        metadata={"description": "Signed minor units, inclusive"},
+    amount_min = Amount(
+        signed=True, query=True, metadata={"description": "Signed minor units, inclusive"}
     )
-    amount_max = fields.Integer(
-        validate=validate.Range(min=-money.MAX_MINOR_UNITS + 1, max=money.MAX_MINOR_UNITS - 1),
-        metadata={"description": "Signed minor units, inclusive"},
+    amount_max = Amount(
+        signed=True, query=True, metadata={"description": "Signed minor units, inclusive"}
     )
     q = fields.String(
         validate=validate.And(validate.Length(min=1, max=200), NO_CONTROL),
@@ -196,8 +202,11 @@ class StatsBucket(Schema):
     currency = fields.String()
     count = fields.Integer()
     amount = fields.Integer(metadata={"description": "Signed sum, minor units"})
+    amount_display = Display("amount", keyed=True)
     amount_in = fields.Integer(metadata={"description": "Sum of amounts ≥ 0"})
+    amount_in_display = Display("amount_in", keyed=True)
     amount_out = fields.Integer(metadata={"description": "Sum of amounts < 0 (negative)"})
+    amount_out_display = Display("amount_out", keyed=True)
 
 
 class MatchStatusBucket(StatsBucket):
