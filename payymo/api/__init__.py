@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import marshmallow
 from flask import Flask
 from flask_smorest import Api
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
 from payymo.api import docs
 from payymo.api.errors import error_response, http_error
 from payymo.api.openapi import SERVERS, ExampleDocs, LifecycleDocs
+from payymo.api.openapi import fields as openapi_fields
 
 
+# marshmallow.fields in full: the package also has a ``fields`` submodule (payymo.api.fields).
 class ErrorBody(Schema):
     """The error envelope's inner object."""
 
-    type = fields.String()
-    code = fields.String()
-    message = fields.String()
-    param = fields.String(allow_none=True)
-    request_id = fields.String(allow_none=True)
-    errors = fields.List(fields.Dict())
+    type = marshmallow.fields.String()
+    code = marshmallow.fields.String()
+    message = marshmallow.fields.String()
+    param = marshmallow.fields.String(allow_none=True)
+    request_id = marshmallow.fields.String(allow_none=True)
+    errors = marshmallow.fields.List(marshmallow.fields.Dict())
 
 
 class ErrorEnvelope(Schema):
     """``{"error": {...}}``: the shape of every failure."""
 
-    error = fields.Nested(ErrorBody)
+    error = marshmallow.fields.Nested(ErrorBody)
 
 
 class PayymoApi(Api):
@@ -88,6 +91,7 @@ def init_api(app: Flask) -> Api:
         },
     )
     api = PayymoApi(app, spec_kwargs={"extra_plugins": [LifecycleDocs(), ExampleDocs()]})
+    openapi_fields.install(api)
     for blp in _blueprints():
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     docs.install(app)

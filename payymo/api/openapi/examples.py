@@ -240,7 +240,7 @@ STATS = {
 
 
 def _amounts(count, amount):
-    return {"count": count, "amount": amount}
+    return {"count": count, "amount": amount, "currency": "GBP"}
 
 
 SUMMARY = {
@@ -355,6 +355,7 @@ RESPONSES: dict[str, dict[int, object]] = {
     f"DELETE {_V1}/reconciliation/match/{{match_id}}": {200: REVERSED_MATCH},
     f"POST {_V1}/reconciliation/test_pattern": {200: {"references": ["RE20240042"]}},
     f"POST {_V1}/reconciliation/run": {202: QUEUED_JOB},
+    f"GET {_V1}/jobs": {200: _listing(FINISHED_JOB)},
     f"GET {_V1}/jobs/{{job_id}}": {200: FINISHED_JOB},
 }
 

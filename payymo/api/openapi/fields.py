@@ -1,0 +1,29 @@
+"""How our own marshmallow fields appear in the document, where apispec cannot tell."""
+
+from __future__ import annotations
+
+from payymo.api.fields import MAX_UNIX_SECONDS, Timestamp
+
+
+def timestamp_property(converter, field, ret: dict, **_kwargs) -> dict:
+    """A ``Timestamp`` takes ISO 8601 or unix seconds (a JSON integer, or digits in a query).
+
+    apispec sees a DateTime (``type: string, format: date-time``), which would call an
+    integer invalid although the API takes it; the property says what the field takes.
+    """
+    if not isinstance(field, Timestamp):
+        return {}
+    ret.pop("type", None)
+    ret.pop("format", None)
+    return {
+        "anyOf": [
+            {"type": "string", "format": "date-time"},
+            {"type": "integer", "minimum": 0, "maximum": MAX_UNIX_SECONDS},
+            {"type": "string", "pattern": "^[0-9]{1,12}$"},
+        ]
+    }
+
+
+def install(api) -> None:
+    """Teach the Api's marshmallow converter our fields."""
+    api.ma_plugin.converter.add_attribute_function(timestamp_property)
