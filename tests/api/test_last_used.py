@@ -49,5 +49,8 @@ def test_last_used_at_is_committed_even_when_the_request_fails(world):
     with world["factory"]() as session, tenant_scope(world["tenant_id"]):
         session.scalars(select(ApiKey)).one().last_used_at = stale
         session.commit()
-    assert api.patch("invoices/inv_00000000000000000000000000", json={"number": "INV-1"}).status_code == 404
+    assert (
+        api.patch("invoices/inv_00000000000000000000000000", json={"number": "INV-1"}).status_code
+        == 404
+    )
     assert _key(world).last_used_at > stale

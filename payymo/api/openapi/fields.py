@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from marshmallow import fields
+
 from payymo.api.fields import MAX_UNIX_SECONDS, Timestamp
 
 
@@ -24,6 +26,14 @@ def timestamp_property(converter, field, ret: dict, **_kwargs) -> dict:
     }
 
 
+def constant_property(converter, field, ret: dict, **_kwargs) -> dict:
+    """A ``Constant`` (``"object": "invoice"``) is that one string, not an untyped default."""
+    if isinstance(field, fields.Constant) and isinstance(field.constant, str):
+        return {"type": "string", "enum": [field.constant]}
+    return {}
+
+
 def install(api) -> None:
     """Teach the Api's marshmallow converter our fields."""
     api.ma_plugin.converter.add_attribute_function(timestamp_property)
+    api.ma_plugin.converter.add_attribute_function(constant_property)

@@ -130,7 +130,10 @@ class TransactionOut(OutputSchema):
     remittance_information = fields.String(allow_none=True)
     end_to_end_id = fields.String(allow_none=True)
     match_status = fields.String(metadata={"enum": list(MATCH_STATUSES)})
-    ignored = fields.Function(lambda txn: txn.match_status == "ignored")
+    ignored = fields.Function(
+        lambda txn: txn.match_status == "ignored",
+        metadata={"type": "boolean", "description": "match_status is 'ignored'"},
+    )
     category = fields.String(allow_none=True)
     notes = fields.String(allow_none=True)
     created_at = fields.DateTime()
