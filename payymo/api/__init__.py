@@ -90,7 +90,8 @@ def init_api(app: Flask) -> Api:
             "servers": SERVERS,
         },
     )
-    api = PayymoApi(app, spec_kwargs={"extra_plugins": [LifecycleDocs(), ExampleDocs()]})
+    plugins = [LifecycleDocs(), ExampleDocs(), openapi_fields.SchemaRules()]
+    api = PayymoApi(app, spec_kwargs={"extra_plugins": plugins})
     openapi_fields.install(api)
     for blp in _blueprints():
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")

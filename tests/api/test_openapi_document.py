@@ -112,3 +112,13 @@ def test_the_headers_it_documents_are_the_ones_the_api_sends(api, spec):
     replay = api.post("reconciliation/run", headers={"Idempotency-Key": "k-1"})
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert replay.json == again.json
+
+
+@pytest.mark.parametrize("name", ["TenantUpdate", "InvoiceUpdate", "TransactionUpdate"])
+def test_a_patch_body_must_change_something(spec, name):
+    assert spec["components"]["schemas"][name]["minProperties"] == 1
+
+
+def test_only_patch_bodies_need_a_field(spec):
+    needing = {n for n, s in spec["components"]["schemas"].items() if s.get("minProperties")}
+    assert needing == {"TenantUpdate", "InvoiceUpdate", "TransactionUpdate"}

@@ -1,9 +1,11 @@
-"""How our own marshmallow fields appear in the document, where apispec cannot tell."""
+"""How our own marshmallow fields and schemas appear in the document, where apispec cannot tell."""
 
 from __future__ import annotations
 
+from apispec import BasePlugin
 from marshmallow import fields
 
+from payymo.api.common import UpdateSchema
 from payymo.api.fields import MAX_UNIX_SECONDS, Timestamp
 
 
@@ -37,3 +39,14 @@ def install(api) -> None:
     """Teach the Api's marshmallow converter our fields."""
     api.ma_plugin.converter.add_attribute_function(timestamp_property)
     api.ma_plugin.converter.add_attribute_function(constant_property)
+
+
+class SchemaRules(BasePlugin):
+    """Rules a whole schema enforces: a PATCH body (``UpdateSchema``) changes something."""
+
+    def schema_helper(self, name, definition, schema=None, **kwargs) -> dict | None:
+        """``minProperties: 1`` for a PATCH body, as its ``{}`` is a 400."""
+        cls = schema if isinstance(schema, type) else type(schema)
+        if schema is not None and issubclass(cls, UpdateSchema):
+            return {"minProperties": 1}
+        return None
