@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,16 +18,11 @@ import urllib.request
 from pathlib import Path
 
 from tests.openapi_fuzz import CHECKS
+from tests.tasks.processes import free_port, terminate
 
 BIN = Path(sys.executable).parent
 MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "100")
 SEED = os.environ.get("FUZZ_SEED", "1")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_until_up(url: str, server: subprocess.Popen) -> None:
@@ -58,7 +52,7 @@ def main() -> int:
         for name in ("PAYYMO_DATABASE_URL", "PAYYMO_REDIS_URL"):
             env.pop(name, None)
         subprocess.run([BIN / "payymo", "db", "upgrade"], env=env, check=True)
-        port = _free_port()
+        port = free_port()
         origin = f"http://127.0.0.1:{port}"
         demo = subprocess.run(
             [BIN / "payymo", "demo", "--url", origin],
@@ -91,8 +85,7 @@ def main() -> int:
                 check=False,
             ).returncode
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            terminate(server)
 
 
 if __name__ == "__main__":

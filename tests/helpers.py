@@ -67,3 +67,14 @@ def input_schemas() -> list[type]:
         found.append(cls)
         pending.extend(cls.__subclasses__())
     return found
+
+
+OPENAPI_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def operations(spec: dict):
+    """Every operation of an OpenAPI document: (path, method, operation, path parameters)."""
+    for path, item in spec["paths"].items():
+        for method in OPENAPI_METHODS:
+            if method in item:
+                yield path, method, item[method], item.get("parameters", [])

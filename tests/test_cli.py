@@ -22,7 +22,7 @@ from payymo.db import utcnow
 from payymo.models import ApiKey, BankAccount, Invoice, Job, Tenant, Transaction
 from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient, invoice_body
-from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env
+from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env, terminate
 
 
 @pytest.fixture
@@ -355,9 +355,4 @@ def test_serve_answers_readyz(app, settings, env, extra, server):
         assert response.json()["checks"]["database"] == "ok"
         assert server in response.headers.get("Server", "")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)

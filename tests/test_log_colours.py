@@ -19,7 +19,7 @@ import requests
 from rq import Queue
 
 from payymo import jobs
-from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env
+from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env, terminate
 
 COLOUR_CODES = ("\x1b[", "\\u001b[", "\\x1b[")
 
@@ -87,12 +87,7 @@ def test_served_requests_log_without_colour_codes(app, settings):
         while "/api/v1/invoices" not in terminal.text() and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)
     output = terminal.close()
     assert "GET /nowhere HTTP/1.1" in output, output[-2000:]
     assert "GET /api/v1/invoices HTTP/1.1" in output, output[-2000:]

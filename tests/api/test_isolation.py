@@ -16,11 +16,10 @@ import pytest
 
 from payymo.services.allocations import apply_match
 from payymo.tenancy import tenant_scope
-from tests.helpers import ApiClient, invoice_body
+from tests.helpers import ApiClient, invoice_body, operations
 from tests.reconciliation_helpers import Seed
 
 API = "/api/v1"
-METHODS = ("get", "post", "put", "patch", "delete")
 # Parameter / field name → which of tenant A's objects it refers to.
 ID_KINDS = {
     "invoice_id": "invoice",
@@ -143,20 +142,6 @@ def _statement_line(**overrides) -> dict:
     return line
 
 
-@pytest.fixture
-def spec(app) -> dict:
-    response = app.test_client().get(f"{API}/openapi.json")
-    assert response.status_code == 200
-    return response.json
-
-
-def _operations(spec: dict):
-    for path, item in spec["paths"].items():
-        for method in METHODS:
-            if method in item:
-                yield path, method, item[method], item.get("parameters", [])
-
-
 def _path_params(path: str) -> list[str]:
     return re.findall(r"{(\w+)}", path)
 
@@ -185,7 +170,7 @@ def test_every_route_with_an_id_answers_404_to_another_tenant(
 ):
     caplog.set_level(logging.WARNING, logger="payymo.security")
     problems, walked, kinds = [], [], set()
-    for path, method, op, _params in _operations(spec):
+    for path, method, op, _params in operations(spec):
         names = _path_params(path)
         if not names:
             continue
@@ -229,7 +214,7 @@ def test_every_list_route_shows_another_tenant_none_of_its_rows(spec, tenant_a, 
     # B has rows of its own, so an empty list is not what passes the test.
     _ok(other_api.post("invoices", json=invoice_body("B-1")), 201)
     problems, walked = [], []
-    for path, method, op, params in _operations(spec):
+    for path, method, op, params in operations(spec):
         if method != "get" or _path_params(path):
             continue
         query_ids = [p["name"] for p in op.get("parameters", []) + params if p["in"] == "query"]
@@ -289,7 +274,7 @@ BODY_CASES = {
 
 def test_ids_inside_a_body_are_404_for_another_tenant(spec, tenant_a, api, other_api):
     problems, seen = [], set()
-    for path, method, op, _params in _operations(spec):
+    for path, method, op, _params in operations(spec):
         for name in _body_schema(spec, op).get("properties", {}):
             if not name.endswith("_id") or name in NOT_REFERENCES:
                 continue

@@ -6,21 +6,10 @@ import re
 
 import pytest
 
+from tests.helpers import operations
+
 API = "/api/v1"
-METHODS = ("get", "post", "put", "patch", "delete")
 TYPED = ("type", "$ref", "anyOf", "oneOf", "allOf", "enum")
-
-
-@pytest.fixture(scope="module")
-def spec(app) -> dict:
-    return app.test_client().get(f"{API}/openapi.json").json
-
-
-def _operations(spec):
-    for path, item in spec["paths"].items():
-        for method in METHODS:
-            if method in item:
-                yield path, method, item[method]
 
 
 def _untyped(node, where: str):
@@ -48,7 +37,7 @@ def test_object_fields_are_their_one_string(spec):
 
 def test_every_operation_lists_the_errors_it_can_answer(spec):
     problems = []
-    for path, method, op in _operations(spec):
+    for path, method, op, _params in operations(spec):
         statuses = {s for s in op["responses"] if s.isdigit()}
         wanted = {"400", "401", "403", "429", "503"}
         if "{" in path:
@@ -80,7 +69,7 @@ def test_shared_error_responses_carry_the_envelope_and_their_headers(spec):
 
 
 def test_every_success_response_documents_request_id_and_rate_limit_headers(spec):
-    for path, method, op in _operations(spec):
+    for path, method, op, _params in operations(spec):
         for status, response in op["responses"].items():
             if status.startswith("2"):
                 headers = set(response["headers"])
@@ -90,7 +79,7 @@ def test_every_success_response_documents_request_id_and_rate_limit_headers(spec
 
 def test_every_post_takes_an_idempotency_key_and_nothing_else_does(spec):
     ref = {"$ref": "#/components/parameters/IdempotencyKey"}
-    for path, method, op in _operations(spec):
+    for path, method, op, _params in operations(spec):
         assert (ref in op.get("parameters", [])) == (method == "post"), f"{method} {path}"
     key = spec["components"]["parameters"]["IdempotencyKey"]
     assert (key["in"], key["name"], key["required"]) == ("header", "Idempotency-Key", False)

@@ -9,22 +9,9 @@ import pytest
 from marshmallow import class_registry
 
 from payymo.api.openapi import examples
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, operations
 
 API = "/api/v1"
-METHODS = ("get", "post", "put", "patch", "delete")
-
-
-@pytest.fixture(scope="module")
-def spec(app) -> dict:
-    return app.test_client().get(f"{API}/openapi.json").json
-
-
-def _operations(spec):
-    for path, item in spec["paths"].items():
-        for method in METHODS:
-            if method in item:
-                yield path, method, item[method], item.get("parameters", [])
 
 
 def _inline(spec: dict, node):
@@ -71,7 +58,7 @@ def _strict(schema: dict) -> dict:
 
 def test_every_operation_has_its_examples(spec):
     missing = []
-    for path, method, op, path_params in _operations(spec):
+    for path, method, op, path_params in operations(spec):
         label = f"{method.upper()} {path}"
         body = _json(op.get("requestBody", {}))
         if body and "example" not in body:
@@ -87,7 +74,7 @@ def test_every_operation_has_its_examples(spec):
 
 def test_response_examples_fit_their_schemas_exactly(spec):
     checked = 0
-    for path, method, op, _params in _operations(spec):
+    for path, method, op, _params in operations(spec):
         for status, response in op["responses"].items():
             content = _json(response)
             if not status.startswith("2") or "example" not in content:
@@ -105,7 +92,7 @@ def test_response_examples_fit_their_schemas_exactly(spec):
 
 def test_request_examples_load_through_the_request_schemas(spec):
     loaded = 0
-    for _path, _method, op, _params in _operations(spec):
+    for _path, _method, op, _params in operations(spec):
         body = _json(op.get("requestBody", {}))
         if not body:
             continue
@@ -164,7 +151,7 @@ CURSORS = ("starting_after", "ending_before")
 def test_every_query_parameter_example_is_accepted_on_its_own(spec, app, tenant):
     client = ApiClient(app.test_client(), tenant.secret)
     refused = []
-    for path, method, op, _params in _operations(spec):
+    for path, method, op, _params in operations(spec):
         if method != "get" or "{" in path:
             continue
         for param in op.get("parameters", []):
