@@ -9,6 +9,8 @@ import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _BODY = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+# Any id's shape (prefix, underscore, 26 Crockford base-32 characters), for documents.
+ID_PATTERN = r"^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$"
 _lock = threading.Lock()
 _last_ms = 0
 _last_rand = 0

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 from webargs.flaskparser import FlaskParser
 
+from payymo import ids
 from payymo.errors import InvalidRequest
 from payymo.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from payymo.sync_tokens import START
@@ -91,8 +92,14 @@ class ListArgs(StrictSchema):
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT)
     )
-    starting_after = fields.String(validate=validate.Length(max=64))
-    ending_before = fields.String(validate=validate.Length(max=64))
+    starting_after = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"pattern": ids.ID_PATTERN, "description": "The id of the last item seen"},
+    )
+    ending_before = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"pattern": ids.ID_PATTERN, "description": "The id of the first item seen"},
+    )
 
 
 class SyncArgs(StrictSchema):

@@ -111,3 +111,11 @@ def test_a_patch_body_must_change_something(spec, name):
 def test_only_patch_bodies_need_a_field(spec):
     needing = {n for n, s in spec["components"]["schemas"].items() if s.get("minProperties")}
     assert needing == {"TenantUpdate", "InvoiceUpdate", "TransactionUpdate"}
+
+
+def test_cursors_are_documented_as_ids(spec):
+    params = {p["name"]: p for p in spec["paths"]["/api/v1/invoices"]["get"]["parameters"]}
+    pattern = params["starting_after"]["schema"]["pattern"]
+    assert re.fullmatch(pattern[1:-1], "inv_01M8HB6D8YE3RH5PK6CXR1KY0Z")
+    assert not re.fullmatch(pattern[1:-1], "inv_01")
+    assert params["ending_before"]["schema"]["pattern"] == pattern

@@ -166,3 +166,13 @@ def test_an_unknown_cursor_names_the_list_in_words(api, path, prefix, noun):
     error = response.json["error"]
     assert (error["code"], error["param"]) == ("invalid_cursor", "starting_after")
     assert error["message"] == f"Invalid cursor '{cursor}': no such {noun} in this list."
+
+
+@pytest.mark.parametrize("param", ["starting_after", "ending_before"])
+def test_an_empty_cursor_is_refused_not_ignored(api, param):
+    response = api.get(f"invoices?{param}=")
+    assert response.status_code == 400
+    assert (response.json["error"]["code"], response.json["error"]["param"]) == (
+        "parameter_invalid",
+        param,
+    )
