@@ -150,7 +150,11 @@ class CurrencyCode(fields.String):
     def __init__(self, **kwargs):
         kwargs.setdefault(
             "metadata",
-            {"description": "ISO 4217 code, e.g. EUR (any case: eur is EUR)", "example": "EUR"},
+            {
+                "description": "ISO 4217 code, e.g. EUR (any case: eur is EUR)",
+                "example": "EUR",
+                "pattern": "^[A-Za-z]{3}$",
+            },
         )
         super().__init__(**kwargs)
 
