@@ -119,3 +119,12 @@ def test_cursors_are_documented_as_ids(spec):
     assert re.fullmatch(pattern[1:-1], "inv_01M8HB6D8YE3RH5PK6CXR1KY0Z")
     assert not re.fullmatch(pattern[1:-1], "inv_01")
     assert params["ending_before"]["schema"]["pattern"] == pattern
+
+
+def test_a_body_that_names_an_object_documents_the_404(spec):
+    for path, method, op, _params in operations(spec):
+        ref = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+        name = ref.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
+        properties = spec["components"]["schemas"].get(name, {}).get("properties", {})
+        if any(p.endswith("_id") and p != "external_id" for p in properties):
+            assert "404" in op["responses"], f"{method.upper()} {path}"
