@@ -23,25 +23,39 @@ DEMO_INVOICES = (
     ("INV-1007", "Hooli UK", "invoices@hooli.example", 330_000, 18),
     ("INV-1008", "Soylent Foods", "ap@soylent.example", 6_480, 12),
     ("INV-1009", "Cyberdyne Systems", "finance@cyberdyne.example", 99_000, 7),
-    ("INV-1010", "Tyrell Partners", "ap@tyrell.example", 41_200, 3),
+    ("INV-1010", "Tyrell Partners", "ap@tyrell.example", 41_200, 10),
+    ("INV-1011", "Tyrell Partners", "ap@tyrell.example", 41_200, 3),
+    ("INV-1012", "Acme Widgets", "payables@acme.example", 60_000, 20),
 )
-# (days ago booked, amount in pence (negative = out), counterparty, remittance text)
+# (days ago booked, amount in pence (negative = out), counterparty, remittance text).
+# What the first run leaves, which README's walkthrough follows (tests/test_demo.py):
 DEMO_TRANSACTIONS = (
+    # matched automatically: the invoice's number and its exact amount
     (45, 120_000, "INITECH LTD", "INV-1001"),
     (40, 45_050, "GLOBEX CORPORATION", "Payment INV-1002 thank you"),
-    (33, -185_000, "Northside Properties", "Office rent"),
     (29, 250_000, "STARK SUPPLIES", "INV-1004"),
-    (21, -4_320, "Amazon Web Services", "AWS monthly bill"),
+    # one payment of two invoices, both named
+    (14, 75_000, "ACME WIDGETS", "INV-1006 INV-1012"),
+    # a partial payment, named: INV-1005 stays partially paid
     (17, 40_000, "WAYNE LOGISTICS", "Part payment INV-1005"),
-    (14, 15_000, "ACME WIDGETS", "ACME INV-1006"),
-    (9, -950, "Pret A Manger", "Card payment"),
+    # suggestions to accept or reject: no reference (amount and payer only) ...
+    (8, 6_480, "SOYLENT FOODS", "Payment"),
+    # ... a near-miss reference (INV-1008 is Soylent's; Cyberdyne owes 990.00 on INV-1009)
+    (4, 99_000, "CYBERDYNE SYSTEMS", "Invoice INV-1008"),
+    # ... and two invoices of one amount from one customer: which one is it?
+    (2, 41_200, "TYRELL PARTNERS", "Monthly payment"),
+    # unrelated money in: nothing to match
     (5, 2_150, "Stationery Direct", "Refund order 5531"),
-    (2, -62_000, "HMRC", "VAT Q3"),
+    # money out
+    (33, -185_000, "Northside Properties", "Office rent"),
+    (21, -4_320, "Amazon Web Services", "AWS monthly bill"),
+    (9, -950, "Pret A Manger", "Card payment"),
+    (1, -62_000, "HMRC", "VAT Q3"),
 )
 
 
 def seed_demo(*, session: Session) -> None:
-    """Ten invoices, a manual account and ten statement lines, some paying invoices."""
+    """Twelve invoices, a manual account and thirteen statement lines (see DEMO_TRANSACTIONS)."""
     from payymo.services import bank_accounts, invoices, transactions
 
     today = dt.date.today()

@@ -105,7 +105,7 @@ def test_demo_seeds_once_and_replaces_its_key_each_time(app, cli, session):
     assert (first["created"], first["replaced"]) == (True, [])
     tenant_id = first["tenant_id"]
     assert session.get_one(Tenant, tenant_id).name == "Demo Ltd"
-    assert _demo_counts(session, tenant_id) == (1, 10, 10)
+    assert _demo_counts(session, tenant_id) == (1, 12, 13)
     with tenant_scope(tenant_id):
         by_number = {i.number: i for i in session.scalars(select(Invoice))}
         paying = [
@@ -120,7 +120,7 @@ def test_demo_seeds_once_and_replaces_its_key_each_time(app, cli, session):
 
     listed = ApiClient(app.test_client(), first["api_key"]).get("invoices?limit=100")
     assert listed.status_code == 200
-    assert len(listed.get_json()["data"]) == 10
+    assert len(listed.get_json()["data"]) == 12
     with tenant_scope(tenant_id):
         [first_key] = session.scalars(select(ApiKey)).all()
 
@@ -130,7 +130,7 @@ def test_demo_seeds_once_and_replaces_its_key_each_time(app, cli, session):
     assert again["api_key"] != first["api_key"]
     assert again["replaced"] == [first_key.id]
     assert f"Replaced the previous demo key {first_key.id}" in result.stderr
-    assert _demo_counts(session, tenant_id) == (1, 10, 10)
+    assert _demo_counts(session, tenant_id) == (1, 12, 13)
     assert session.scalar(select(func.count()).where(Tenant.name == "Demo Ltd")) == 1
     with tenant_scope(tenant_id):
         session.expire_all()
@@ -140,7 +140,7 @@ def test_demo_seeds_once_and_replaces_its_key_each_time(app, cli, session):
     assert refused.status_code == 401
     listed = ApiClient(app.test_client(), again["api_key"]).get("invoices?limit=100")
     assert listed.status_code == 200
-    assert len(listed.get_json()["data"]) == 10
+    assert len(listed.get_json()["data"]) == 12
 
 
 def test_demo_keeps_keys_the_tenant_made_itself(app, cli, session):
