@@ -25,6 +25,9 @@ Metrics (engine alone, one ``reconcile`` call over all credits and open invoices
   the true set (no suggestion counts as a miss). Goal >= 95 %.
 - false auto-matches on unrelated credits: automatic decisions on credits whose true set
   is empty. Goal 0.
+- expected calibration error: suggestions binned by the confidence shown (tenths); the
+  bins' |mean confidence - share right| weighted by size (``benchmarks/calibration.py``,
+  whose table was fitted on seeds 11-15). Goal <= 0.05.
 - throughput ratio: the naive scorer (``naive_reconcile``: every credit scored against
   every invoice) is timed on a sample of credits against ALL invoices and extrapolated
   linearly to all credits (its cost per credit does not depend on how many credits
@@ -47,6 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.calibration import ECE_GOAL, observations, reliability  # noqa: E402
 from benchmarks.matching_data import Dataset, generate  # noqa: E402
 from payymo.matching.engine import reconcile  # noqa: E402
 from payymo.matching.naive import naive_reconcile  # noqa: E402
@@ -162,6 +166,7 @@ def engine_report(args) -> bool:
             f"  throughput ratio          {ratio:7.0f} x                                 goal >= 500 x  {verdict(ratio >= 500)}"
         )
         print(f"  naive vs engine on the sample: {same}/{len(sample)} identical decisions")
+        ok &= calibration_report(data, decisions)
         if args.verbose:
             _print_kinds(m["kinds"])
         ok &= (
@@ -172,6 +177,16 @@ def engine_report(args) -> bool:
             and ratio >= 500
         )
     return ok
+
+
+def calibration_report(data: Dataset, decisions) -> bool:
+    """The reliability of the suggestions' confidence, and its expected calibration error."""
+    table = reliability(observations(data.truth, decisions))
+    print("\n".join(table.lines(f" ({table.n} suggestions shown)")))
+    print(
+        f"  expected calibration error {table.ece:6.3f}                                 goal <= {ECE_GOAL}  {verdict(table.ece <= ECE_GOAL)}"
+    )
+    return table.ece <= ECE_GOAL
 
 
 def end_to_end_report(args) -> bool:

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 from payymo.matching.amounts import allocate
+from payymo.matching.calibration import AUTO, calibrated
 from payymo.matching.candidates import Finder
 from payymo.matching.context import TxnContext, explain
 from payymo.matching.evidence import TokenReader, indexed_context
@@ -121,13 +122,17 @@ def _auto_ok(best: Scored, runner_points: int, txn: TxnIn, settings: MatchSettin
     )
 
 
-def _candidate(index: InvoiceIndex, txn: TxnIn, scored: Scored) -> Candidate:
+def _candidate(
+    index: InvoiceIndex, txn: TxnIn, scored: Scored, group: str, ceiling: float = 1.0
+) -> Candidate:
     points, _, allocation, reasons = scored
     return Candidate(
         transaction_id=txn.id,
         allocations=tuple((index.invoices[p].id, amount) for p, amount in allocation),
-        confidence=confidence(points),
+        # A lower-ranked suggestion never reads as likelier than the one above it.
+        confidence=min(calibrated(points, group), ceiling),
         reasons=explain(reasons),
+        score=confidence(points),
     )
 
 
@@ -142,13 +147,14 @@ def decide(
             if txn.booked:
                 for p, amount in best[2]:
                     index.consume(p, amount)
-            return Decision(txn.id, _candidate(index, txn, best), ())
-    suggestions = tuple(
-        _candidate(index, txn, c)
-        for c in cands[: settings.max_suggestions]
-        if c[0] >= MIN_SUGGESTION
-    )
-    return Decision(txn.id, None, suggestions)
+            return Decision(txn.id, _candidate(index, txn, best, AUTO), ())
+    suggestions: list[Candidate] = []
+    for c in cands[: settings.max_suggestions]:
+        if c[0] < MIN_SUGGESTION:
+            break  # ranked: the rest score lower still
+        ceiling = suggestions[-1].confidence if suggestions else 1.0
+        suggestions.append(_candidate(index, txn, c, str(len(suggestions) + 1), ceiling))
+    return Decision(txn.id, None, tuple(suggestions))
 
 
 def reconcile(

@@ -71,8 +71,9 @@ class Candidate:
 
     transaction_id: str
     allocations: tuple[tuple[str, int], ...]  # (invoice_id, amount), amounts > 0
-    confidence: float  # 0..1
+    confidence: float  # 0..1, calibrated: the share of such candidates that are right
     reasons: tuple[Reason, ...]
+    score: float = 0.0  # 0..1, the evidence: what the threshold and the margin compare
 
     @property
     def invoice_ids(self) -> tuple[str, ...]:

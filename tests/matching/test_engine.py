@@ -16,7 +16,7 @@ def test_reference_and_exact_amount_auto_match_with_reasons():
     decision = run([txn("t", 12000, "Payment for INV 1042, thanks")], invoices)["t"]
     auto = decision.auto
     assert auto is not None and auto.allocations == (("i1", 12000),)
-    assert auto.confidence >= 0.9
+    assert auto.score >= 0.9
     assert {"reference_exact", "amount_exact", "payer_name", "date_in_window"} <= codes(auto)
     texts = [r.text for r in auto.reasons]
     assert "INV-1042 found in remittance" in texts
@@ -31,7 +31,7 @@ def test_amount_and_name_alone_never_auto_confirm():
     top = decision.suggestions[0]
     assert top.invoice_ids == ("i1",)
     assert {"amount_exact", "payer_name"} <= codes(top)
-    assert top.confidence < 0.9
+    assert top.score < 0.9
 
 
 def test_known_payer_iban_with_exact_amount_auto_confirms():
@@ -65,7 +65,7 @@ def test_different_customers_owing_the_same_amount_are_not_auto_matched():
 def test_threshold_blocks_auto_confirm():
     invoices = [invoice("i1", "INV-1042", 12000)]
     late = txn("t", 12000, "INV-1042", payer="Someone Else", day=DAY + dt.timedelta(days=90))
-    assert run([late], invoices)["t"].auto.confidence == 0.9  # reference + amount - late
+    assert run([late], invoices)["t"].auto.score == 0.9  # reference + amount - late
     strict = run([late], invoices, settings=MatchSettings(threshold=0.95))["t"]
     assert strict.auto is None
     assert strict.suggestions[0].invoice_ids == ("i1",)
@@ -88,7 +88,7 @@ def test_disabled_auto_match_only_suggests():
     decision = run([txn("t", 12000, "INV-1042")], invoices, settings=settings)["t"]
     assert decision.auto is None
     assert decision.suggestions[0].invoice_ids == ("i1",)
-    assert decision.suggestions[0].confidence >= 0.9
+    assert decision.suggestions[0].score >= 0.9
 
 
 def test_pending_transactions_only_get_suggestions_and_consume_nothing():
@@ -264,7 +264,7 @@ def test_confidence_stays_in_range_and_settings_are_frozen():
     invoices = [invoice("i1", "INV-1042", 10000)]
     memory = PayerMemory(by_iban={IBAN: frozenset({key("Acme Widgets Ltd")})})
     decision = run([txn("t", 10000, "INV-1042", iban=IBAN)], invoices, memory=memory)["t"]
-    assert decision.auto.confidence == 1.0
+    assert decision.auto.score == 1.0
     assert dataclasses.is_dataclass(MatchSettings)
 
 

@@ -42,7 +42,12 @@ class MatchOut(OutputSchema):
     amount_display = Display("amount")
     currency = fields.String()
     method = fields.String(metadata={"enum": list(MATCH_METHODS)})
-    confidence = fields.Float(allow_none=True)
+    confidence = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "Calibrated: the share of automatic matches like it that are right (null for a person's match)"
+        },
+    )
     reasons = fields.List(fields.Nested(ReasonOut))
     status = fields.String(metadata={"enum": list(MATCH_STATUSES)})
     created_by = fields.String()
@@ -92,7 +97,9 @@ class SuggestionOut(OutputSchema):
     transaction_id = fields.String()
     allocations = SuggestionLines()
     currency = fields.String(metadata={"description": "The transaction's currency"})
-    confidence = fields.Float()
+    confidence = fields.Float(
+        metadata={"description": "Calibrated: of suggestions shown at 0.7, about 70 % are right"}
+    )
     reasons = fields.List(fields.Nested(ReasonOut))
     status = fields.String(metadata={"enum": list(SUGGESTION_STATUSES)})
     rank = fields.Integer(metadata={"description": "1 is the best suggestion for its transaction"})

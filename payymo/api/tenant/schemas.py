@@ -39,7 +39,11 @@ class TenantSettingsIn(StrictSchema):
     auto_match_enabled = StrictBoolean()
     auto_match_threshold = StrictNumber(
         validate=validate.Range(min=0, max=1),
-        metadata={"description": "Score from 0 to 1 above which matches apply automatically"},
+        metadata={
+            "description": "Evidence score from 0 to 1 (not the calibrated confidence) a "
+            "candidate needs to apply automatically, beside a reference or a known IBAN and "
+            "a 0.1 lead over the runner-up"
+        },
     )
     date_window_days = StrictInteger(validate=validate.Range(min=0, max=365))
     overpayment_tolerance = Amount(
