@@ -40,7 +40,15 @@ def test_a_manual_match_pays_the_invoice_and_names_who_made_it(api, tenant, seed
     assert body["id"].startswith("mat_")
     assert body["transaction_id"] == txn
     assert body["allocations"] == [
-        {"invoice_id": invoice, "amount": 12_300, "amount_display": "123.00"}
+        {
+            "invoice_id": invoice,
+            "invoice_number": "INV-1042",
+            "customer_name": "Initech BV",
+            "amount": 12_300,
+            "amount_display": "123.00",
+            "invoice_amount_remaining": 0,
+            "invoice_amount_remaining_display": "0.00",
+        }
     ]
     assert (body["amount"], body["currency"]) == (12_300, "EUR")
     assert (body["method"], body["status"]) == ("manual", "active")
@@ -252,7 +260,12 @@ def test_delete_reverses_the_match_and_keeps_its_history(api, tenant, seed):
     assert (body["id"], body["status"]) == (match["id"], "reversed")
     assert body["reversed_by"] == tenant.key_id
     assert body["reversed_at"] is not None
-    assert body["allocations"] == match["allocations"]
+    # The lines are the same; the invoice, shown as it is now, owes its amount again.
+    assert [line["invoice_amount_remaining"] for line in match["allocations"]] == [0]
+    assert body["allocations"] == [
+        {**line, "invoice_amount_remaining": 12_300, "invoice_amount_remaining_display": "123.00"}
+        for line in match["allocations"]
+    ]
     assert api.get(f"invoices/{invoice}").json["status"] == "open"
     shown = api.get(f"transactions/{txn}").json
     assert (shown["match_status"], shown["amount_unallocated"]) == ("unmatched", 12_300)

@@ -49,7 +49,15 @@ def test_a_suggestion_shows_its_allocations_confidence_and_reasons(api, case):
         "id": case["best"],
         "transaction_id": case["txn"],
         "allocations": [
-            {"invoice_id": case["right"], "amount": 12_300, "amount_display": "123.00"}
+            {
+                "invoice_id": case["right"],
+                "invoice_number": "INV-1042",
+                "customer_name": "Initech BV",
+                "amount": 12_300,
+                "amount_display": "123.00",
+                "invoice_amount_remaining": 12_300,
+                "invoice_amount_remaining_display": "123.00",
+            }
         ],
         "currency": "EUR",
         "confidence": 0.86,
