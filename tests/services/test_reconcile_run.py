@@ -174,6 +174,34 @@ def test_event_payloads_are_the_api_schemas_dumps_of_the_rows_written(session, w
         assert data["suggestion.created"]["object"]["currency"] == "EUR"
 
 
+def test_a_suggestion_event_shows_its_invoice_as_the_runs_automatic_matches_leave_it(
+    session, tenant
+):
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    [invoice] = add(session, tid, invoice_row("INV-5001", 10_000, "Acme GmbH"))
+    paid_part, rest = add(
+        session,
+        tid,
+        credit_row(acc, 6_000, "Payment INV-5001", "ACME GMBH"),
+        credit_row(acc, 4_000, "the rest", "Acme GmbH"),
+    )
+    run(session, tid)
+    session.expire_all()
+    with tenant_scope(tid):
+        events = {e.type: e.data["object"] for e in session.scalars(select(Event))}
+        assert events["transaction.matched"]["transaction_id"] == paid_part
+        suggested = events["suggestion.created"]
+        assert suggested["transaction_id"] == rest
+        [line] = suggested["allocations"]
+        assert (line["invoice_id"], line["amount"]) == (invoice, 4_000)
+        assert (line["invoice_number"], line["customer_name"]) == ("INV-5001", "Acme GmbH")
+        # What the invoice owes once the run's automatic match is written, as stored.
+        assert session.get_one(Invoice, invoice).amount_remaining == 4_000
+        assert line["invoice_amount_remaining"] == 4_000
+        assert line["invoice_amount_remaining_display"] == "40.00"
+
+
 def test_second_run_changes_nothing(session, world):
     run(session, world.tenant_id)
     before = snapshot(session, world.tenant_id)
