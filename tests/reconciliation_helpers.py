@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from payymo import db
 from payymo.db import utcnow
@@ -138,6 +139,24 @@ def count_rows(model, **where) -> int:
         stmt = stmt.where(getattr(model, name) == value)
     with system_scope():
         return db.session.scalar(stmt)
+
+
+def selects_during(connection, call) -> tuple[object, list[str]]:
+    """``call()``'s result and the SELECTs it ran on ``connection`` (in this thread)."""
+    statements: list[str] = []
+    thread = threading.get_ident()
+
+    def record(_conn, _cursor, statement, *_args):
+        # In-process jobs run in their own thread; only the request's reads count.
+        if threading.get_ident() == thread and statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        result = call()
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    return result, statements
 
 
 def assert_error(response, status: int, *, type_: str | None = None, param=...) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -82,6 +83,15 @@ class Allocation(TenantScoped, Base):
     created_at: Mapped[dt.datetime] = created_at_column()
 
     match = relationship("Match", back_populates="allocations", lazy="select")
+    # Shown beside the line (number, customer, what it still owes): one query per page
+    # of lines, and no query at all for an invoice already in the session.
+    invoice = relationship(
+        "Invoice",
+        primaryjoin="Allocation.invoice_id == Invoice.id",
+        foreign_keys=[invoice_id],
+        viewonly=True,
+        lazy="selectin",
+    )
 
 
 class Suggestion(TenantScoped, Base):
@@ -107,6 +117,9 @@ class Suggestion(TenantScoped, Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(100))
     match_id: Mapped[str | None] = mapped_column(String(40))
+    # The invoices its lines name, by id, loaded for showing them (not a column):
+    # ``services.suggestions.show`` fills it for a page in one query.
+    shown_invoices: ClassVar[dict | None] = None
     # Its transaction's currency (which never changes), read when shown; not a column.
     currency: Mapped[str] = column_property(
         select(Transaction.currency)

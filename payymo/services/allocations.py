@@ -303,7 +303,9 @@ def _record(writer: ChunkWriter, txn, candidate: Candidate, method: str, created
     writer.txn_changed(txn)
     writer.matches.append(match)
     writer.lines.extend(lines)
-    view = row_view(match, allocations=lines, reasons=candidate.reasons)  # Reasons dump as is
+    # Reasons dump as they are; each line shows its invoice as this match leaves it.
+    shown = [{**line, "invoice": writer.invoices[line["invoice_id"]]} for line in lines]
+    view = row_view(match, allocations=shown, reasons=candidate.reasons)
     writer.event("transaction.matched", {"object": _MATCH_OUT.dump(view)})
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -45,6 +46,8 @@ COUNTS = ("auto_matched", "suggested", "skipped_conflicts", "unmatched")
 _DEADLOCK = "40P01"
 _CHUNK_ATTEMPTS = 3
 _OUT = SuggestionOut()
+# Invoices by id as a suggestion shows them: number, customer_name, amount_remaining.
+Shown = dict[str, SimpleNamespace]
 
 
 def _reasons(candidate: Candidate) -> list[dict]:
@@ -77,7 +80,7 @@ def _refresh(suggestion: Suggestion, rank: int, candidate: Candidate) -> None:
 
 
 def _sync_suggestions(
-    writer: ChunkWriter, txn: TxnState, candidates: Sequence[Candidate], existing
+    writer: ChunkWriter, txn: TxnState, candidates: Sequence[Candidate], existing, shown: Shown
 ) -> int:
     """Make the transaction's open suggestions ``candidates``; returns how many are open."""
     wanted: dict[tuple, tuple[int, Candidate]] = {}
@@ -111,7 +114,7 @@ def _sync_suggestions(
         }
         writer.suggestions.append(row)
         # Reasons dump as they are; the currency is the transaction's (not a column).
-        view = row_view(row, reasons=candidate.reasons, currency=txn.currency)
+        view = row_view(row, reasons=candidate.reasons, currency=txn.currency, shown_invoices=shown)
         writer.event("suggestion.created", {"object": _OUT.dump(view)})
     return len(wanted)
 
@@ -126,7 +129,9 @@ def _set_status(writer: ChunkWriter, txn: TxnState, has_suggestions: bool) -> No
         writer.txn_changed(txn)
 
 
-def _apply_chunk(session: Session, decisions: Sequence[Decision], data: RunInput, seen):
+def _apply_chunk(
+    session: Session, decisions: Sequence[Decision], data: RunInput, seen, shown: Shown
+):
     """Write one chunk of decisions (not committed); returns its counts."""
     counts: Counter = Counter()
     ids = [d.transaction_id for d in decisions]
@@ -147,7 +152,7 @@ def _apply_chunk(session: Session, decisions: Sequence[Decision], data: RunInput
             autos.append(decision.auto)
             continue
         existing = open_by_txn.get(txn.id, [])
-        live = _sync_suggestions(writer, txn, decision.suggestions, existing)
+        live = _sync_suggestions(writer, txn, decision.suggestions, existing, shown)
         counts["suggested" if live else "unmatched"] += 1
         _set_status(writer, txn, bool(live))
     written = apply_matches(
@@ -168,10 +173,10 @@ def _is_deadlock(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == _DEADLOCK
 
 
-def _apply_with_retry(session: Session, decisions, data: RunInput, seen) -> Counter:
+def _apply_with_retry(session: Session, decisions, data: RunInput, seen, shown: Shown) -> Counter:
     for attempt in range(1, _CHUNK_ATTEMPTS + 1):
         try:
-            return _apply_chunk(session, decisions, data, seen)
+            return _apply_chunk(session, decisions, data, seen, shown)
         except DBAPIError as exc:
             # A person's match locking the same rows in another order: PostgreSQL
             # aborted us; the chunk is rolled back whole and simply tried again.
@@ -181,19 +186,41 @@ def _apply_with_retry(session: Session, decisions, data: RunInput, seen) -> Coun
     raise AssertionError("unreachable")
 
 
+def _open_after_autos(decisions: list[Decision], invoices: Sequence[InvoiceIn]) -> dict[str, int]:
+    """What each invoice still owes once the decisions' automatic matches are written."""
+    left = {invoice.id: invoice.open_amount for invoice in invoices}
+    for decision in decisions:
+        for invoice_id, amount in decision.auto.allocations if decision.auto else ():
+            left[invoice_id] = left.get(invoice_id, 0) - amount
+    return left
+
+
+def _shown(
+    decisions: Sequence[Decision], invoices: Sequence[InvoiceIn], left: dict[str, int]
+) -> Shown:
+    """The invoices the suggestions name, as a person sees them once the autos are written."""
+    named = {i for d in decisions for c in d.suggestions for i, _ in c.allocations}
+    return {
+        invoice.id: SimpleNamespace(
+            number=invoice.number,
+            customer_name=invoice.customer_name,
+            amount_remaining=left[invoice.id],
+        )
+        for invoice in invoices
+        if invoice.id in named
+    }
+
+
 def _complete(
-    decisions: list[Decision], transactions: list[TxnIn], invoices: list[InvoiceIn]
+    decisions: list[Decision], transactions: list[TxnIn], left: dict[str, int]
 ) -> list[Decision]:
     """One decision per transaction, suggestions limited to what the autos leave open.
 
     A transaction the engine said nothing about gets an empty decision (its old
     suggestions must go). A suggestion for an invoice that a later transaction's auto
     match pays would be gone on the next run, so it is not written in the first place.
+    ``left`` is ``_open_after_autos`` of the decisions.
     """
-    left = {invoice.id: invoice.open_amount for invoice in invoices}
-    for decision in decisions:
-        for invoice_id, amount in decision.auto.allocations if decision.auto else ():
-            left[invoice_id] = left.get(invoice_id, 0) - amount
     by_id = {d.transaction_id: d for d in decisions}
     completed = []
     for txn in transactions:
@@ -239,8 +266,8 @@ def run_reconciliation(
             **dict.fromkeys(COUNTS, 0),
         }
 
-        def write(chunk: Sequence[Decision]) -> None:
-            counts = _apply_with_retry(session, chunk, data, seen)
+        def write(chunk: Sequence[Decision], shown: Shown | None = None) -> None:
+            counts = _apply_with_retry(session, chunk, data, seen, shown or {})
             for name in COUNTS:
                 totals[name] += counts[name]
             if job_id is not None:
@@ -253,14 +280,16 @@ def run_reconciliation(
         def part_decided(part: Part) -> None:
             # Its currencies' invoices are settled: what the autos leave open is known.
             decided = [made[p] for p in part.positions]
+            left = _open_after_autos(decided, part.invoices)
             rest = [
                 d
-                for d in _complete(decided, part.transactions, part.invoices)
+                for d in _complete(decided, part.transactions, left)
                 if d.auto is None and (d.suggestions or d.transaction_id not in data.settled)
             ]
             totals["unmatched"] += sum(1 for d in decided if d.auto is None) - len(rest)
+            shown = _shown(rest, part.invoices, left)
             for start in range(0, len(rest), chunk_size):
-                write(rest[start : start + chunk_size])
+                write(rest[start : start + chunk_size], shown)
 
         with engine_stream(data, processes=processes, parallel_min=parallel_min) as stream:
             for item in stream:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session, undefer
 
@@ -11,6 +13,7 @@ from payymo.models import Invoice, Suggestion, Transaction
 from payymo.pagination import Page, paginate
 from payymo.services import allocations, payer_memory
 from payymo.services.filters import escape_like
+from payymo.tenancy import get_or_404
 
 
 class SuggestionExpired(Conflict):
@@ -28,15 +31,37 @@ def _lists_invoice(invoice_id: str):
     return cast(Suggestion.invoice_ids, Text).like(f"%{quoted}%", escape="\\")
 
 
+def show(session: Session, suggestions: Sequence[Suggestion]) -> None:
+    """Load the invoices the suggestions' lines name (one query) for showing beside them."""
+    wanted = {line["invoice_id"] for s in suggestions for line in s.allocations or ()}
+    found = {}
+    if wanted:
+        found = {i.id: i for i in session.scalars(select(Invoice).where(Invoice.id.in_(wanted)))}
+    for suggestion in suggestions:
+        suggestion.shown_invoices = {
+            line["invoice_id"]: found.get(line["invoice_id"])
+            for line in suggestion.allocations or ()
+        }
+
+
 def list_suggestions(*, session: Session, filters: dict, page: dict) -> Page:
-    """Filtered, newest-first page of suggestions."""
+    """Filtered, newest-first page of suggestions, their invoices loaded to be shown."""
     stmt = select(Suggestion).options(undefer(Suggestion.currency))
     for name in ("transaction_id", "status"):
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(Suggestion, name) == filters[name])
     if filters.get("invoice_id") is not None:
         stmt = stmt.where(_lists_invoice(filters["invoice_id"]))
-    return paginate(session, stmt, Suggestion, prefix="sug", **page)
+    found = paginate(session, stmt, Suggestion, prefix="sug", **page)
+    show(session, found.data)
+    return found
+
+
+def get_suggestion(*, session: Session, suggestion_id: str) -> Suggestion:
+    """One suggestion, its invoices loaded to be shown; ``NotFound`` otherwise."""
+    suggestion = get_or_404(session, Suggestion, suggestion_id)
+    show(session, [suggestion])
+    return suggestion
 
 
 def _lock(session: Session, suggestion: Suggestion) -> Transaction:
@@ -94,6 +119,7 @@ def accept_suggestion(*, session: Session, suggestion: Suggestion, actor: str) -
     invoices = session.scalars(select(Invoice).where(Invoice.id.in_([i for i, _ in lines])))
     payer_memory.learn(session, transaction=txn, invoices=invoices)
     session.flush()
+    show(session, [suggestion])
     return suggestion
 
 
@@ -120,4 +146,5 @@ def reject_suggestion(*, session: Session, suggestion: Suggestion, actor: str) -
         txn.match_status = "unmatched"
         txn.updated_at = utcnow()
     session.flush()
+    show(session, [suggestion])
     return suggestion

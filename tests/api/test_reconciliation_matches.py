@@ -7,7 +7,7 @@ import pytest
 from payymo.db import utcnow
 from payymo.models import Allocation, AuditLog, Event, Invoice, Match, PayerMemory, Transaction
 from tests.helpers import ApiClient
-from tests.reconciliation_helpers import Seed, assert_error, count_rows
+from tests.reconciliation_helpers import Seed, assert_error, count_rows, selects_during
 
 
 @pytest.fixture
@@ -40,7 +40,15 @@ def test_a_manual_match_pays_the_invoice_and_names_who_made_it(api, tenant, seed
     assert body["id"].startswith("mat_")
     assert body["transaction_id"] == txn
     assert body["allocations"] == [
-        {"invoice_id": invoice, "amount": 12_300, "amount_display": "123.00"}
+        {
+            "invoice_id": invoice,
+            "invoice_number": "INV-1042",
+            "customer_name": "Initech BV",
+            "amount": 12_300,
+            "amount_display": "123.00",
+            "invoice_amount_remaining": 0,
+            "invoice_amount_remaining_display": "0.00",
+        }
     ]
     assert (body["amount"], body["currency"]) == (12_300, "EUR")
     assert (body["method"], body["status"]) == ("manual", "active")
@@ -252,7 +260,12 @@ def test_delete_reverses_the_match_and_keeps_its_history(api, tenant, seed):
     assert (body["id"], body["status"]) == (match["id"], "reversed")
     assert body["reversed_by"] == tenant.key_id
     assert body["reversed_at"] is not None
-    assert body["allocations"] == match["allocations"]
+    # The lines are the same; the invoice, shown as it is now, owes its amount again.
+    assert [line["invoice_amount_remaining"] for line in match["allocations"]] == [0]
+    assert body["allocations"] == [
+        {**line, "invoice_amount_remaining": 12_300, "invoice_amount_remaining_display": "123.00"}
+        for line in match["allocations"]
+    ]
     assert api.get(f"invoices/{invoice}").json["status"] == "open"
     shown = api.get(f"transactions/{txn}").json
     assert (shown["match_status"], shown["amount_unallocated"]) == ("unmatched", 12_300)
@@ -354,6 +367,56 @@ def test_matches_list_paginates(api, three_matches):
 )
 def test_matches_list_rejects_bad_filters(api, query, param):
     assert_error(api.get("reconciliation/matches", query_string=query), 400, param=param)
+
+
+def test_each_line_shows_its_invoice_as_it_is_now(api, seed):
+    plain = seed.invoice("ERP-A", amount_due=4_000, number=None, customer_name=None)
+    partly = seed.invoice("ERP-B", number="RE-2026-7", customer_name="Hooli Inc", currency="JPY")
+    txn = seed.transaction(4_000)
+    yen = seed.transaction(5_000, currency="JPY")
+    first = _match(api, txn, (plain, 4_000)).json
+    second = _match(api, yen, (partly, 5_000)).json
+    assert first["allocations"][0] | {"invoice_id": None} == {
+        "invoice_id": None,
+        "invoice_number": None,
+        "customer_name": None,
+        "amount": 4_000,
+        "amount_display": "40.00",
+        "invoice_amount_remaining": 0,
+        "invoice_amount_remaining_display": "0.00",
+    }
+    [line] = second["allocations"]
+    assert (line["invoice_number"], line["customer_name"]) == ("RE-2026-7", "Hooli Inc")
+    assert (line["amount_display"], line["invoice_amount_remaining"]) == ("5000", 7_300)
+    assert line["invoice_amount_remaining_display"] == "7300"  # in the match's currency
+    # Paying the rest changes what the earlier match shows: the open amount is now's.
+    rest = seed.transaction(7_300, currency="JPY")
+    assert _match(api, rest, (partly, 7_300)).status_code == 201
+    again = api.get(f"reconciliation/matches/{second['id']}").json["allocations"][0]
+    assert again["invoice_amount_remaining"] == 0
+
+
+def test_a_page_of_matches_reads_its_invoices_in_one_query(api, seed, connection):
+    def page():
+        response = api.get("reconciliation/matches", query_string={"limit": 100})
+        assert response.status_code == 200, response.json
+        return response.json["data"]
+
+    for i in range(2):
+        _match(api, seed.transaction(100), (seed.invoice(f"ERP-{i}", number=f"N-{i}"), 100))
+    shown, few = selects_during(connection, page)
+    assert len(shown) == 2
+    for i in range(2, 8):
+        a = seed.invoice(f"ERP-{i}a", number=f"N-{i}a", customer_name=f"Customer {i}")
+        b = seed.invoice(f"ERP-{i}b", number=f"N-{i}b", customer_name=f"Customer {i}")
+        _match(api, seed.transaction(200), (a, 100), (b, 100))
+    shown, many = selects_during(connection, page)
+    assert len(shown) == 8
+    assert len(many) == len(few)
+    assert sum(" FROM invoices " in " ".join(s.split()) for s in many) == 1
+    numbers = [[line["invoice_number"] for line in m["allocations"]] for m in shown]
+    assert numbers[0] == ["N-7a", "N-7b"] and numbers[-1] == ["N-0"]
+    assert {line["customer_name"] for line in shown[0]["allocations"]} == {"Customer 7"}
 
 
 def test_another_tenants_match_is_404_and_unlisted(api, other_api, seed):

@@ -10,7 +10,7 @@ from payymo.models import AuditLog, Invoice, Match, MatchBlock, PayerMemory, Sug
 from payymo.services import payer_memory
 from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient
-from tests.reconciliation_helpers import Seed, assert_error, count_rows
+from tests.reconciliation_helpers import Seed, assert_error, count_rows, selects_during
 
 REASONS = [
     {"code": "reference_exact", "text": "INV-1042 found in remittance"},
@@ -49,7 +49,15 @@ def test_a_suggestion_shows_its_allocations_confidence_and_reasons(api, case):
         "id": case["best"],
         "transaction_id": case["txn"],
         "allocations": [
-            {"invoice_id": case["right"], "amount": 12_300, "amount_display": "123.00"}
+            {
+                "invoice_id": case["right"],
+                "invoice_number": "INV-1042",
+                "customer_name": "Initech BV",
+                "amount": 12_300,
+                "amount_display": "123.00",
+                "invoice_amount_remaining": 12_300,
+                "invoice_amount_remaining_display": "123.00",
+            }
         ],
         "currency": "EUR",
         "confidence": 0.86,
@@ -66,6 +74,40 @@ def test_a_suggestion_shows_its_allocations_confidence_and_reasons(api, case):
     assert listed["object"] == "list"
     assert [s["id"] for s in listed["data"]] == [case["runner_up"], case["best"]]
     assert listed["data"][1] == body
+
+
+def test_each_suggested_line_shows_its_invoice(api, seed, case):
+    credit = seed.transaction(17_300)
+    split = seed.suggestion(credit, [(case["wrong"], 5_000), (case["right"], 12_300)])
+    body = api.get(f"reconciliation/suggestions/{split}").json
+    shown = [
+        (line["invoice_number"], line["customer_name"], line["invoice_amount_remaining_display"])
+        for line in body["allocations"]
+    ]
+    assert shown == [("INV-1043", "Umbrella plc", "123.00"), ("INV-1042", "Initech BV", "123.00")]
+    rejected = api.post(f"reconciliation/suggestions/{case['runner_up']}/reject").json
+    assert rejected["allocations"][0]["customer_name"] == "Umbrella plc"
+
+
+def test_a_page_of_suggestions_reads_its_invoices_in_one_query(api, seed, connection):
+    def page():
+        response = api.get("reconciliation/suggestions", query_string={"limit": 100})
+        assert response.status_code == 200, response.json
+        return response.json["data"]
+
+    seed.suggestion(seed.transaction(100), [(seed.invoice("ERP-0", number="N-0"), 100)])
+    shown, few = selects_during(connection, page)
+    assert len(shown) == 1
+    for i in range(1, 8):
+        a = seed.invoice(f"ERP-{i}a", number=f"N-{i}a", customer_name=f"Customer {i}")
+        b = seed.invoice(f"ERP-{i}b", number=f"N-{i}b", customer_name=f"Customer {i}")
+        seed.suggestion(seed.transaction(200), [(a, 100), (b, 100)])
+    shown, many = selects_during(connection, page)
+    assert len(shown) == 8
+    assert len(many) == len(few)
+    assert sum(" FROM invoices " in " ".join(s.split()) for s in many) == 1
+    numbers = [[line["invoice_number"] for line in s["allocations"]] for s in shown]
+    assert numbers[0] == ["N-7a", "N-7b"] and numbers[-1] == ["N-0"]
 
 
 def test_suggestions_filter_by_transaction_invoice_and_status(api, seed, case):
@@ -135,6 +177,8 @@ def test_accept_applies_the_suggestion_as_a_match(api, tenant, session, case):
     assert body["status"] == "accepted"
     assert body["decided_by"] == tenant.key_id
     assert body["decided_at"] is not None
+    [line] = body["allocations"]  # the invoice as the accepted match leaves it
+    assert (line["invoice_number"], line["invoice_amount_remaining"]) == ("INV-1042", 0)
     match = api.get(f"reconciliation/matches/{body['match_id']}").json
     assert match["method"] == "suggestion"
     assert match["suggestion_id"] == case["best"]

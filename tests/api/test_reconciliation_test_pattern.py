@@ -18,7 +18,39 @@ def _try(api, pattern, text):
 def test_a_named_ref_group_gives_normalised_references_in_order(api):
     response = _try(api, r"(?P<ref>ORD[- ]?\d+)", "Payment ORD-00042 and ord 7, INV-1042, ORD-42")
     assert response.status_code == 200, response.json
-    assert response.json == {"object": "reference_test", "references": ["ORD-42", "ORD-7"]}
+    assert response.json == {
+        "object": "reference_test",
+        "references": ["ORD-42", "ORD-7"],
+        "captures": [
+            {"captured": "ORD-00042", "normalized": "ORD-42", "without_prefix": "42"},
+            {"captured": "ord 7", "normalized": "ORD-7", "without_prefix": "7"},
+            {"captured": "ORD-42", "normalized": "ORD-42", "without_prefix": "42"},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("captured", "normalized", "without_prefix"),
+    [
+        ("RE-20240042", "INV-20240042", "20240042"),  # a generic word is INV
+        ("Rechnung Nr. 0042", "INV-42", "42"),  # generic words, leading zeros
+        ("inv1042", "INV-1042", "1042"),  # case, no separator
+        ("Facture n° 2024/0042", "INV-2024-42", "2024-42"),
+        ("Invoice ORD-0042", "ORD-42", "42"),  # the invoice's own prefix is kept
+        ("ÅB-7", "AB-7", "7"),  # accents folded
+        ("00042", "42", "42"),
+        ("ABC", "ABC", None),  # no number, no prefix-less form
+        ("--", "", None),  # captured, but nothing to look up
+    ],
+)
+def test_each_capture_shows_the_forms_reconciliation_looks_up(
+    api, captured, normalized, without_prefix
+):
+    body = _try(api, r"<([^>]*)>", f"paid <{captured}> thanks").json
+    assert body["captures"] == [
+        {"captured": captured, "normalized": normalized, "without_prefix": without_prefix}
+    ]
+    assert body["references"] == ([normalized] if normalized else [])
 
 
 def test_the_first_group_is_the_reference_when_there_is_no_named_one(api):

@@ -192,7 +192,15 @@ def test_events_describe_each_change(api, tenant, session, seed):
     matched = rows[1].data["object"]
     assert matched["id"] == m1 and matched["transaction_id"] == first
     assert matched["allocations"] == [
-        {"invoice_id": invoice, "amount": 4_000, "amount_display": "40.00"}
+        {
+            "invoice_id": invoice,
+            "invoice_number": "INV-1042",
+            "customer_name": "Initech BV",
+            "amount": 4_000,
+            "amount_display": "40.00",
+            "invoice_amount_remaining": 6_000,  # as this match left it
+            "invoice_amount_remaining_display": "60.00",
+        }
     ]
     assert rows[2].data["object"]["amount_paid"] == 10_000
     assert rows[2].data["previous_attributes"] == {

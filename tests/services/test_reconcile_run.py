@@ -11,6 +11,7 @@ from payymo.api.invoices.schemas import InvoiceOut
 from payymo.api.reconciliation.schemas import MatchOut, SuggestionOut
 from payymo.models import Event, Invoice, Job, Match, MatchBlock, Suggestion, Tenant, Transaction
 from payymo.services import invoices as invoice_service
+from payymo.services import suggestions as suggestion_service
 from payymo.services.reconcile_run import run_reconciliation
 from payymo.tenancy import tenant_scope
 from tests.reconcile_world import account, add, count, credit_row, invoice_row
@@ -139,7 +140,15 @@ def test_run_matches_the_clear_case_suggests_the_ambiguous_and_leaves_the_rest(s
     [matched] = by_type["transaction.matched"]
     assert (matched["id"], matched["method"], matched["status"]) == (match_id, "auto", "active")
     assert matched["allocations"] == [
-        {"invoice_id": world.clear_invoice, "amount": 12_300, "amount_display": "123.00"}
+        {
+            "invoice_id": world.clear_invoice,
+            "invoice_number": "INV-1001",
+            "customer_name": "Initech BV",
+            "amount": 12_300,
+            "amount_display": "123.00",
+            "invoice_amount_remaining": 0,
+            "invoice_amount_remaining_display": "0.00",
+        }
     ]
     [invoice_paid] = by_type["invoice.paid"]
     assert (invoice_paid["id"], invoice_paid["amount_paid"]) == (world.clear_invoice, 12_300)
@@ -160,8 +169,37 @@ def test_event_payloads_are_the_api_schemas_dumps_of_the_rows_written(session, w
             "object": InvoiceOut().dump(paid),
             "previous_attributes": {"amount_paid": 0, "amount_paid_display": "0.00"},
         }
+        suggestion_service.show(session, [suggestion])
         assert data["suggestion.created"]["object"] == SuggestionOut().dump(suggestion)
         assert data["suggestion.created"]["object"]["currency"] == "EUR"
+
+
+def test_a_suggestion_event_shows_its_invoice_as_the_runs_automatic_matches_leave_it(
+    session, tenant
+):
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    [invoice] = add(session, tid, invoice_row("INV-5001", 10_000, "Acme GmbH"))
+    paid_part, rest = add(
+        session,
+        tid,
+        credit_row(acc, 6_000, "Payment INV-5001", "ACME GMBH"),
+        credit_row(acc, 4_000, "the rest", "Acme GmbH"),
+    )
+    run(session, tid)
+    session.expire_all()
+    with tenant_scope(tid):
+        events = {e.type: e.data["object"] for e in session.scalars(select(Event))}
+        assert events["transaction.matched"]["transaction_id"] == paid_part
+        suggested = events["suggestion.created"]
+        assert suggested["transaction_id"] == rest
+        [line] = suggested["allocations"]
+        assert (line["invoice_id"], line["amount"]) == (invoice, 4_000)
+        assert (line["invoice_number"], line["customer_name"]) == ("INV-5001", "Acme GmbH")
+        # What the invoice owes once the run's automatic match is written, as stored.
+        assert session.get_one(Invoice, invoice).amount_remaining == 4_000
+        assert line["invoice_amount_remaining"] == 4_000
+        assert line["invoice_amount_remaining_display"] == "40.00"
 
 
 def test_second_run_changes_nothing(session, world):

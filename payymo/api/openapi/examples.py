@@ -132,7 +132,8 @@ TRANSACTION = _obj(
     created_at=_AT,
     updated_at=_LATER,
 )
-_ALLOCATION = _obj(invoice_id=INVOICE_ID, amount=45_050, currency="GBP")
+# A line shows its invoice as it is now: paid by the live match, owed again once reversed.
+_ALLOCATION = _obj(invoice_id=INVOICE_ID, amount=45_050, currency="GBP", invoice=PAID_INVOICE)
 _REASONS = [
     {"code": "reference_exact", "text": "Remittance names invoice INV-1042"},
     {"code": "amount_exact", "text": "Amount equals the invoice's open amount"},
@@ -153,12 +154,20 @@ MATCH = _obj(
     reversed_by=None,
     suggestion_id=None,
 )
-REVERSED_MATCH = _obj(**{**vars(MATCH), "status": "reversed", "reversed_by": KEY_ID})
+REVERSED_MATCH = _obj(
+    **{
+        **vars(MATCH),
+        "allocations": [_obj(**{**vars(_ALLOCATION), "invoice": INVOICE})],
+        "status": "reversed",
+        "reversed_by": KEY_ID,
+    }
+)
 REVERSED_MATCH.reversed_at = _LATER
 SUGGESTION = _obj(
     id=SUGGESTION_ID,
     transaction_id=TRANSACTION_ID,
     allocations=[{"invoice_id": INVOICE_ID, "amount": 45_050, "currency": "GBP"}],
+    shown_invoices={INVOICE_ID: INVOICE},
     currency="GBP",
     confidence=0.82,
     reasons=[*_REASONS[1:], {"code": "payer_name", "text": "Payer name matches the customer"}],
@@ -170,11 +179,24 @@ SUGGESTION = _obj(
     match_id=None,
 )
 ACCEPTED_SUGGESTION = _obj(
-    **{**vars(SUGGESTION), "status": "accepted", "decided_by": KEY_ID, "match_id": MATCH_ID}
+    **{
+        **vars(SUGGESTION),
+        "shown_invoices": {INVOICE_ID: PAID_INVOICE},
+        "status": "accepted",
+        "decided_by": KEY_ID,
+        "match_id": MATCH_ID,
+    }
 )
 ACCEPTED_SUGGESTION.decided_at = _LATER
 REJECTED_SUGGESTION = _obj(**{**vars(SUGGESTION), "status": "rejected", "decided_by": KEY_ID})
 REJECTED_SUGGESTION.decided_at = _LATER
+# What POST /reconciliation/test_pattern answers for its example request.
+_PATTERN_TEST = {
+    "references": ["INV-20240042"],
+    "captures": [
+        {"captured": "RE-20240042", "normalized": "INV-20240042", "without_prefix": "20240042"}
+    ],
+}
 EVENT = _obj(
     id=EVENT_ID,
     type="invoice.paid",
@@ -353,7 +375,7 @@ RESPONSES: dict[str, dict[int, object]] = {
     f"GET {_V1}/reconciliation/matches/{{match_id}}": {200: MATCH},
     f"DELETE {_V1}/reconciliation/matches/{{match_id}}": {200: REVERSED_MATCH},
     f"DELETE {_V1}/reconciliation/match/{{match_id}}": {200: REVERSED_MATCH},
-    f"POST {_V1}/reconciliation/test_pattern": {200: {"references": ["RE20240042"]}},
+    f"POST {_V1}/reconciliation/test_pattern": {200: _PATTERN_TEST},
     f"POST {_V1}/reconciliation/run": {202: QUEUED_JOB},
     f"GET {_V1}/jobs": {200: _listing(FINISHED_JOB)},
     f"GET {_V1}/jobs/{{job_id}}": {200: FINISHED_JOB},

@@ -20,9 +20,8 @@ from payymo.api.reconciliation.schemas import (
     SuggestionOut,
     SummaryOut,
 )
-from payymo.matching.references import extract_references
 from payymo.models import Match, Suggestion
-from payymo.services import matches, reconciliation_summary, suggestions
+from payymo.services import matches, reconciliation_summary, reference_patterns, suggestions
 from payymo.tenancy import get_or_404
 
 blp = Blueprint(
@@ -61,7 +60,7 @@ class SuggestionById(MethodView):
     @blp.response(200, SuggestionOut)
     def get(self, suggestion_id):
         """Retrieve a suggestion."""
-        return get_or_404(db.session, Suggestion, suggestion_id)
+        return suggestions.get_suggestion(session=db.session, suggestion_id=suggestion_id)
 
 
 @blp.route("/suggestions/<string:suggestion_id>/accept")
@@ -171,5 +170,5 @@ class PatternTest(MethodView):
     @blp.arguments(PatternTestIn)
     @blp.response(200, PatternTestOut)
     def post(self, body):
-        """Show which normalised references a pattern extracts from a sample remittance text."""
-        return {"references": extract_references(body["text"], body["pattern"])}
+        """Show what a pattern captures in a sample remittance text and the references looked up."""
+        return reference_patterns.try_pattern(pattern=body["pattern"], text=body["text"])

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from marshmallow import Schema, fields, validate
 from marshmallow.utils import get_value
 
+from payymo import money
 from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
 from payymo.api.fields import Amount, Display, ReferencePattern
 from payymo.api.transactions.schemas import NO_NUL, OBJECT_ID
@@ -16,12 +17,50 @@ from payymo.models.reconciliation import MATCH_METHODS, MATCH_STATUSES, SUGGESTI
 MAX_ALLOCATIONS = 50
 
 
+def _of_invoice(name: str):
+    """The line's invoice's ``name`` (``None`` when the invoice was not loaded)."""
+
+    def read(line):
+        invoice = getattr(line, "invoice", None)
+        return None if invoice is None else getattr(invoice, name)
+
+    return read
+
+
+def _invoice_field(name: str, kind: str, description: str) -> fields.Function:
+    return fields.Function(
+        _of_invoice(name),
+        allow_none=True,
+        metadata={"type": kind, "description": description},
+    )
+
+
+def _remaining_display(line):
+    remaining = _of_invoice("amount_remaining")(line)
+    return None if remaining is None else money.to_display(remaining, line.currency)
+
+
 class AllocationOut(OutputSchema):
-    """One allocation line: this much went to this invoice."""
+    """One allocation line: this much went to this invoice, and the invoice as it is now."""
 
     invoice_id = fields.String()
-    amount = fields.Integer()
+    invoice_number = _invoice_field("number", "string", "The invoice's number")
+    customer_name = _invoice_field("customer_name", "string", "The invoice's customer")
+    amount = fields.Integer(metadata={"description": "Minor units allocated to the invoice"})
     amount_display = Display("amount")
+    invoice_amount_remaining = _invoice_field(
+        "amount_remaining",
+        "integer",
+        "Minor units the invoice still owes now (after this line while it is live)",
+    )
+    invoice_amount_remaining_display = fields.Function(
+        _remaining_display,
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "description": "invoice_amount_remaining in major units, e.g. 12.30",
+        },
+    )
 
 
 class ReasonOut(OutputSchema):
@@ -60,12 +99,8 @@ class MatchOut(OutputSchema):
 MatchList = list_schema(MatchOut, "MatchList")
 
 
-class SuggestionAllocationOut(OutputSchema):
-    """One proposed allocation line."""
-
-    invoice_id = fields.String()
-    amount = fields.Integer()
-    amount_display = Display("amount")
+class SuggestionAllocationOut(AllocationOut):
+    """One proposed allocation line, and the invoice as it is now."""
 
 
 class SuggestionLines(fields.List):
@@ -78,14 +113,18 @@ class SuggestionLines(fields.List):
         if value is None:
             return None
         currency = get_value(obj, "currency")
-        lines = [
-            SimpleNamespace(
-                invoice_id=get_value(line, "invoice_id"),
-                amount=get_value(line, "amount"),
-                currency=currency,
+        invoices = getattr(obj, "shown_invoices", None) or {}
+        lines = []
+        for line in value:
+            invoice_id = get_value(line, "invoice_id")
+            lines.append(
+                SimpleNamespace(
+                    invoice_id=invoice_id,
+                    amount=get_value(line, "amount"),
+                    currency=currency,
+                    invoice=invoices.get(invoice_id),
+                )
             )
-            for line in value
-        ]
         return super()._serialize(lines, attr, obj, **kwargs)
 
 
@@ -171,11 +210,38 @@ class PatternTestIn(StrictSchema):
     )
 
 
+class PatternCaptureOut(Schema):
+    """One thing the pattern captured, and the forms reconciliation compares."""
+
+    captured = fields.String(metadata={"description": "The text the pattern captured"})
+    normalized = fields.String(
+        metadata={
+            "description": "What is compared with invoice numbers: upper case, accents and "
+            "separators gone, leading zeros dropped, a generic word (Invoice, No., Rechnung, "
+            "RE, ...) as INV; empty (never looked up) when nothing is left"
+        }
+    )
+    without_prefix = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The normalised form from its first number on, also compared "
+            "with invoice numbers (and their own prefix-less forms); null without a number"
+        },
+    )
+
+
 class PatternTestOut(Schema):
     """What the pattern extracts from the text."""
 
     object = fields.Constant("reference_test")
-    references = fields.List(fields.String())
+    references = fields.List(
+        fields.String(),
+        metadata={"description": "The normalised references a run looks up, each once"},
+    )
+    captures = fields.List(
+        fields.Nested(PatternCaptureOut),
+        metadata={"description": "Each distinct capture, in order, beside its normalised forms"},
+    )
 
 
 class Amounts(Schema):
