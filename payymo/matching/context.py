@@ -30,6 +30,8 @@ class TxnContext:
     split: frozenset[int] = frozenset()  # invoices it pays with other credits of the payer
     payer_customers: frozenset[str] = frozenset()  # customers named exactly like the payer
     oldest: set[frozenset[int]] = field(default_factory=set)  # a customer's oldest 2..4
+    near_tokens: tuple[tuple[str, str], ...] = ()  # (core, as written) a slip may hide in
+    rival: bool = False  # a customer named like the payer owes exactly this amount
     day: int | None = None  # booking date as an ordinal
 
 

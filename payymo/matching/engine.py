@@ -27,6 +27,7 @@ from payymo.matching.scoring import (
     CUSTOMER_REF,
     IBAN_KNOWN,
     MAX_WEAK,
+    REF_NEAR,
     REF_SOME,
     confidence,
     is_strong,
@@ -72,7 +73,7 @@ def score_sets(
     """Score each not yet seen invoice set into ``seen`` (allocation → scored candidate)."""
     order, remaining, amount = index.order, index.remaining, txn.amount
     invoices, keys, names = index.invoices, index.keys, index.names
-    dates, plains = index.dates, index.plains
+    dates, plains, cores = index.dates, index.plains, index.cores
     for positions in sets:
         if len(positions) == 1:  # most sets: no sorting, no spreading, one-item lists
             p = positions[0]
@@ -84,7 +85,7 @@ def score_sets(
                 continue
             points, reasons = score(
                 ctx, [invoices[p]], positions, [left], [keys[p]], [names[p]], [dates[p]],
-                [plains[p]],
+                [plains[p]], [cores[p]],
             )  # fmt: skip
             seen[allocation] = (points, order[p], allocation, reasons)
             continue
@@ -102,6 +103,7 @@ def score_sets(
             [names[p] for p in used],
             [dates[p] for p in used],
             [plains[p] for p in used],
+            [cores[p] for p in used],
         )
         seen[allocation] = (points, order[used[0]], allocation, reasons)
 
@@ -211,7 +213,8 @@ def iter_decisions(
 
 def later_bounds(ctx: TxnContext) -> tuple[int, int, int]:
     """After each stage, the most points a set found only by a later stage can score."""
-    weak = MAX_WEAK + (REF_SOME if ctx.refs else 0)
+    # a one-character slip may add to any single invoice found later
+    weak = MAX_WEAK + (REF_SOME if ctx.refs else 0) + (REF_NEAR if ctx.near_tokens else 0)
     customers = (
         weak + CUSTOMER_REF * bool(ctx.customer_refs) + IBAN_KNOWN * bool(ctx.iban_customers)
     )

@@ -11,6 +11,7 @@ from payymo.matching.patterns import InvalidPattern, compile_pattern, run_patter
 from payymo.matching.references import (
     GENERIC,
     candidate_tokens,
+    near_tokens,
     normalize_reference,
     reference_core,
 )
@@ -104,7 +105,9 @@ def indexed_context(
     ctx = new_context(txn, settings, memory)
     cur = txn.currency
     exact, partial = [], []
-    for full, core, start, end in reader.tokens(txn.remittance or ""):
+    tokens = reader.tokens(txn.remittance or "")
+    ctx.near_tokens = near_tokens(tokens)
+    for full, core, start, end in tokens:
         for p in index.by_ref.get((cur, full), ()) or index.by_ref.get((cur, core), ()):
             exact.append((p, full, start, end))
         if partial_reading(full, core):
@@ -114,6 +117,11 @@ def indexed_context(
     ctx.refs = usable(index, resolve_hits(exact, partial), blocked)
     if ctx.payer:
         ctx.payer_customers = frozenset(index.by_name.get((cur, ctx.payer), ()))
+        ctx.rival = any(
+            index.invoices[p].id not in blocked
+            for key in ctx.payer_customers
+            for p in index.customer_amount_matches(cur, key, txn.amount, 0)
+        )
     return ctx
 
 

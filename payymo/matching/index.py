@@ -7,7 +7,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from payymo.matching.names import customer_key, normalize_name, plain_name
-from payymo.matching.references import core_is_specific, normalize_reference, reference_forms
+from payymo.matching.references import (
+    core_is_specific,
+    near_core,
+    normalize_reference,
+    reference_forms,
+)
 from payymo.matching.scoring import date_span
 from payymo.matching.types import InvoiceIn
 
@@ -32,6 +37,7 @@ class InvoiceIndex:
         self.keys: list[str] = []
         self.names: list[str] = []
         self.plains: list[str] = []  # customer names with their legal form (plain_name)
+        self.cores: list[str] = []  # a number's core when a one-character slip counts, else ""
         self.dates: list[tuple[int, int] | None] = []  # scoring.date_span of each invoice
         self.order: list[tuple[int, str]] = []  # oldest first: due (else issue) date, id
         self.by_ref: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -64,12 +70,12 @@ class InvoiceIndex:
         self.dates.append(date_span(inv))
         when = inv.due_date or inv.issue_date
         self.order.append((when.toordinal() if when else _FAR, inv.id))
-        if inv.number:
-            full, core = reference_forms(inv.number)
-            if full:
-                self.by_ref[(cur, full)].append(i)
-                if core and core != full and core_is_specific(core, MIN_CORE_DIGITS):
-                    self.by_core[(cur, core)].append(i)
+        full, core = reference_forms(inv.number) if inv.number else ("", "")
+        self.cores.append(core if near_core(core) else "")
+        if full:
+            self.by_ref[(cur, full)].append(i)
+            if core and core != full and core_is_specific(core, MIN_CORE_DIGITS):
+                self.by_core[(cur, core)].append(i)
         if inv.customer_reference:
             ref = self._customer_refs.get(inv.customer_reference)
             if ref is None:

@@ -30,6 +30,7 @@ from payymo.matching.index import MIN_CORE_DIGITS, InvoiceIndex
 from payymo.matching.names import similarity_normalized
 from payymo.matching.references import (
     core_is_specific,
+    near_tokens,
     normalize_reference,
     reference_core,
 )
@@ -69,6 +70,7 @@ def naive_reconcile(
         ctx = new_context(txn, settings, memory)
         ctx.split = splits.get(txn.id, frozenset())
         tokens = reader.tokens(txn.remittance or "")
+        ctx.near_tokens = near_tokens(tokens)
         exact, partial, by_key, evidence, named = [], [], {}, set(), set()
         for p, inv in enumerate(invoices):
             if inv.currency != txn.currency:
@@ -93,6 +95,9 @@ def naive_reconcile(
                 evidence.add(key)
         ctx.refs = usable(store, resolve_hits(exact, partial), no)
         ctx.payer_customers = frozenset(named)
+        ctx.rival = any(
+            store.remaining[p] == txn.amount for key in named for p in by_key.get(key, [])
+        )
         evidence |= set(ctx.customer_refs) | {store.keys[p] for p in ctx.refs}
         ordered = sorted(ctx.refs, key=store.order.__getitem__)
         opens = [store.remaining[p] for p in ordered]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from rapidfuzz.distance import OSA
+
 from payymo.matching.patterns import compile_pattern, run_pattern
 
 # Words that only say "this is an invoice number"; they are all the same prefix.
@@ -185,3 +187,22 @@ def _maximal_tokens(text: str) -> list[str]:
         out.append("-".join(_canon_runs([r for r, _ in runs[j:k]])))
         i = k
     return out
+
+
+NEAR_MIN_LENGTH = 4  # one edit in a shorter number names too many other numbers
+
+
+def near_core(core: str) -> bool:
+    """Whether a reference core is long and specific enough for a one-edit slip to count."""
+    return len(core) >= NEAR_MIN_LENGTH and core_is_specific(core)
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """One substitution, adjacent transposition, dropped or added character apart (not equal)."""
+    return a != b and abs(len(a) - len(b)) <= 1 and OSA.distance(a, b, score_cutoff=1) == 1
+
+
+def near_tokens(tokens) -> tuple[tuple[str, str], ...]:
+    """(core, as written) of each reference reading specific enough for a slip to count."""
+    out = dict.fromkeys((core, full) for full, core, _start, _end in tokens if near_core(core))
+    return tuple(out)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from payymo.matching.context import Money, Spec, TxnContext
 from payymo.matching.names import similarity_normalized
+from payymo.matching.references import one_edit_apart
 from payymo.matching.types import InvoiceIn
 
 REF_EXACT = 60  # with an exact amount, enough on its own (60 + 35 >= 90)
 REF_PARTIAL = 45  # the number without its prefix: needs the amount and more
 REF_SOME = 25  # some, not all, of the candidate's invoices are named
 REF_OTHER = -15  # the remittance names invoices this candidate leaves out
+REF_NEAR = 20  # a token one edit from the number: a likely slip, never enough alone
+REF_DOUBT = -20  # names an invoice whose amount and customer both disagree, while the
+# payer's own customer owes exactly this amount: likelier a slip than that invoice
 CUSTOMER_REF = 40
 AMOUNT_EXACT = 35  # one invoice, the named invoices, or a customer's oldest ones
 AMOUNT_SUBSET = 15  # any other combination: many combinations make coincidences likely
@@ -48,7 +52,33 @@ def similarity(ctx: TxnContext, key: str, name: str) -> float:
     return sim
 
 
-def _reference(ctx: TxnContext, positions, invoices, reasons: list) -> int:
+def _near(ctx: TxnContext, positions, invoices, cores, reasons: list) -> int:
+    """A single invoice whose number the remittance misses by one character."""
+    if not ctx.near_tokens or len(positions) != 1 or not cores[0] or positions[0] in ctx.refs:
+        return 0
+    core = cores[0]
+    for token, written in ctx.near_tokens:
+        if one_edit_apart(token, core):
+            text = "reference {} is one character from invoice {}"
+            reasons.append(("reference_near", text, (written, invoices[0].number)))
+            return REF_NEAR
+    return 0
+
+
+def _doubt(ctx: TxnContext, keys, total: int, reasons: list) -> int:
+    """An exact reference the amount and the payer both contradict, with a better-fitting rival."""
+    if (
+        not ctx.rival
+        or abs(ctx.amount - total) <= ctx.tolerance
+        or ctx.payer_customers.intersection(keys)
+    ):
+        return 0
+    text = "the named invoice's amount and customer both differ from the payment's"
+    reasons.append(("reference_doubtful", text, ()))
+    return REF_DOUBT
+
+
+def _reference(ctx: TxnContext, positions, invoices, keys, total: int, reasons) -> int:
     if not ctx.refs:
         return 0
     exact, partial = [], []
@@ -64,13 +94,20 @@ def _reference(ctx: TxnContext, positions, invoices, reasons: list) -> int:
             points = REF_PARTIAL if partial else REF_EXACT
         if exact:
             reasons.append(("reference_exact", "{} found in remittance", (", ".join(exact),)))
+            if len(positions) == 1 and not partial:
+                points += _doubt(ctx, keys, total, reasons)
         if partial:
             text = "{} found in remittance without its prefix"
             reasons.append(("reference_partial", text, (", ".join(partial),)))
-    if any(kind == "exact" and p not in positions for p, (kind, _) in ctx.refs.items()):
-        points += REF_OTHER
-        reasons.append(("reference_other", "the remittance names other invoices", ()))
     return points
+
+
+def _other(ctx: TxnContext, positions, reasons: list) -> int:
+    """The remittance names, exactly, invoices this candidate leaves out."""
+    if any(kind == "exact" and p not in positions for p, (kind, _) in ctx.refs.items()):
+        reasons.append(("reference_other", "the remittance names other invoices", ()))
+        return REF_OTHER
+    return 0
 
 
 def _amount(ctx: TxnContext, positions, total: int, reasons: list) -> int:
@@ -190,14 +227,21 @@ def score(
     names: list[str],
     dates: list,
     plains: list[str],
+    cores: list[str],
 ) -> tuple[int, tuple[Spec, ...]]:
     """Points and reason specs for paying these invoices (per-invoice facts in parallel lists)."""
     reasons: list[Spec] = []
-    points = _reference(ctx, positions, invoices, reasons)
-    named = bool(ctx.refs) and any(p in ctx.refs for p in positions)
     total = sum(opens)
+    points = _reference(ctx, positions, invoices, keys, total, reasons)
+    named = bool(ctx.refs) and any(p in ctx.refs for p in positions)
     points += _amount(ctx, positions, total, reasons)
-    points += _payer(ctx, keys, names, plains, named, reasons)
+    payer = _payer(ctx, keys, names, plains, named, reasons)
+    points += payer
+    # A slip counts for the payer's own invoice of exactly this amount, and then explains
+    # the other number the remittance names; it is never evidence on its own.
+    fits = payer > 0 and ctx.amount == total
+    near = _near(ctx, positions, invoices, cores, reasons) if fits else 0
+    points += near if near else _other(ctx, positions, reasons)
     points += _date(ctx, dates, ctx.amount >= total, reasons)
     return points, tuple(reasons)
 

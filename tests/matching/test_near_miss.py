@@ -1,0 +1,88 @@
+"""A one-character slip in a reference, and an exact reference that everything else contradicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from payymo.matching.references import near_core, one_edit_apart
+from tests.matching.factories import invoice, run, txn
+
+INITECH = "Initech Ltd"
+
+
+def _codes(candidate) -> list[str]:
+    return [r.code for r in candidate.reasons]
+
+
+@pytest.mark.parametrize(
+    ("written", "number"),
+    [
+        ("INV-01235", "INV-01234"),  # one digit changed
+        ("INV-01243", "INV-01234"),  # two digits swapped
+        ("INV-1234", "INV-10234"),  # one dropped
+        ("INV-102345", "INV-10234"),  # one added
+    ],
+)
+def test_a_slip_names_the_payer_s_invoice_of_this_amount_first(written, number):
+    invoices = [
+        invoice("right", number, 50_000, INITECH),
+        invoice("other", "INV-55555", 12_000, "Globex"),
+    ]
+    decision = run([txn("t", 50_000, f"Payment {written}", "INITECH LTD")], invoices)["t"]
+    assert decision.auto is None  # a slip is never enough to confirm
+    first = decision.suggestions[0]
+    assert first.invoice_ids == ("right",)
+    assert "reference_near" in _codes(first)
+    near = next(r for r in first.reasons if r.code == "reference_near")
+    assert near.text.endswith(f"is one character from invoice {number}")
+
+
+def test_the_invoice_the_slip_names_loses_to_the_payer_s_invoice():
+    invoices = [
+        invoice("right", "INV-01234", 50_000, INITECH),
+        invoice("slipped", "INV-01235", 12_000, "Globex Corporation"),
+    ]
+    decision = run([txn("t", 50_000, "INV-01235", "INITECH LTD")], invoices)["t"]
+    ranked = [c.invoice_ids[0] for c in decision.suggestions]
+    assert ranked[0] == "right"
+    slipped = next((c for c in decision.suggestions if c.invoice_ids == ("slipped",)), None)
+    if slipped is not None:
+        assert "reference_doubtful" in _codes(slipped)
+        assert slipped.score < decision.suggestions[0].score
+    assert "reference_other" not in _codes(decision.suggestions[0])
+
+
+def test_a_slip_counts_only_with_the_payer_and_the_exact_amount():
+    invoices = [invoice("right", "INV-01234", 50_000, INITECH)]
+    stranger = run([txn("t", 50_000, "INV-01235", "Someone Else GmbH")], invoices)["t"]
+    short = run([txn("t", 40_000, "INV-01235", "INITECH LTD")], invoices)["t"]
+    for decision in (stranger, short):
+        assert all("reference_near" not in _codes(c) for c in decision.suggestions)
+
+
+def test_an_exact_reference_the_payer_and_amount_agree_with_is_not_doubted():
+    invoices = [invoice("named", "INV-01235", 50_000, INITECH)]
+    decision = run([txn("t", 50_000, "INV-01235", "INITECH LTD")], invoices)["t"]
+    assert decision.auto is not None
+    assert "reference_doubtful" not in _codes(decision.auto)
+
+
+def test_without_a_rival_an_odd_exact_reference_keeps_its_weight():
+    invoices = [invoice("named", "INV-01235", 12_000, "Globex Corporation")]
+    decision = run([txn("t", 50_000, "INV-01235", "INITECH LTD")], invoices)["t"]
+    assert all("reference_doubtful" not in _codes(c) for c in decision.suggestions)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "apart"),
+    [("1234", "1235", True), ("1234", "1243", True), ("1234", "12345", True),
+     ("1234", "1234", False), ("1234", "1256", False), ("1234", "123456", False)],
+)  # fmt: skip
+def test_one_edit_apart(a, b, apart):
+    assert one_edit_apart(a, b) is apart
+
+
+def test_short_or_unspecific_numbers_never_count_as_slips():
+    assert not near_core("123")
+    assert not near_core("2024")  # a year
+    assert near_core("1234") and near_core("2024-25414")
