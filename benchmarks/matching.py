@@ -52,10 +52,11 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.calibration import ECE_GOAL, observations, reliability  # noqa: E402
 from benchmarks.matching_data import Dataset, generate  # noqa: E402
+from benchmarks.matching_scenarios import NEW_CLASSES  # noqa: E402
 from payymo.matching.engine import reconcile  # noqa: E402
 from payymo.matching.naive import naive_reconcile  # noqa: E402
 
-GOALS = {"precision": 99.9, "auto_rate": 90.0, "top1": 95.0}
+GOALS = {"precision": 99.9, "auto_rate": 90.0, "top1": 95.0, "class_top1": 90.0}
 
 
 def _pct(num: int, den: int) -> float:
@@ -167,6 +168,7 @@ def engine_report(args) -> bool:
         )
         print(f"  naive vs engine on the sample: {same}/{len(sample)} identical decisions")
         ok &= calibration_report(data, decisions)
+        ok &= class_report(m["kinds"])
         if args.verbose:
             _print_kinds(m["kinds"])
         ok &= (
@@ -175,6 +177,20 @@ def engine_report(args) -> bool:
             and m["top1"] >= GOALS["top1"]
             and m["false_unrelated"] == 0
             and ratio >= 500
+        )
+    return ok
+
+
+def class_report(kinds: dict[str, Counter]) -> bool:
+    """Top-1 accuracy within each scenario class added for issue 10, against its goal."""
+    ok = True
+    for kind in NEW_CLASSES:
+        r = kinds.get(kind, Counter())
+        top1 = _pct(r["top1"], r["rest"])
+        met = top1 >= GOALS["class_top1"] and r["auto_wrong"] == 0
+        ok &= met
+        print(
+            f"  {kind + ' top-1':<26}{top1:7.2f} %  ({r['rest']} of {r['n']} not auto-matched; {r['auto']} automatic, {r['auto_wrong']} wrong)   goal >= 90 %  {verdict(met)}"
         )
     return ok
 

@@ -39,6 +39,7 @@ class Customer:
     iban: str
     key: str = ""
     parent: tuple[str, str] | None = None  # (name, IBAN) of a company that pays for it
+    person: bool = False  # a sole trader, named like a person
     invoices: list[int] = field(default_factory=list)
 
 
@@ -60,12 +61,14 @@ def _customers(rng: random.Random, count: int) -> list[Customer]:
     for i in range(count):
         code, _share, exp = rng.choices(CURRENCIES, weights=[c[1] for c in CURRENCIES])[0]
         ref = f"CUST-{i + 1:05d}" if rng.random() < 0.5 else None
-        name = text.company_name(rng)
+        person = rng.random() < 0.05
+        make = text.person_name if person else text.company_name
+        name = make(rng)
         while ref is None and normalize_name(name) in names_without_ref:
-            name = text.company_name(rng)  # without a reference the name is the customer key
+            name = make(rng)  # without a reference the name is the customer key
         if ref is None:
             names_without_ref.add(normalize_name(name))
-        cust = Customer(name, code, exp, ref, text.iban(rng))
+        cust = Customer(name, code, exp, ref, text.iban(rng), person=person)
         cust.key = customer_key(reference=ref, name=cust.name, email=None)
         if rng.random() < 0.08:
             cust.parent = (text.company_name(rng), text.iban(rng))

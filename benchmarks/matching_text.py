@@ -339,3 +339,49 @@ def join_refs(rng: random.Random, numbers: list[str]) -> str:
         return "INV " + "/".join(n[4:] for n in numbers)
     sep = rng.choice((", ", " ", " & ", " + ", "; ", " and "))
     return sep.join(reference(rng, n) for n in numbers)
+
+
+GIVEN = ("John", "Mary", "Peter", "Anna", "James", "Claire", "Thomas", "Sophie", "David",
+         "Laura", "Michael", "Emma", "Stefan", "Julia", "Pierre", "Marie")  # fmt: skip
+SURNAMES = ("Smith", "Jones", "Taylor", "Brown", "Wilson", "Evans", "Muller", "Schmidt",
+            "Fischer", "Weber", "Martin", "Bernard", "Dubois", "Jansen", "De Vries", "Rossi",
+            "Walker", "Hughes", "Wright", "Hoffmann", "Koch", "Lefebvre", "Visser", "Moretti")  # fmt: skip
+
+
+def person_name(rng: random.Random) -> str:
+    """A sole trader's name, as an invoice names the customer: ``"John Smith"``."""
+    return f"{rng.choice(GIVEN)} {rng.choice(SURNAMES)}"
+
+
+def name_order(rng: random.Random, name: str) -> str:
+    """How a bank shows a person's name: surname first, initials, a comma, upper case."""
+    given, surname = name.split(" ", 1)
+    forms = (
+        f"{surname.upper()} {given[0]}", f"{given[0]}. {surname}", f"{surname}, {given}",
+        f"{given.upper()} {surname.upper()}", f"{surname.upper()} {given.upper()}",
+        f"{given[0]} {surname}", f"Mr {given[0]} {surname}",
+    )  # fmt: skip
+    return rng.choice(forms)
+
+
+def noisy_line(rng: random.Random, ref: str, day: dt.date, account: str | None) -> str:
+    """A reference among other numbers: order and phone numbers, dates, IBAN fragments."""
+    noise = [
+        f"Order {rng.randint(10000, 999999)}",
+        f"Tel +44 {rng.randint(20, 79)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
+        f"{day:%d.%m.%Y}",
+        f"{day:%Y-%m-%d}",
+        f"PO {rng.randint(100000, 9999999)}",
+        f"IBAN {(account or iban(rng))[:4]}...{(account or iban(rng))[-4:]}",
+        f"Cust {rng.randint(100, 99999)}",
+        f"Qty {rng.randint(1, 40)}",
+    ]
+    parts = rng.sample(noise, rng.randint(2, 4))
+    parts.insert(rng.randint(0, len(parts)), ref)
+    sep = rng.choice((" / ", " ", ", ", " | "))
+    if rng.random() < 0.3:  # structured and unstructured remittance, joined on import
+        return (
+            f"RF{rng.randint(10, 99)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)} / "
+            + sep.join(parts)
+        )
+    return sep.join(parts)

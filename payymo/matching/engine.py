@@ -113,7 +113,9 @@ def ranked(seen: dict) -> list[Scored]:
     return sorted(seen.values(), key=lambda c: (-c[0], c[1], c[2]))
 
 
-def _auto_ok(best: Scored, runner_points: int, txn: TxnIn, settings: MatchSettings) -> bool:
+def _auto_ok(
+    index: InvoiceIndex, best: Scored, runner_points: int, txn: TxnIn, settings: MatchSettings
+) -> bool:
     return (
         settings.auto_match_enabled
         and txn.booked
@@ -121,7 +123,25 @@ def _auto_ok(best: Scored, runner_points: int, txn: TxnIn, settings: MatchSettin
         # on raw points: evidence both share (say a known IBAN) can push both past 100
         and (best[0] - max(runner_points, 0)) / 100 >= settings.margin - _EPS
         and is_strong(best[3])
+        and not _rest_owed(index, best[2], txn, settings)
     )
+
+
+def _rest_owed(index: InvoiceIndex, allocation, txn: TxnIn, settings: MatchSettings) -> bool:
+    """The overpaid rest is exactly what another open invoice of these customers owes.
+
+    Then the credit likely pays that invoice too (its number unread, say "2021" taken for
+    a year): a person should look, rather than the rest being left unallocated.
+    """
+    rest = txn.amount - sum(amount for _, amount in allocation)
+    if rest <= settings.overpayment_tolerance:
+        return False
+    used = {p for p, _ in allocation}
+    for key in {index.keys[p] for p in used}:
+        for q in index.customer_amount_matches(txn.currency, key, rest, 0):
+            if q not in used:
+                return True
+    return False
 
 
 def _candidate(
@@ -144,7 +164,7 @@ def decide(
     """Auto-confirm the best candidate when the rules allow, else suggest the best few."""
     if cands:
         runner = cands[1][0] if len(cands) > 1 else 0
-        if _auto_ok(cands[0], runner, txn, settings):
+        if _auto_ok(index, cands[0], runner, txn, settings):
             best = cands[0]
             if txn.booked:
                 for p, amount in best[2]:
@@ -206,7 +226,7 @@ def iter_decisions(
         for stage, bound in zip(stages, later_bounds(ctx), strict=True):
             score_sets(index, txn, ctx, stage(txn, ctx, no), seen)
             cands = ranked(seen)
-            if _settled(cands, bound, txn, settings):
+            if _settled(index, cands, bound, txn, settings):
                 break
         yield i, decide(index, txn, cands, settings)
 
@@ -221,12 +241,14 @@ def later_bounds(ctx: TxnContext) -> tuple[int, int, int]:
     return customers, weak, -(10**9)
 
 
-def _settled(cands: list[Scored], bound: int, txn: TxnIn, settings: MatchSettings) -> bool:
+def _settled(
+    index: InvoiceIndex, cands: list[Scored], bound: int, txn: TxnIn, settings: MatchSettings
+) -> bool:
     """True when later stages can no longer change the decision (early stop)."""
     if not cands:
         return False
     runner = cands[1][0] if len(cands) > 1 else 0
-    if _auto_ok(cands[0], max(runner, bound), txn, settings):
+    if _auto_ok(index, cands[0], max(runner, bound), txn, settings):
         return True
     k = settings.max_suggestions
     return len(cands) >= k and cands[k - 1][0] > bound

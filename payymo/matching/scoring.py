@@ -19,8 +19,8 @@ REF_PARTIAL = 45  # the number without its prefix: needs the amount and more
 REF_SOME = 25  # some, not all, of the candidate's invoices are named
 REF_OTHER = -15  # the remittance names invoices this candidate leaves out
 REF_NEAR = 20  # a token one edit from the number: a likely slip, never enough alone
-REF_DOUBT = -20  # names an invoice whose amount and customer both disagree, while the
-# payer's own customer owes exactly this amount: likelier a slip than that invoice
+REF_DOUBT = -20  # names another customer's invoice while the payer's own customer owes
+# exactly this amount: likely a slip, never confirmed automatically
 CUSTOMER_REF = 40
 AMOUNT_EXACT = 35  # one invoice, the named invoices, or a customer's oldest ones
 AMOUNT_SUBSET = 15  # any other combination: many combinations make coincidences likely
@@ -66,14 +66,13 @@ def _near(ctx: TxnContext, positions, invoices, cores, reasons: list) -> int:
 
 
 def _doubt(ctx: TxnContext, keys, total: int, reasons: list) -> int:
-    """An exact reference the amount and the payer both contradict, with a better-fitting rival."""
-    if (
-        not ctx.rival
-        or abs(ctx.amount - total) <= ctx.tolerance
-        or ctx.payer_customers.intersection(keys)
-    ):
+    """An exact reference to another customer's invoice, while the payer's owes this amount."""
+    if not ctx.rival or ctx.payer_customers.intersection(keys):
         return 0
-    text = "the named invoice's amount and customer both differ from the payment's"
+    if abs(ctx.amount - total) <= ctx.tolerance:
+        text = "the named invoice is another customer's, and the payer owes this amount too"
+    else:
+        text = "the named invoice's amount and customer both differ from the payment's"
     reasons.append(("reference_doubtful", text, ()))
     return REF_DOUBT
 
@@ -170,12 +169,22 @@ def _payer(ctx: TxnContext, keys, names, plains, named: bool, reasons: list) -> 
             sim = max(similarity(ctx, key, name) for key, name in zip(keys, names, strict=True))
         for floor, step in NAME_STEPS:
             if sim >= floor:
-                reasons.append(("payer_name", "payer name {} % similar", (round(sim),)))
+                identical = ctx.payer_plain in plains
+                reasons.append(("payer_name", _name_text(sim, identical), (round(sim),)))
                 # legal form too: tells "Acme Ltd" from "Acme GmbH"
-                if step == NAME_STEPS[0][1] and ctx.payer_plain in plains:
+                if step == NAME_STEPS[0][1] and identical:
                     step += NAME_IDENTICAL
                 return points + step
     return points
+
+
+def _name_text(sim: float, identical: bool) -> str:
+    """What a person reads for a payer name: equal, equal but for the legal form, or close."""
+    if identical:
+        return "payer name is the customer's"
+    if sim >= 100:
+        return "payer name matches the customer (legal form, case and word order ignored)"
+    return "payer name is close to the customer's ({} % similar)"
 
 
 def _date(ctx: TxnContext, dates: list, explained: bool, reasons: list) -> int:

@@ -20,7 +20,7 @@ def test_reference_and_exact_amount_auto_match_with_reasons():
     assert {"reference_exact", "amount_exact", "payer_name", "date_in_window"} <= codes(auto)
     texts = [r.text for r in auto.reasons]
     assert "INV-1042 found in remittance" in texts
-    assert "payer name 100 % similar" in texts
+    assert "payer name is the customer's" in texts
     assert decision.suggestions == ()
 
 

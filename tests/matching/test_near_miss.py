@@ -86,3 +86,54 @@ def test_short_or_unspecific_numbers_never_count_as_slips():
     assert not near_core("123")
     assert not near_core("2024")  # a year
     assert near_core("1234") and near_core("2024-25414")
+
+
+@pytest.mark.parametrize(
+    ("payer", "text"),
+    [
+        ("Initech Ltd", "payer name is the customer's"),
+        ("INITECH", "payer name matches the customer (legal form, case and word order ignored)"),
+        ("Initek Ltd", "payer name is close to the customer's (77 % similar)"),
+    ],
+)
+def test_payer_name_reasons_say_what_they_mean(payer, text):
+    decision = run(
+        [txn("t", 50_000, "thanks", payer)], [invoice("i", "INV-01234", 50_000, INITECH)]
+    )
+    reasons = [r.text for r in decision["t"].suggestions[0].reasons if r.code == "payer_name"]
+    assert reasons == [text]
+
+
+@pytest.mark.parametrize(
+    "payer", ["SMITH J", "J. Smith", "Smith, John", "MR J SMITH", "SMITH JOHN"]
+)
+def test_a_sole_trader_is_found_however_the_bank_writes_the_name(payer):
+    invoices = [
+        invoice("smith", "INV-01234", 7_500, "John Smith"),
+        invoice("other", "INV-01999", 7_500, "Nordic Timber AG"),
+    ]
+    decision = run([txn("t", 7_500, "Payment", payer)], invoices)["t"]
+    assert decision.suggestions[0].invoice_ids == ("smith",)
+    assert "payer_name" in _codes(decision.suggestions[0])
+
+
+def test_a_rest_another_invoice_of_the_customer_owes_is_left_to_a_person():
+    invoices = [
+        invoice("named", "INV-25068", 19_536, INITECH),
+        invoice("unread", "INV-2021", 6_360, INITECH),  # "2021" reads as a year
+    ]
+    decision = run([txn("t", 25_896, "your 2021 & Invoice 25068", "INITECH LTD")], invoices)["t"]
+    assert decision.auto is None
+    assert decision.suggestions[0].invoice_ids[0] in ("named", "unread")
+
+
+def test_another_customer_s_invoice_of_this_amount_is_not_confirmed_when_the_payer_owes_it_too():
+    invoices = [
+        invoice("named", "INV-48133", 49_900, "Wolf Shipping GmbH"),
+        invoice("payer_s", "INV-46133", 49_900, "Valley Telecom LLC"),
+    ]
+    decision = run([txn("t", 49_900, "Invoice 48133", "Valley Telecom LLC")], invoices)["t"]
+    assert decision.auto is None
+    assert decision.suggestions[0].invoice_ids == ("payer_s",)
+    named = next(c for c in decision.suggestions if c.invoice_ids == ("named",))
+    assert "reference_doubtful" in _codes(named)
