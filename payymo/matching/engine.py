@@ -119,12 +119,17 @@ def _auto_ok(
     return (
         settings.auto_match_enabled
         and txn.booked
-        and confidence(best[0]) >= settings.threshold - _EPS
+        # a one-character slip is never what tips a credit into an automatic match
+        and confidence(best[0] - _near_points(best[3])) >= settings.threshold - _EPS
         # on raw points: evidence both share (say a known IBAN) can push both past 100
         and (best[0] - max(runner_points, 0)) / 100 >= settings.margin - _EPS
         and is_strong(best[3])
         and not _rest_owed(index, best[2], txn, settings)
     )
+
+
+def _near_points(reasons) -> int:
+    return REF_NEAR if any(r[0] == "reference_near" for r in reasons) else 0
 
 
 def _rest_owed(index: InvoiceIndex, allocation, txn: TxnIn, settings: MatchSettings) -> bool:

@@ -103,7 +103,9 @@ def _reference(ctx: TxnContext, positions, invoices, keys, total: int, reasons) 
 
 def _other(ctx: TxnContext, positions, reasons: list) -> int:
     """The remittance names, exactly, invoices this candidate leaves out."""
-    if any(kind == "exact" and p not in positions for p, (kind, _) in ctx.refs.items()):
+    if ctx.refs and any(
+        kind == "exact" and p not in positions for p, (kind, _) in ctx.refs.items()
+    ):
         reasons.append(("reference_other", "the remittance names other invoices", ()))
         return REF_OTHER
     return 0

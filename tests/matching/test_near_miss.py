@@ -137,3 +137,17 @@ def test_another_customer_s_invoice_of_this_amount_is_not_confirmed_when_the_pay
     assert decision.suggestions[0].invoice_ids == ("payer_s",)
     named = next(c for c in decision.suggestions if c.invoice_ids == ("named",))
     assert "reference_doubtful" in _codes(named)
+
+
+def test_a_slip_never_tips_a_known_payer_into_an_automatic_match():
+    from payymo.matching.types import PayerMemory
+    from tests.matching.factories import key
+
+    iban = "DE89370400440532013000"
+    memory = PayerMemory(by_iban={iban: frozenset({key(INITECH)})})
+    invoices = [invoice("right", "INV-01234", 50_000, INITECH)]
+    credit = txn("t", 50_000, "Order 01235", "Someone Paying Ltd", iban=iban)
+    decision = run([credit], invoices, memory=memory)["t"]
+    assert decision.auto is None
+    assert "reference_near" in _codes(decision.suggestions[0])
+    assert decision.suggestions[0].score >= 0.9  # enough, but for the slip
