@@ -31,6 +31,7 @@ class TxnContext:
     payer_customers: frozenset[str] = frozenset()  # customers named exactly like the payer
     oldest: set[frozenset[int]] = field(default_factory=set)  # a customer's oldest 2..4
     day: int | None = None  # booking date as an ordinal
+    charge_tolerance: int = 0  # a likely bank charge up to this is written off
 
 
 class Money(NamedTuple):

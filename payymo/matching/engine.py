@@ -23,6 +23,7 @@ from payymo.matching.context import TxnContext, explain
 from payymo.matching.evidence import TokenReader, indexed_context
 from payymo.matching.index import InvoiceIndex
 from payymo.matching.scoring import (
+    CHARGE_CODE,
     CUSTOMER_REF,
     IBAN_KNOWN,
     MAX_WEAK,
@@ -121,13 +122,29 @@ def _auto_ok(best: Scored, runner_points: int, txn: TxnIn, settings: MatchSettin
     )
 
 
-def _candidate(index: InvoiceIndex, txn: TxnIn, scored: Scored) -> Candidate:
+def charges(index: InvoiceIndex, scored: Scored, settings: MatchSettings) -> tuple:
+    """(position, charge) written off: a likely bank charge within the charge tolerance."""
+    allocation, reasons = scored[2], scored[3]
+    if settings.charge_tolerance <= 0 or len(allocation) != 1:
+        return ()
+    if not any(r[0] == CHARGE_CODE for r in reasons):
+        return ()
+    p, amount = allocation[0]
+    short = index.remaining[p] - amount
+    return ((p, short),) if 0 < short <= settings.charge_tolerance else ()
+
+
+def _candidate(
+    index: InvoiceIndex, txn: TxnIn, scored: Scored, settings: MatchSettings
+) -> Candidate:
     points, _, allocation, reasons = scored
+    ids = index.invoices
     return Candidate(
         transaction_id=txn.id,
-        allocations=tuple((index.invoices[p].id, amount) for p, amount in allocation),
+        allocations=tuple((ids[p].id, amount) for p, amount in allocation),
         confidence=confidence(points),
         reasons=explain(reasons),
+        charges=tuple((ids[p].id, c) for p, c in charges(index, scored, settings)),
     )
 
 
@@ -139,12 +156,14 @@ def decide(
         runner = cands[1][0] if len(cands) > 1 else 0
         if _auto_ok(cands[0], runner, txn, settings):
             best = cands[0]
+            auto = _candidate(index, txn, best, settings)
             if txn.booked:
+                written_off = dict(charges(index, best, settings))
                 for p, amount in best[2]:
-                    index.consume(p, amount)
-            return Decision(txn.id, _candidate(index, txn, best), ())
+                    index.consume(p, amount + written_off.get(p, 0))
+            return Decision(txn.id, auto, ())
     suggestions = tuple(
-        _candidate(index, txn, c)
+        _candidate(index, txn, c, settings)
         for c in cands[: settings.max_suggestions]
         if c[0] >= MIN_SUGGESTION
     )

@@ -45,6 +45,7 @@ class MatchSettings:
     margin: float = 0.1  # best must beat the runner-up by this much to auto-confirm
     date_window_days: int = 60
     overpayment_tolerance: int = 0  # minor units
+    charge_tolerance: int = 0  # minor units a bank charge may leave unpaid and still settle
     reference_pattern: str | None = None  # a tenant regex extracting references
     max_suggestions: int = 3
 
@@ -73,11 +74,17 @@ class Candidate:
     allocations: tuple[tuple[str, int], ...]  # (invoice_id, amount), amounts > 0
     confidence: float  # 0..1
     reasons: tuple[Reason, ...]
+    # (invoice_id, minor units written off as a bank charge): settles what is left open
+    charges: tuple[tuple[str, int], ...] = ()
 
     @property
     def invoice_ids(self) -> tuple[str, ...]:
         """The invoices this candidate pays."""
         return tuple(invoice_id for invoice_id, _ in self.allocations)
+
+    def charge_for(self, invoice_id: str) -> int:
+        """The charge written off on this invoice (0 without one)."""
+        return next((charge for i, charge in self.charges if i == invoice_id), 0)
 
 
 @dataclass(frozen=True, slots=True)
