@@ -30,7 +30,7 @@ class InvoiceIn:
     customer_name: str | None
     customer_email: str | None
     customer_reference: str | None
-    open_amount: int  # amount_due - amount_paid, minor units, > 0
+    open_amount: int  # amount_due - amount_paid - amount_charged, minor units, > 0
     currency: str
     issue_date: dt.date | None
     due_date: dt.date | None

@@ -40,7 +40,13 @@ def test_a_manual_match_pays_the_invoice_and_names_who_made_it(api, tenant, seed
     assert body["id"].startswith("mat_")
     assert body["transaction_id"] == txn
     assert body["allocations"] == [
-        {"invoice_id": invoice, "amount": 12_300, "amount_display": "123.00"}
+        {
+            "invoice_id": invoice,
+            "amount": 12_300,
+            "amount_display": "123.00",
+            "charge": 0,
+            "charge_display": "0.00",
+        }
     ]
     assert (body["amount"], body["currency"]) == (12_300, "EUR")
     assert (body["method"], body["status"]) == ("manual", "active")

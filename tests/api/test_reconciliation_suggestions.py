@@ -49,7 +49,13 @@ def test_a_suggestion_shows_its_allocations_confidence_and_reasons(api, case):
         "id": case["best"],
         "transaction_id": case["txn"],
         "allocations": [
-            {"invoice_id": case["right"], "amount": 12_300, "amount_display": "123.00"}
+            {
+                "invoice_id": case["right"],
+                "amount": 12_300,
+                "amount_display": "123.00",
+                "charge": 0,
+                "charge_display": "0.00",
+            }
         ],
         "currency": "EUR",
         "confidence": 0.86,

@@ -192,7 +192,13 @@ def test_events_describe_each_change(api, tenant, session, seed):
     matched = rows[1].data["object"]
     assert matched["id"] == m1 and matched["transaction_id"] == first
     assert matched["allocations"] == [
-        {"invoice_id": invoice, "amount": 4_000, "amount_display": "40.00"}
+        {
+            "invoice_id": invoice,
+            "amount": 4_000,
+            "amount_display": "40.00",
+            "charge": 0,
+            "charge_display": "0.00",
+        }
     ]
     assert rows[2].data["object"]["amount_paid"] == 10_000
     assert rows[2].data["previous_attributes"] == {

@@ -139,7 +139,13 @@ def test_run_matches_the_clear_case_suggests_the_ambiguous_and_leaves_the_rest(s
     [matched] = by_type["transaction.matched"]
     assert (matched["id"], matched["method"], matched["status"]) == (match_id, "auto", "active")
     assert matched["allocations"] == [
-        {"invoice_id": world.clear_invoice, "amount": 12_300, "amount_display": "123.00"}
+        {
+            "invoice_id": world.clear_invoice,
+            "amount": 12_300,
+            "amount_display": "123.00",
+            "charge": 0,
+            "charge_display": "0.00",
+        }
     ]
     [invoice_paid] = by_type["invoice.paid"]
     assert (invoice_paid["id"], invoice_paid["amount_paid"]) == (world.clear_invoice, 12_300)

@@ -16,12 +16,20 @@ from payymo.models.reconciliation import MATCH_METHODS, MATCH_STATUSES, SUGGESTI
 MAX_ALLOCATIONS = 50
 
 
+CHARGE_HELP = (
+    "Minor units of the invoice written off as a bank charge (settled, though the "
+    "transaction never paid them); 0 for most lines"
+)
+
+
 class AllocationOut(OutputSchema):
-    """One allocation line: this much went to this invoice."""
+    """One allocation line: this much went to this invoice (and this much was a charge)."""
 
     invoice_id = fields.String()
     amount = fields.Integer()
     amount_display = Display("amount")
+    charge = fields.Integer(metadata={"description": CHARGE_HELP})
+    charge_display = Display("charge")
 
 
 class ReasonOut(OutputSchema):
@@ -61,6 +69,8 @@ class SuggestionAllocationOut(OutputSchema):
     invoice_id = fields.String()
     amount = fields.Integer()
     amount_display = Display("amount")
+    charge = fields.Integer(metadata={"description": CHARGE_HELP})
+    charge_display = Display("charge")
 
 
 class SuggestionLines(fields.List):
@@ -77,6 +87,7 @@ class SuggestionLines(fields.List):
             SimpleNamespace(
                 invoice_id=get_value(line, "invoice_id"),
                 amount=get_value(line, "amount"),
+                charge=get_value(line, "charge", default=0),
                 currency=currency,
             )
             for line in value
@@ -131,6 +142,14 @@ class AllocationIn(StrictSchema):
 
     invoice_id = fields.String(required=True, validate=OBJECT_ID)
     amount = Amount(required=True)
+    charge = Amount(
+        minimum=0,
+        load_default=0,
+        metadata={
+            "description": "Also write this much of the invoice off as a bank charge (minor "
+            "units; amount + charge at most what the invoice has open). Default 0."
+        },
+    )
 
 
 class ManualMatchIn(StrictSchema):
