@@ -26,6 +26,7 @@ PRICE_POINTS = (49, 99, 149, 250, 499, 500, 1000, 1200, 2500)  # in major units
 BASE_DATE = dt.date(2024, 6, 1)
 IBAN_KNOWN = 0.6  # share of customers whose usual IBAN payer memory has learned
 TOLERANCE = 100  # minor units; 1.00 EUR / 100 JPY / 0.100 BHD
+CHARGE_TOLERANCE = 2500  # minor units; bank charges up to 25.00 EUR settle the invoice
 
 
 @dataclass
@@ -128,7 +129,7 @@ def generate(seed: int, n_transactions: int, n_invoices: int) -> Dataset:
         by_iban={k: frozenset(v) for k, v in by_iban.items()},
         by_name={k: frozenset(v) for k, v in by_name.items()},
     )
-    settings = MatchSettings(overpayment_tolerance=TOLERANCE)
+    settings = MatchSettings(overpayment_tolerance=TOLERANCE, charge_tolerance=CHARGE_TOLERANCE)
     txns = builder.transactions[:n_transactions]
     ids = {t.id for t in txns}
     return Dataset(

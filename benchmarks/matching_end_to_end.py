@@ -82,6 +82,7 @@ def _tenant_settings(settings) -> dict:
         "auto_match_threshold": settings.threshold,
         "date_window_days": settings.date_window_days,
         "overpayment_tolerance": settings.overpayment_tolerance,
+        "charge_tolerance": settings.charge_tolerance,
         "reference_pattern": settings.reference_pattern,
     }
 
@@ -222,14 +223,18 @@ def decisions_from_database(tenant_id: str, txn_ids: dict, invoice_ids: dict) ->
 
 
 def books_balance(tenant_id: str) -> bool:
-    """Every invoice's amount_paid is the sum of its live allocations and within amount_due."""
+    """Every invoice's amount_paid and amount_charged are its live allocations' sums, within amount_due."""
     from payymo import db
     from payymo.models import Allocation, Invoice
     from payymo.tenancy import tenant_scope
 
     with tenant_scope(tenant_id):
         sums = (
-            select(Allocation.invoice_id, func.sum(Allocation.amount).label("paid"))
+            select(
+                Allocation.invoice_id,
+                func.sum(Allocation.amount).label("paid"),
+                func.sum(Allocation.charge).label("charged"),
+            )
             .where(Allocation.status == "active")
             .group_by(Allocation.invoice_id)
             .subquery()
@@ -240,7 +245,8 @@ def books_balance(tenant_id: str) -> bool:
             .outerjoin(sums, sums.c.invoice_id == Invoice.id)
             .where(
                 (Invoice.amount_paid != func.coalesce(sums.c.paid, 0))
-                | (Invoice.amount_paid > Invoice.amount_due)
+                | (Invoice.amount_charged != func.coalesce(sums.c.charged, 0))
+                | (Invoice.amount_paid + Invoice.amount_charged > Invoice.amount_due)
             )
         )
     return bad == 0

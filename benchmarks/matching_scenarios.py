@@ -11,10 +11,11 @@ SCENARIOS = (
     ("full", 50), ("full_noref", 6), ("customer_ref", 3), ("partial", 5), ("split", 4),
     ("multi", 8), ("overpaid", 3), ("unrelated", 12),
     # issue 10: a slip naming another real invoice, references among other numbers,
-    # sole traders whose bank writes their name another way
+    # sole traders whose bank writes their name another way, and bank charges
     ("near_miss", 2), ("buried_ref", 3), ("name_order", 1),
+    ("charge", 4),  # an international transfer, short by a bank charge or an FX shortfall
 )  # fmt: skip
-NEW_CLASSES = ("near_miss", "buried_ref", "name_order")
+NEW_CLASSES = ("near_miss", "buried_ref", "name_order", "charge")
 PENDING = 0.04
 NOREF_TEXTS = ("Payment", "Thank you", "", "Zahlung", "{p} payment", "Order {n}", "Monthly payment")
 UNRELATED = ("refund", "interest", "transfer", "payout", "tax", "deposit")
@@ -230,6 +231,18 @@ class PaymentBuilder:
         line = self.rng.choice(NOREF_TEXTS).format(p=payer, n=self.rng.randint(1000, 99999))
         self._add("name_order", inv.open_amount, inv.currency, day, payer, cust.iban, line, [j])
         return None
+
+    def _charge(self, k: int) -> None:
+        """Quoting the invoice, arriving short by what a bank kept (fixed, or an FX rate)."""
+        inv, rng = self.invoices[k], self.rng
+        unit = {"JPY": 1, "BHD": 1000}.get(inv.currency, 100)
+        if rng.random() < 0.6:  # a fixed fee: 0.50 to 25.00, often a round one
+            short = rng.choice((50, 250, 500, 750, 1000, 1200, 1500, 2000, 2500)) * unit // 100
+            short = short if rng.random() < 0.7 else rng.randint(50, 2500) * unit // 100
+        else:  # converted at a worse rate than invoiced: 0.1 % to 2 % short
+            short = round(inv.open_amount * rng.uniform(0.001, 0.02))
+        short = max(1, min(short, inv.open_amount - 1))
+        self._single("charge", k, inv.open_amount - short)
 
     def _unrelated(self, customers: list) -> None:
         rng = self.rng

@@ -1,4 +1,8 @@
-"""The books balance: invoices, transactions and matches agree with live allocations."""
+"""The books balance: invoices, transactions and matches agree with live allocations.
+
+A line's ``charge`` settles its invoice without money: invoices add it up as
+``amount_charged``; transactions and matches never count it.
+"""
 
 from __future__ import annotations
 
@@ -16,20 +20,32 @@ def assert_books_balance(session: Session, tenant_id: str) -> None:
     """Invoices, transactions and matches agree with the live allocations."""
     with tenant_scope(tenant_id):
         lines = session.execute(
-            select(Allocation.invoice_id, Allocation.transaction_id, Allocation.amount).where(
-                Allocation.status == "active"
-            )
+            select(
+                Allocation.invoice_id,
+                Allocation.transaction_id,
+                Allocation.amount,
+                Allocation.charge,
+            ).where(Allocation.status == "active")
         ).all()
         by_invoice: dict[str, int] = defaultdict(int)
+        charged: dict[str, int] = defaultdict(int)
         by_txn: dict[str, int] = defaultdict(int)
-        for invoice_id, txn_id, amount in lines:
+        for invoice_id, txn_id, amount, charge in lines:
             by_invoice[invoice_id] += amount
+            charged[invoice_id] += charge
             by_txn[txn_id] += amount
         for inv in session.scalars(select(Invoice)):
             assert inv.amount_paid == by_invoice.get(inv.id, 0), inv.id
-            assert inv.amount_paid <= inv.amount_due, inv.id
+            assert inv.amount_charged == charged.get(inv.id, 0), inv.id
+            assert inv.amount_paid + inv.amount_charged <= inv.amount_due, inv.id
+            assert inv.amount_charged == 0 or inv.amount_paid > 0, (
+                inv.id
+            )  # a charge rides a payment
             expected = invoices.derive_status(
-                amount_due=inv.amount_due, amount_paid=inv.amount_paid, voided=False
+                amount_due=inv.amount_due,
+                amount_paid=inv.amount_paid,
+                amount_charged=inv.amount_charged,
+                voided=False,
             )
             assert inv.status == expected, inv.id
         for txn in session.scalars(select(Transaction)):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 import payymo.models  # noqa: F401 (registers every table)
 from payymo import db, migrate
@@ -48,3 +50,27 @@ def test_migrations_build_the_embedded_default_from_scratch(tmp_path):
     script = ScriptDirectory.from_config(migrate.alembic_config(url))
     assert current == script.get_current_head()
     assert diff == [], f"models and migrations differ on SQLite: {diff}"
+
+
+def test_the_charge_columns_come_and_go_without_losing_the_sqlite_triggers(tmp_path):
+    # 0008 adds its columns in place: a batch copy of invoices would drop the change_seq
+    # triggers of 0007 (and cascade the drop of the old table to its allocations).
+    url = f"sqlite:///{tmp_path / 'charges.db'}"
+    config = migrate.alembic_config(url)
+    migrate.upgrade(url)
+    command.downgrade(config, "0007")
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("invoices")}
+            assert "amount_charged" not in columns
+        migrate.upgrade(url)
+        with engine.connect() as conn:
+            triggers = set(
+                conn.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            )
+            assert {"invoices_change_seq_insert", "invoices_change_seq_update"} <= triggers
+            assert "charge" in {c["name"] for c in inspect(conn).get_columns("allocations")}
+            assert _diff(conn) == []
+    finally:
+        engine.dispose()

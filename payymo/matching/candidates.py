@@ -88,6 +88,9 @@ class Finder:
         for key in ordered:  # older than the pool, but owing this amount
             found = idx.customer_amount_matches(txn.currency, key, txn.amount, tol)
             out += [(p,) for p in self._open(found, blocked)]
+        for key in sorted(ctx.customer_refs)[:MAX_CUSTOMERS]:  # named, less a bank charge
+            found = idx.customer_charge_matches(txn.currency, key, txn.amount)
+            out += [(p,) for p in self._open(found, blocked)]
         return out
 
     def weak(self, txn: TxnIn, ctx: TxnContext, blocked: frozenset[str]) -> list[tuple[int, ...]]:

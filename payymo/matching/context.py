@@ -33,6 +33,7 @@ class TxnContext:
     near_tokens: tuple[tuple[str, str], ...] = ()  # (core, as written) a slip may hide in
     rival: bool = False  # a customer named like the payer owes exactly this amount
     day: int | None = None  # booking date as an ordinal
+    charge_tolerance: int = 0  # a likely bank charge up to this is written off
 
 
 class Money(NamedTuple):

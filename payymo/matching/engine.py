@@ -24,6 +24,7 @@ from payymo.matching.context import TxnContext, explain
 from payymo.matching.evidence import TokenReader, indexed_context
 from payymo.matching.index import InvoiceIndex
 from payymo.matching.scoring import (
+    CHARGE_CODE,
     CUSTOMER_REF,
     IBAN_KNOWN,
     MAX_WEAK,
@@ -149,17 +150,36 @@ def _rest_owed(index: InvoiceIndex, allocation, txn: TxnIn, settings: MatchSetti
     return False
 
 
+def charges(index: InvoiceIndex, scored: Scored, settings: MatchSettings) -> tuple:
+    """(position, charge) written off: a likely bank charge within the charge tolerance."""
+    allocation, reasons = scored[2], scored[3]
+    if settings.charge_tolerance <= 0 or len(allocation) != 1:
+        return ()
+    if not any(r[0] == CHARGE_CODE for r in reasons):
+        return ()
+    p, amount = allocation[0]
+    short = index.remaining[p] - amount
+    return ((p, short),) if 0 < short <= settings.charge_tolerance else ()
+
+
 def _candidate(
-    index: InvoiceIndex, txn: TxnIn, scored: Scored, group: str, ceiling: float = 1.0
+    index: InvoiceIndex,
+    txn: TxnIn,
+    scored: Scored,
+    settings: MatchSettings,
+    group: str,
+    ceiling: float = 1.0,
 ) -> Candidate:
     points, _, allocation, reasons = scored
+    ids = index.invoices
     return Candidate(
         transaction_id=txn.id,
-        allocations=tuple((index.invoices[p].id, amount) for p, amount in allocation),
+        allocations=tuple((ids[p].id, amount) for p, amount in allocation),
         # A lower-ranked suggestion never reads as likelier than the one above it.
         confidence=min(calibrated(points, group), ceiling),
         reasons=explain(reasons),
         score=confidence(points),
+        charges=tuple((ids[p].id, c) for p, c in charges(index, scored, settings)),
     )
 
 
@@ -171,16 +191,19 @@ def decide(
         runner = cands[1][0] if len(cands) > 1 else 0
         if _auto_ok(index, cands[0], runner, txn, settings):
             best = cands[0]
+            auto = _candidate(index, txn, best, settings, AUTO)
             if txn.booked:
+                written_off = dict(charges(index, best, settings))
                 for p, amount in best[2]:
-                    index.consume(p, amount)
-            return Decision(txn.id, _candidate(index, txn, best, AUTO), ())
+                    index.consume(p, amount + written_off.get(p, 0))
+            return Decision(txn.id, auto, ())
     suggestions: list[Candidate] = []
     for c in cands[: settings.max_suggestions]:
         if c[0] < MIN_SUGGESTION:
             break  # ranked: the rest score lower still
         ceiling = suggestions[-1].confidence if suggestions else 1.0
-        suggestions.append(_candidate(index, txn, c, str(len(suggestions) + 1), ceiling))
+        rank = str(len(suggestions) + 1)
+        suggestions.append(_candidate(index, txn, c, settings, rank, ceiling))
     return Decision(txn.id, None, tuple(suggestions))
 
 

@@ -67,6 +67,7 @@ def new_context(txn: TxnIn, settings: MatchSettings, memory: PayerMemory) -> Txn
         iban_customers=memory.by_iban.get(iban, frozenset()) if iban else frozenset(),
         name_customers=memory.by_name.get(payer, frozenset()) if payer else frozenset(),
         day=txn.booking_date.toordinal() if txn.booking_date else None,
+        charge_tolerance=settings.charge_tolerance,
     )
 
 

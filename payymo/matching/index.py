@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 
+from payymo.matching.charges import is_plausible_charge
 from payymo.matching.names import customer_key, normalize_name, plain_name
 from payymo.matching.references import (
     core_is_specific,
@@ -133,6 +134,16 @@ class InvoiceIndex:
         low = amount - tolerance
         positions = self.by_customer.get((currency, key), ())
         return [i for i in positions if low <= self.remaining[i] <= amount]
+
+    def customer_charge_matches(self, currency: str, key: str, amount: int) -> list[int]:
+        """A customer's open invoices that ``amount`` pays less a plausible bank charge."""
+        positions = self.by_customer.get((currency, key), ())
+        return [
+            i
+            for i in positions
+            if self.remaining[i] > amount
+            and is_plausible_charge(self.remaining[i] - amount, self.remaining[i], currency)
+        ]
 
     def name_candidates(self, currency: str, payer: str) -> set[str]:
         """Distinct customer names sharing a word (or a word's first four letters) with payer."""

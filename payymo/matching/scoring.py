@@ -9,6 +9,7 @@ stop early once a reference or IBAN candidate beats ``MAX_WEAK`` by the margin.
 
 from __future__ import annotations
 
+from payymo.matching.charges import is_plausible_charge
 from payymo.matching.context import Money, Spec, TxnContext
 from payymo.matching.names import similarity_normalized
 from payymo.matching.references import one_edit_apart
@@ -27,6 +28,9 @@ AMOUNT_SUBSET = 15  # any other combination: many combinations make coincidences
 AMOUNT_TOLERATED = 15
 AMOUNT_PARTIAL = 10
 AMOUNT_SPLIT = 25  # one of several credits of a payer that add up to the open amount
+# a named invoice less a likely bank charge: a full payment, a hair below an exact amount
+# so that an invoice the credit pays exactly still wins between two named ones
+AMOUNT_CHARGE = 33
 AMOUNT_NEAR = 12  # overpaid beyond the tolerance but by at most a tenth
 NEAR_SHARE = 10
 AMOUNT_OVER = -15
@@ -39,6 +43,7 @@ DATE_CLOSE, DATE_IN, DATE_OUT = 5, 2, -5
 CLOSE_DAYS = (-15, 10)  # paid 15 days before to 10 days after the due date
 EARLY_DAYS = 10  # paying a few days before the issue date still counts
 MAX_WEAK = AMOUNT_EXACT + NAME_KNOWN + NAME_STEPS[0][1] + NAME_IDENTICAL + DATE_CLOSE
+CHARGE_CODE = "amount_short_charge"
 STRONG_CODES = frozenset(
     {"reference_exact", "reference_partial", "reference_customer", "payer_iban_known"}
 )
@@ -111,7 +116,17 @@ def _other(ctx: TxnContext, positions, reasons: list) -> int:
     return 0
 
 
-def _amount(ctx: TxnContext, positions, total: int, reasons: list) -> int:
+def _charge(ctx: TxnContext, short: int, reasons: list) -> int:
+    text = "short by {}, a likely bank charge"
+    if short <= ctx.charge_tolerance:
+        text += ", written off (within the charge tolerance)"
+    else:
+        text += "; it stays open (beyond the charge tolerance)"
+    reasons.append((CHARGE_CODE, text, (Money(short, ctx.currency),)))
+    return AMOUNT_CHARGE
+
+
+def _amount(ctx: TxnContext, positions, total: int, reasons: list, named: bool) -> int:
     money, n = ctx.amount, len(positions)
     if money == total and n == 1:
         reasons.append(("amount_exact", "amount equals the open amount", ()))
@@ -125,6 +140,8 @@ def _amount(ctx: TxnContext, positions, total: int, reasons: list) -> int:
         text = "with other payments from this payer it adds up to the open amount"
         reasons.append(("amount_split", text, ()))
         return AMOUNT_SPLIT
+    if named and n == 1 and is_plausible_charge(total - money, total, ctx.currency):
+        return _charge(ctx, total - money, reasons)
     if money < total:
         left = Money(total - money, ctx.currency)
         reasons.append(("amount_partial", "partial payment: {} stays open", (left,)))
@@ -245,7 +262,12 @@ def score(
     total = sum(opens)
     points = _reference(ctx, positions, invoices, keys, total, reasons)
     named = bool(ctx.refs) and any(p in ctx.refs for p in positions)
-    points += _amount(ctx, positions, total, reasons)
+    # a charge needs the invoice named: by its number, or by its customer's reference
+    pays_named = len(positions) == 1 and (
+        (named and positions[0] in ctx.refs) or keys[0] in ctx.customer_refs
+    )
+    points += _amount(ctx, positions, total, reasons, pays_named)
+    charged = reasons[-1][0] == CHARGE_CODE
     payer = _payer(ctx, keys, names, plains, named, reasons)
     points += payer
     # A slip counts for the payer's own invoice of exactly this amount, and then explains
@@ -253,7 +275,7 @@ def score(
     fits = payer > 0 and ctx.amount == total
     near = _near(ctx, positions, invoices, cores, reasons) if fits else 0
     points += near if near else _other(ctx, positions, reasons)
-    points += _date(ctx, dates, ctx.amount >= total, reasons)
+    points += _date(ctx, dates, charged or ctx.amount >= total, reasons)
     return points, tuple(reasons)
 
 

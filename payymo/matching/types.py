@@ -30,7 +30,7 @@ class InvoiceIn:
     customer_name: str | None
     customer_email: str | None
     customer_reference: str | None
-    open_amount: int  # amount_due - amount_paid, minor units, > 0
+    open_amount: int  # amount_due - amount_paid - amount_charged, minor units, > 0
     currency: str
     issue_date: dt.date | None
     due_date: dt.date | None
@@ -45,6 +45,7 @@ class MatchSettings:
     margin: float = 0.1  # best must beat the runner-up by this much to auto-confirm
     date_window_days: int = 60
     overpayment_tolerance: int = 0  # minor units
+    charge_tolerance: int = 0  # minor units a bank charge may leave unpaid and still settle
     reference_pattern: str | None = None  # a tenant regex extracting references
     max_suggestions: int = 3
 
@@ -74,11 +75,17 @@ class Candidate:
     confidence: float  # 0..1, calibrated: the share of such candidates that are right
     reasons: tuple[Reason, ...]
     score: float = 0.0  # 0..1, the evidence: what the threshold and the margin compare
+    # (invoice_id, minor units written off as a bank charge): settles what is left open
+    charges: tuple[tuple[str, int], ...] = ()
 
     @property
     def invoice_ids(self) -> tuple[str, ...]:
         """The invoices this candidate pays."""
         return tuple(invoice_id for invoice_id, _ in self.allocations)
+
+    def charge_for(self, invoice_id: str) -> int:
+        """The charge written off on this invoice (0 without one)."""
+        return next((charge for i, charge in self.charges if i == invoice_id), 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from payymo.db import Base, JSONType, UTCDateTime
@@ -16,7 +16,7 @@ INVOICE_STATUSES = ("open", "partially_paid", "paid", "void")
 
 
 class Invoice(TenantScoped, ChangeStamped, Base):
-    """An invoice; ``amount_paid`` and ``status`` follow from its allocations."""
+    """An invoice; ``amount_paid``, ``amount_charged`` and ``status`` follow from its allocations."""
 
     __tablename__ = "invoices"
     __table_args__ = (
@@ -26,6 +26,7 @@ class Invoice(TenantScoped, ChangeStamped, Base):
         Index("ix_invoices_tenant_change_seq", "tenant_id", "change_seq"),
         CheckConstraint("amount_due > 0", name="amount_due_positive"),
         CheckConstraint("amount_paid >= 0", name="amount_paid_non_negative"),
+        CheckConstraint("amount_charged >= 0", name="amount_charged_non_negative"),
         Index("ix_invoices_tenant_status", "tenant_id", "status"),
     )
 
@@ -37,6 +38,8 @@ class Invoice(TenantScoped, ChangeStamped, Base):
     customer_reference: Mapped[str | None] = mapped_column(String(100))
     amount_due: Mapped[int] = mapped_column(BigInteger)
     amount_paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Written off as bank charges by live allocations: settled, though never paid.
+    amount_charged: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     currency: Mapped[str] = mapped_column(String(3))
     issue_date: Mapped[dt.date | None] = mapped_column(Date)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -51,4 +54,4 @@ class Invoice(TenantScoped, ChangeStamped, Base):
         """What is still owed (never negative; nothing once void)."""
         if self.status == "void":
             return 0
-        return max(self.amount_due - self.amount_paid, 0)
+        return max(self.amount_due - self.amount_paid - self.amount_charged, 0)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
@@ -64,6 +65,7 @@ class Allocation(TenantScoped, Base):
     __tablename__ = "allocations"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("charge >= 0", name="charge_non_negative"),
         Index("ix_allocations_invoice_status", "invoice_id", "status"),
         Index("ix_allocations_transaction_status", "transaction_id", "status"),
         Index("ix_allocations_match_id", "match_id"),
@@ -77,6 +79,9 @@ class Allocation(TenantScoped, Base):
     transaction_id: Mapped[str] = mapped_column(String(40))
     invoice_id: Mapped[str] = mapped_column(String(40))
     amount: Mapped[int] = mapped_column(BigInteger)
+    # Minor units of the invoice written off as a bank charge; the transaction only ever
+    # gives ``amount``, so its books balance on amounts alone.
+    charge: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     currency: Mapped[str] = mapped_column(String(3))
     # Mirrors the match's status so live sums need no join.
     status: Mapped[str] = mapped_column(String(20), default="active")

@@ -16,6 +16,7 @@ DEFAULT_SETTINGS = {
     "auto_match_threshold": 0.9,
     "date_window_days": 60,
     "overpayment_tolerance": 0,
+    "charge_tolerance": 0,
     "reference_pattern": None,
 }
 

@@ -61,7 +61,12 @@ def transaction_match_status(txn: Transaction) -> str:
     return "matched" if txn.amount_allocated >= txn.amount else "partially_matched"
 
 
-def _check(txn: Transaction, allocations: Sequence[tuple[str, int]], invoices: dict) -> None:
+def _check(
+    txn: Transaction,
+    allocations: Sequence[tuple[str, int]],
+    invoices: dict,
+    charges: Mapping[str, int] | None = None,
+) -> None:
     if txn.amount <= 0:
         raise InvalidRequest(
             "Only money in (a credit) can pay invoices.",
@@ -99,6 +104,14 @@ def _check(txn: Transaction, allocations: Sequence[tuple[str, int]], invoices: d
                 param=f"{param}.amount",
                 code="amount_exceeds_open",
             )
+        charge = charges.get(invoice_id, 0) if charges else 0
+        if charge < 0 or amount + charge > invoice.amount_remaining:
+            raise InvalidRequest(
+                f"Invoice {invoice_id} has {invoice.amount_remaining} open; cannot allocate "
+                f"{amount} and write off a charge of {charge}.",
+                param=f"{param}.charge",
+                code="charge_exceeds_open",
+            )
     total = sum(amount for _, amount in allocations)
     unallocated = txn.amount - txn.amount_allocated
     if total > unallocated:
@@ -110,13 +123,15 @@ def _check(txn: Transaction, allocations: Sequence[tuple[str, int]], invoices: d
         )
 
 
-def _pay(invoice: Invoice, amount: int) -> int:
-    """Add ``amount`` to the invoice (negative: take it back); returns what was paid before."""
-    previous = invoice.amount_paid
+def _pay(invoice: Invoice, amount: int, charge: int = 0) -> tuple[int, int]:
+    """Add ``amount`` paid and ``charge`` written off (negative: take back); the old pair."""
+    previous = invoice.amount_paid, invoice.amount_charged
     invoice.amount_paid += amount
+    invoice.amount_charged += charge
     invoice.status = derive_status(
         amount_due=invoice.amount_due,
         amount_paid=invoice.amount_paid,
+        amount_charged=invoice.amount_charged,
         voided=invoice.status == "void",
     )
     return previous
@@ -127,20 +142,22 @@ def _book(txn, amount: int) -> None:
     txn.match_status = transaction_match_status(txn)
 
 
-def _invoice_event_args(invoice: Invoice, previous_paid: int) -> tuple[str, dict]:
+def _invoice_event_args(invoice: Invoice, previous: tuple[int, int]) -> tuple[str, dict]:
     kind = _INVOICE_EVENTS.get(invoice.status, "invoice.updated")
-    data = {
-        "object": _INVOICE_OUT.dump(invoice),
-        "previous_attributes": {
-            "amount_paid": previous_paid,
-            "amount_paid_display": money.to_display(previous_paid, invoice.currency),
-        },
+    paid, charged = previous
+    before = {
+        "amount_paid": paid,
+        "amount_paid_display": money.to_display(paid, invoice.currency),
     }
+    if charged != invoice.amount_charged:
+        before["amount_charged"] = charged
+        before["amount_charged_display"] = money.to_display(charged, invoice.currency)
+    data = {"object": _INVOICE_OUT.dump(invoice), "previous_attributes": before}
     return kind, data
 
 
-def _invoice_event(session: Session, invoice: Invoice, previous_paid: int) -> None:
-    events.emit(session, *_invoice_event_args(invoice, previous_paid))
+def _invoice_event(session: Session, invoice: Invoice, previous: tuple[int, int]) -> None:
+    events.emit(session, *_invoice_event_args(invoice, previous))
 
 
 def expire_suggestion(suggestion: Suggestion, now, actor: str) -> None:
@@ -160,11 +177,17 @@ def apply_match(
     confidence: float | None = None,
     reasons: Sequence[dict] = (),
     suggestion_id: str | None = None,
+    charges: Mapping[str, int] | None = None,
 ) -> Match:
-    """Allocate a transaction to invoices after re-checking every amount under locks."""
+    """Allocate a transaction to invoices after re-checking every amount under locks.
+
+    ``charges`` (invoice id → minor units) are written off as bank charges beside the
+    money allocated: they settle the invoice, the transaction never gives them.
+    """
+    charges = charges or {}
     txn = lock_transaction(session, transaction_id)
     invoices = _lock_invoices(session, [invoice_id for invoice_id, _ in allocations])
-    _check(txn, allocations, invoices)
+    _check(txn, allocations, invoices, charges)
     now = utcnow()
     total = sum(amount for _, amount in allocations)
     match = Match(
@@ -190,12 +213,13 @@ def apply_match(
                 transaction_id=txn.id,
                 invoice_id=invoice_id,
                 amount=amount,
+                charge=charges.get(invoice_id, 0),
                 currency=txn.currency,
                 status="active",
                 created_at=now,
             )
         )
-        previous = _pay(invoice, amount)
+        previous = _pay(invoice, amount, charges.get(invoice_id, 0))
         invoice.updated_at = now
         _invoice_event(session, invoice, previous)
     _book(txn, total)
@@ -247,7 +271,7 @@ def reverse_match(*, session: Session, match: Match, reversed_by: str) -> Match:
     now = utcnow()
     for line in lines:
         invoice = invoices[line.invoice_id]
-        previous = _pay(invoice, -line.amount)
+        previous = _pay(invoice, -line.amount, -line.charge)
         invoice.updated_at = now
         line.status = "reversed"
         _invoice_event(session, invoice, previous)
@@ -283,6 +307,7 @@ def _record(writer: ChunkWriter, txn, candidate: Candidate, method: str, created
     lines = []
     for invoice_id, amount in candidate.allocations:
         invoice = writer.invoices[invoice_id]
+        charge = candidate.charge_for(invoice_id)
         lines.append(
             {
                 "id": new_id("alc"),
@@ -291,12 +316,13 @@ def _record(writer: ChunkWriter, txn, candidate: Candidate, method: str, created
                 "transaction_id": txn.id,
                 "invoice_id": invoice_id,
                 "amount": amount,
+                "charge": charge,
                 "currency": txn.currency,
                 "status": "active",
                 "created_at": writer.now,
             }
         )
-        previous = _pay(invoice, amount)
+        previous = _pay(invoice, amount, charge)
         writer.invoice_changed(invoice)
         writer.event(*_invoice_event_args(invoice, previous))
     _book(txn, total)
@@ -334,7 +360,7 @@ def apply_matches(
         try:
             if txn is None:
                 raise PayymoError("The transaction is gone.")
-            _check(txn, list(candidate.allocations), writer.invoices)
+            _check(txn, list(candidate.allocations), writer.invoices, dict(candidate.charges))
         except PayymoError:
             written.append(False)
             continue

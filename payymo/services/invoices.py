@@ -33,13 +33,15 @@ EDITABLE = (
 )
 
 
-def derive_status(*, amount_due: int, amount_paid: int, voided: bool) -> str:
-    """Status from amounts: open, partially_paid, paid (or void)."""
+def derive_status(
+    *, amount_due: int, amount_paid: int, voided: bool, amount_charged: int = 0
+) -> str:
+    """Status from amounts: open, partially_paid, paid (or void); a charge settles too."""
     if voided:
         return "void"
     if amount_paid <= 0:
         return "open"
-    return "paid" if amount_paid >= amount_due else "partially_paid"
+    return "paid" if amount_paid + amount_charged >= amount_due else "partially_paid"
 
 
 def _snapshot(invoice: Invoice) -> dict:
@@ -65,9 +67,13 @@ def _apply_changes(invoice: Invoice, changes: dict) -> dict:
     if not changed:
         return {}
     new_due = changed.get("amount_due", invoice.amount_due)
-    if new_due < invoice.amount_paid:
+    settled = invoice.amount_paid + invoice.amount_charged
+    if new_due < settled:
+        charged = (
+            f" plus amount_charged ({invoice.amount_charged})" if invoice.amount_charged else ""
+        )
         raise InvalidRequest(
-            f"amount_due cannot be below amount_paid ({invoice.amount_paid}).",
+            f"amount_due cannot be below amount_paid ({invoice.amount_paid}){charged}.",
             param="amount_due",
             code="amount_below_paid",
         )
@@ -91,7 +97,10 @@ def _apply_changes(invoice: Invoice, changes: dict) -> dict:
     for name, value in changed.items():
         _set_attr(invoice, name, value)
     invoice.status = derive_status(
-        amount_due=invoice.amount_due, amount_paid=invoice.amount_paid, voided=False
+        amount_due=invoice.amount_due,
+        amount_paid=invoice.amount_paid,
+        amount_charged=invoice.amount_charged,
+        voided=False,
     )
     invoice.updated_at = utcnow()
     return previous
@@ -107,6 +116,7 @@ def _new_invoice(session: Session, data: dict) -> Invoice:
         amount_due=data["amount_due"],
         currency=data["currency"],
         amount_paid=0,
+        amount_charged=0,
         status="open",
         metadata_=data.get("metadata") or {},
         **{k: data.get(k) for k in EDITABLE if k not in ("amount_due", "currency", "metadata")},

@@ -50,6 +50,7 @@ def create_manual_match(
         allocations=[(line["invoice_id"], line["amount"]) for line in lines],
         method="manual",
         created_by=actor,
+        charges={line["invoice_id"]: line["charge"] for line in lines if line.get("charge")},
     )
     payer_memory.learn(session, transaction=txn, invoices=invoices)
     return match

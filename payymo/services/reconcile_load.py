@@ -44,6 +44,7 @@ def match_settings(session: Session) -> MatchSettings:
         threshold=float(values["auto_match_threshold"]),
         date_window_days=int(values["date_window_days"]),
         overpayment_tolerance=int(values["overpayment_tolerance"]),
+        charge_tolerance=int(values["charge_tolerance"]),
         reference_pattern=values["reference_pattern"] or None,
     )
 
@@ -118,12 +119,12 @@ def open_invoices(session: Session) -> list[InvoiceIn]:
             i.customer_name,
             i.customer_email,
             i.customer_reference,
-            i.amount_due - i.amount_paid,
+            i.amount_due - i.amount_paid - i.amount_charged,
             i.currency,
             i.issue_date,
             i.due_date,
         )
-        .where(i.status.in_(OPEN_INVOICE_STATUSES), i.amount_due > i.amount_paid)
+        .where(i.status.in_(OPEN_INVOICE_STATUSES), i.amount_due > i.amount_paid + i.amount_charged)
         .order_by(i.id)
     )
     return [

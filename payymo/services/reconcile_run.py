@@ -54,8 +54,20 @@ def _reasons(candidate: Candidate) -> list[dict]:
     return [{"code": r.code, "text": r.text} for r in candidate.reasons]
 
 
-def _key(lines) -> tuple[tuple[str, int], ...]:
-    return tuple((line["invoice_id"], int(line["amount"])) for line in lines)
+def _key(lines) -> tuple[tuple[str, int, int], ...]:
+    return tuple(
+        (line["invoice_id"], int(line["amount"]), int(line.get("charge", 0))) for line in lines
+    )
+
+
+def _candidate_key(candidate: Candidate) -> tuple[tuple[str, int, int], ...]:
+    return tuple((i, a, candidate.charge_for(i)) for i, a in candidate.allocations)
+
+
+def _line(invoice_id: str, amount: int, charge: int) -> dict:
+    # "charge" only when there is one: older suggestions (and most) have none
+    line = {"invoice_id": invoice_id, "amount": amount}
+    return line | {"charge": charge} if charge else line
 
 
 def _open_suggestions(session: Session, ids: Sequence[str]) -> dict[str, list[Suggestion]]:
@@ -85,7 +97,7 @@ def _sync_suggestions(
     """Make the transaction's open suggestions ``candidates``; returns how many are open."""
     wanted: dict[tuple, tuple[int, Candidate]] = {}
     for candidate in candidates:
-        wanted.setdefault(tuple(candidate.allocations), (len(wanted) + 1, candidate))
+        wanted.setdefault(_candidate_key(candidate), (len(wanted) + 1, candidate))
     kept: set[tuple] = set()
     for suggestion in existing:
         key = _key(suggestion.allocations)
@@ -101,8 +113,8 @@ def _sync_suggestions(
             "id": new_id("sug"),
             "tenant_id": writer.tenant_id,
             "transaction_id": txn.id,
-            "allocations": [{"invoice_id": i, "amount": a} for i, a in key],
-            "invoice_ids": [i for i, _ in key],
+            "allocations": [_line(*line) for line in key],
+            "invoice_ids": [line[0] for line in key],
             "confidence": round(candidate.confidence, 4),
             "reasons": _reasons(candidate),
             "rank": rank,
@@ -190,8 +202,9 @@ def _open_after_autos(decisions: list[Decision], invoices: Sequence[InvoiceIn]) 
     """What each invoice still owes once the decisions' automatic matches are written."""
     left = {invoice.id: invoice.open_amount for invoice in invoices}
     for decision in decisions:
-        for invoice_id, amount in decision.auto.allocations if decision.auto else ():
-            left[invoice_id] = left.get(invoice_id, 0) - amount
+        auto = decision.auto
+        for invoice_id, amount in auto.allocations if auto else ():
+            left[invoice_id] = left.get(invoice_id, 0) - amount - auto.charge_for(invoice_id)
     return left
 
 
@@ -226,7 +239,9 @@ def _complete(
     for txn in transactions:
         decision = by_id.get(txn.id) or Decision(txn.id, None, ())
         fitting = tuple(
-            c for c in decision.suggestions if all(a <= left.get(i, 0) for i, a in c.allocations)
+            c
+            for c in decision.suggestions
+            if all(a + c.charge_for(i) <= left.get(i, 0) for i, a in c.allocations)
         )
         if fitting != decision.suggestions:
             decision = Decision(txn.id, decision.auto, fitting)

@@ -43,7 +43,7 @@ from payymo.tenancy import current_tenant_id
 
 ENGINE_ACTOR = "engine"
 _TXN_CHANGES = ("amount_allocated", "match_status", "updated_at")
-_INVOICE_CHANGES = ("amount_paid", "status", "updated_at")
+_INVOICE_CHANGES = ("amount_paid", "amount_charged", "status", "updated_at")
 
 
 @dataclass(slots=True)

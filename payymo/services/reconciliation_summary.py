@@ -77,7 +77,7 @@ def _open_invoices(session: Session) -> list[dict]:
             Invoice.currency,
             Invoice.status,
             func.count(),
-            func.sum(Invoice.amount_due - Invoice.amount_paid),
+            func.sum(Invoice.amount_due - Invoice.amount_paid - Invoice.amount_charged),
         )
         .where(Invoice.status.in_(_OPEN_INVOICE_STATUSES))
         .group_by(Invoice.currency, Invoice.status)

@@ -86,6 +86,14 @@ def _lines(suggestion: Suggestion) -> list[tuple[str, int]]:
     return [(line["invoice_id"], int(line["amount"])) for line in suggestion.allocations]
 
 
+def _charges(suggestion: Suggestion) -> dict[str, int]:
+    return {
+        line["invoice_id"]: int(line["charge"])
+        for line in suggestion.allocations
+        if line.get("charge")
+    }
+
+
 def accept_suggestion(*, session: Session, suggestion: Suggestion, actor: str) -> Suggestion:
     """Apply an open suggestion as a match re-checked now; learn the payer.
 
@@ -104,6 +112,7 @@ def accept_suggestion(*, session: Session, suggestion: Suggestion, actor: str) -
             confidence=suggestion.confidence,
             reasons=suggestion.reasons or [],
             suggestion_id=suggestion.id,
+            charges=_charges(suggestion),
         )
     except PayymoError as exc:
         _decide(suggestion, "expired", actor)

@@ -9,8 +9,9 @@ be classified one way or the other, so a new field cannot slip through unclassif
   schemas, ``open_suggestions``), positions (``index``, ``rank``), ``attempts`` and
   durations in days.
 
-Money shown without a currency cannot be displayed; ``overpayment_tolerance`` is the one
-such amount (it applies in each credit's own currency), and is listed as such.
+Money shown without a currency cannot be displayed; ``overpayment_tolerance`` and
+``charge_tolerance`` are the two such amounts (each applies in every credit's own
+currency), and are listed as such.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tests.helpers import input_schemas, invoice_body
 _MONEY_NAME = re.compile(r"amount|amount_\w+|\w+_(amount|sum|total|balance)")
 _COUNT_NAME = re.compile(r"count|counts|\w+_count|index|rank|attempts|\w+_days|open_suggestions")
 # Money in minor units of whichever currency it meets: there is no one currency to show.
-NO_CURRENCY = {"overpayment_tolerance"}
+NO_CURRENCY = {"overpayment_tolerance", "charge_tolerance"}
 
 
 def is_money(name: str, description: str = "") -> bool:

@@ -71,7 +71,7 @@ def test_nested_schemas_dump_as_marshmallow_does(api, tenant, session, oracle):
         "created_by": "engine", "created_at": now, "reversed_at": None, "reversed_by": None,
         "suggestion_id": None,
     }  # fmt: skip
-    lines = [{"invoice_id": paid, "amount": 12_300, "currency": "EUR"}]
+    lines = [{"invoice_id": paid, "amount": 12_300, "charge": 0, "currency": "EUR"}]
     view = row_view(row, allocations=lines)
     dumped = MatchOut().dump(view)
     assert dumped == oracle(MatchOut, view)

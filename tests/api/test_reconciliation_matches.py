@@ -48,6 +48,8 @@ def test_a_manual_match_pays_the_invoice_and_names_who_made_it(api, tenant, seed
             "amount_display": "123.00",
             "invoice_amount_remaining": 0,
             "invoice_amount_remaining_display": "0.00",
+            "charge": 0,
+            "charge_display": "0.00",
         }
     ]
     assert (body["amount"], body["currency"]) == (12_300, "EUR")
@@ -382,6 +384,8 @@ def test_each_line_shows_its_invoice_as_it_is_now(api, seed):
         "customer_name": None,
         "amount": 4_000,
         "amount_display": "40.00",
+        "charge": 0,
+        "charge_display": "0.00",
         "invoice_amount_remaining": 0,
         "invoice_amount_remaining_display": "0.00",
     }

@@ -57,6 +57,8 @@ def test_a_suggestion_shows_its_allocations_confidence_and_reasons(api, case):
                 "amount_display": "123.00",
                 "invoice_amount_remaining": 12_300,
                 "invoice_amount_remaining_display": "123.00",
+                "charge": 0,
+                "charge_display": "0.00",
             }
         ],
         "currency": "EUR",

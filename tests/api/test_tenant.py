@@ -84,6 +84,7 @@ def test_patch_accepts_boundary_values(api):
         "auto_match_threshold": 1,
         "date_window_days": 365,
         "overpayment_tolerance": 500,
+        "charge_tolerance": 0,
     }
     response = api.patch("tenant", json={"settings": settings})
     assert response.status_code == 200
@@ -109,6 +110,12 @@ def test_patch_accepts_boundary_values(api):
         ({"settings": {"date_window_days": 1.5}}, "settings.date_window_days"),
         ({"settings": {"overpayment_tolerance": -1}}, "settings.overpayment_tolerance"),
         ({"settings": {"overpayment_tolerance": 0.5}}, "settings.overpayment_tolerance"),
+        ({"settings": {"charge_tolerance": -1}}, "settings.charge_tolerance"),
+        ({"settings": {"charge_tolerance": 0.5}}, "settings.charge_tolerance"),
+        ({"settings": {"charge_tolerance": 15.0}}, "settings.charge_tolerance"),
+        ({"settings": {"charge_tolerance": "1500"}}, "settings.charge_tolerance"),
+        ({"settings": {"charge_tolerance": True}}, "settings.charge_tolerance"),
+        ({"settings": {"charge_tolerance": None}}, "settings.charge_tolerance"),
         ({"settings": {"matching_mode": "fuzzy"}}, "settings.matching_mode"),
         ({"settings": "auto"}, "settings"),
         ({"name": ""}, "name"),
@@ -127,6 +134,14 @@ def test_patch_validation(api, body, param):
     assert response.json["error"]["type"] == "invalid_request_error"
     assert response.json["error"]["param"] == param
     assert api.get("tenant").json == before
+
+
+def test_charge_tolerance_defaults_to_off_and_takes_minor_units(api):
+    assert api.get("tenant").json["settings"]["charge_tolerance"] == 0
+    response = api.patch("tenant", json={"settings": {"charge_tolerance": 2_500}})
+    assert response.status_code == 200
+    assert response.json["settings"]["charge_tolerance"] == 2_500
+    assert api.get("tenant").json["settings"]["overpayment_tolerance"] == 0  # merged
 
 
 def test_one_bad_setting_rejects_the_whole_patch(api):

@@ -200,6 +200,8 @@ def test_events_describe_each_change(api, tenant, session, seed):
             "amount_display": "40.00",
             "invoice_amount_remaining": 6_000,  # as this match left it
             "invoice_amount_remaining_display": "60.00",
+            "charge": 0,
+            "charge_display": "0.00",
         }
     ]
     assert rows[2].data["object"]["amount_paid"] == 10_000

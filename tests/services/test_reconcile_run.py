@@ -148,6 +148,8 @@ def test_run_matches_the_clear_case_suggests_the_ambiguous_and_leaves_the_rest(s
             "amount_display": "123.00",
             "invoice_amount_remaining": 0,
             "invoice_amount_remaining_display": "0.00",
+            "charge": 0,
+            "charge_display": "0.00",
         }
     ]
     [invoice_paid] = by_type["invoice.paid"]

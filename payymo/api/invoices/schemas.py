@@ -75,9 +75,17 @@ class InvoiceOut(OutputSchema):
     customer_reference = fields.String(allow_none=True)
     amount_due = fields.Integer()
     amount_paid = fields.Integer()
-    amount_remaining = fields.Integer(metadata={"description": "Still owed; 0 once void"})
+    amount_charged = fields.Integer(
+        metadata={"description": "Written off as bank charges by live matches (never paid)"}
+    )
+    amount_remaining = fields.Integer(
+        metadata={
+            "description": "Still owed: amount_due - amount_paid - amount_charged; 0 once void"
+        }
+    )
     amount_due_display = Display("amount_due")
     amount_paid_display = Display("amount_paid")
+    amount_charged_display = Display("amount_charged")
     amount_remaining_display = Display("amount_remaining")
     currency = fields.String()
     issue_date = fields.Date(allow_none=True)

@@ -55,6 +55,7 @@ TENANT = _obj(
         "auto_match_threshold": 0.9,
         "date_window_days": 60,
         "overpayment_tolerance": 0,
+        "charge_tolerance": 0,
         "reference_pattern": None,
     },
     created_at=_AT,
@@ -88,6 +89,7 @@ INVOICE = _obj(
     customer_reference="CUST-77",
     amount_due=45_050,
     amount_paid=0,
+    amount_charged=0,
     amount_remaining=45_050,
     currency="GBP",
     issue_date=dt.date(2026, 11, 1),
@@ -133,7 +135,9 @@ TRANSACTION = _obj(
     updated_at=_LATER,
 )
 # A line shows its invoice as it is now: paid by the live match, owed again once reversed.
-_ALLOCATION = _obj(invoice_id=INVOICE_ID, amount=45_050, currency="GBP", invoice=PAID_INVOICE)
+_ALLOCATION = _obj(
+    invoice_id=INVOICE_ID, amount=45_050, charge=0, currency="GBP", invoice=PAID_INVOICE
+)
 _REASONS = [
     {"code": "reference_exact", "text": "Remittance names invoice INV-1042"},
     {"code": "amount_exact", "text": "Amount equals the invoice's open amount"},
@@ -166,7 +170,7 @@ REVERSED_MATCH.reversed_at = _LATER
 SUGGESTION = _obj(
     id=SUGGESTION_ID,
     transaction_id=TRANSACTION_ID,
-    allocations=[{"invoice_id": INVOICE_ID, "amount": 45_050, "currency": "GBP"}],
+    allocations=[{"invoice_id": INVOICE_ID, "amount": 45_050, "charge": 0, "currency": "GBP"}],
     shown_invoices={INVOICE_ID: INVOICE},
     currency="GBP",
     confidence=0.82,

@@ -17,6 +17,12 @@ from payymo.models.reconciliation import MATCH_METHODS, MATCH_STATUSES, SUGGESTI
 MAX_ALLOCATIONS = 50
 
 
+CHARGE_HELP = (
+    "Minor units of the invoice written off as a bank charge (settled, though the "
+    "transaction never paid them); 0 for most lines"
+)
+
+
 def _of_invoice(name: str):
     """The line's invoice's ``name`` (``None`` when the invoice was not loaded)."""
 
@@ -41,13 +47,15 @@ def _remaining_display(line):
 
 
 class AllocationOut(OutputSchema):
-    """One allocation line: this much went to this invoice, and the invoice as it is now."""
+    """One allocation line: what went to an invoice, any charge, and the invoice as it is now."""
 
     invoice_id = fields.String()
     invoice_number = _invoice_field("number", "string", "The invoice's number")
     customer_name = _invoice_field("customer_name", "string", "The invoice's customer")
     amount = fields.Integer(metadata={"description": "Minor units allocated to the invoice"})
     amount_display = Display("amount")
+    charge = fields.Integer(metadata={"description": CHARGE_HELP})
+    charge_display = Display("charge")
     invoice_amount_remaining = _invoice_field(
         "amount_remaining",
         "integer",
@@ -121,6 +129,7 @@ class SuggestionLines(fields.List):
                 SimpleNamespace(
                     invoice_id=invoice_id,
                     amount=get_value(line, "amount"),
+                    charge=get_value(line, "charge", default=0),
                     currency=currency,
                     invoice=invoices.get(invoice_id),
                 )
@@ -177,6 +186,14 @@ class AllocationIn(StrictSchema):
 
     invoice_id = fields.String(required=True, validate=OBJECT_ID)
     amount = Amount(required=True)
+    charge = Amount(
+        minimum=0,
+        load_default=0,
+        metadata={
+            "description": "Also write this much of the invoice off as a bank charge (minor "
+            "units; amount + charge at most what the invoice has open). Default 0."
+        },
+    )
 
 
 class ManualMatchIn(StrictSchema):

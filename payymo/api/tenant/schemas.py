@@ -54,6 +54,15 @@ class TenantSettingsIn(StrictSchema):
             "BHD (currency exponents 2, 0, 3). One number serves every currency."
         },
     )
+    charge_tolerance = Amount(
+        minimum=0,
+        metadata={
+            "description": "How large a likely bank charge (a credit that names its invoice "
+            "and arrives a little short) may be and still settle the invoice in full, in "
+            "minor units of the credit's own currency; 0 (the default) leaves the shortfall "
+            "open as a partial payment."
+        },
+    )
     reference_pattern = ReferencePattern(allow_none=True)
 
 
@@ -76,6 +85,7 @@ class TenantSettingsOut(Schema):
     auto_match_threshold = fields.Float()
     date_window_days = fields.Integer()
     overpayment_tolerance = fields.Integer()
+    charge_tolerance = fields.Integer()
     reference_pattern = fields.String(allow_none=True)
 
 
