@@ -28,9 +28,12 @@ AMOUNT_SUBSET = 15  # any other combination: many combinations make coincidences
 AMOUNT_TOLERATED = 15
 AMOUNT_PARTIAL = 10
 AMOUNT_SPLIT = 25  # one of several credits of a payer that add up to the open amount
-# a named invoice less a likely bank charge: a full payment, a hair below an exact amount
-# so that an invoice the credit pays exactly still wins between two named ones
-AMOUNT_CHARGE = 33
+# A named invoice less a likely bank charge: a full payment, but a range of amounts fits
+# by chance far more often than one exact amount (a payout id that reads as an invoice
+# number, 1.3 % short of it, did in the benchmark). So a reference and a charge alone stay
+# under the threshold (60 + 24 + 5 < 90): the payer's name or IBAN must agree as well.
+# Below AMOUNT_EXACT, so an invoice the credit pays exactly wins between two named ones.
+AMOUNT_CHARGE = 24
 AMOUNT_NEAR = 12  # overpaid beyond the tolerance but by at most a tenth
 NEAR_SHARE = 10
 AMOUNT_OVER = -15

@@ -58,15 +58,23 @@ def test_a_named_invoice_short_by_a_charge_is_a_full_payment_with_the_charge_sho
     assert auto.charges == ()  # no charge tolerance: the 15.00 stays open
 
 
-def test_a_charge_scores_like_a_full_payment():
+def test_a_charge_needs_the_payer_to_agree_before_it_auto_matches():
     invoices = [invoice("i1", "INV-1042", 100000)]
-    full = run([txn("t", 100000, "INV-1042", payer="Someone Else")], invoices)["t"].auto
-    short = run([txn("t", 98500, "INV-1042", payer="Someone Else")], invoices)["t"].auto
-    partial = run([txn("t", 60000, "INV-1042", payer="Someone Else")], invoices)["t"]
-    assert full is not None and short is not None
-    assert round(full.confidence - short.confidence, 6) <= 0.02
-    assert partial.auto is None  # a real partial without the payer's name needs a person
-    assert "amount_partial" in codes(partial.suggestions[0])
+    stranger = run([txn("t", 98500, "INV-1042", payer="Stripe Payments")], invoices)["t"]
+    assert stranger.auto is None  # a reference and a near amount can be a coincidence
+    top = stranger.suggestions[0]
+    assert top.invoice_ids == ("i1",) and "amount_short_charge" in codes(top)
+    full = run([txn("t", 100000, "INV-1042", payer="Stripe Payments")], invoices)["t"]
+    assert full.auto is not None  # an exact amount is not
+    customer = run([txn("t", 98500, "INV-1042", payer="ACME WIDGETS")], invoices)["t"]
+    assert customer.auto is not None and customer.auto.invoice_ids == ("i1",)
+
+
+def test_a_charge_outranks_a_real_partial_payment():
+    invoices = [invoice("i1", "INV-1042", 100000), invoice("i2", "INV-1043", 160000)]
+    decision = run([txn("t", 98500, "INV-1042 INV-1043", payer="Someone Else")], invoices)["t"]
+    ranked = [c.invoice_ids for c in decision.suggestions]
+    assert ranked[0] == ("i1",)  # short by 15.00, not a 61 % instalment of INV-1043
 
 
 def test_within_the_charge_tolerance_the_charge_settles_the_invoice():
