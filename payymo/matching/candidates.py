@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
 
 from payymo.matching import amounts
 from payymo.matching.context import TxnContext
 from payymo.matching.index import InvoiceIndex
+from payymo.matching.names import similarity_normalized
 from payymo.matching.types import MatchSettings, TxnIn
 
 MAX_CUSTOMERS = 5  # customers considered per source (memory, names)
@@ -122,7 +123,7 @@ class Finder:
         best = process.extract(
             payer,
             sorted(names),
-            scorer=fuzz.token_set_ratio,
+            scorer=similarity_normalized,  # the scoring's own measure, initials included
             score_cutoff=NAME_CUTOFF,
             limit=MAX_CUSTOMERS,
         )

@@ -20,6 +20,7 @@ LEGAL_SUFFIXES = frozenset(
 # Titles a bank puts before a person's name; never part of who pays.
 HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "dr", "herr", "frau", "mme", "m"})
 INITIAL_CAP = 90  # "J Smith" is likely John Smith, but could be James: never quite equal
+CONTRADICTED = 70  # below every name step: "P Martin" says nothing for Anna Martin
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _INITIALS = re.compile(r"\b([a-z])\.(?=[a-z]\.?\b)")
 _CACHE = 1 << 16  # distinct names per run; payers and customers repeat a lot
@@ -72,8 +73,21 @@ def similarity_normalized(left: str, right: str, **_kwargs) -> float:
         return plain
     expanded = _expand_initials(left, right) or _expand_initials(right, left)
     if expanded is None:
-        return plain
+        # "p martin" is not Anna Martin: an initial that fits none of the other's given
+        # names contradicts it, however alike the surnames are
+        return min(plain, CONTRADICTED) if _contradicts(left, right) else plain
     return max(plain, min(fuzz.token_set_ratio(*expanded), INITIAL_CAP))
+
+
+def _contradicts(left: str, right: str) -> bool:
+    """One name's initial matches no word the other name has beyond the shared ones."""
+    for short, full in ((left, right), (right, left)):
+        words, others = short.split(), full.split()
+        free = [w for w in others if w not in words and len(w) > 1]
+        initials = [w for w in words if len(w) == 1]
+        if initials and free and not all(any(f.startswith(i) for f in free) for i in initials):
+            return True
+    return False
 
 
 @functools.lru_cache(maxsize=_CACHE)

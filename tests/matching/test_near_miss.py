@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from payymo.matching.references import near_core, one_edit_apart
-from tests.matching.factories import invoice, run, txn
+from tests.matching.factories import DAY, invoice, run, txn
 
 INITECH = "Initech Ltd"
+DAY_EARLY = DAY - dt.timedelta(days=20)
 
 
 def _codes(candidate) -> list[str]:
@@ -151,3 +154,14 @@ def test_a_slip_never_tips_a_known_payer_into_an_automatic_match():
     assert decision.auto is None
     assert "reference_near" in _codes(decision.suggestions[0])
     assert decision.suggestions[0].score >= 0.9  # enough, but for the slip
+
+
+def test_another_initial_of_the_same_surname_is_not_the_customer():
+    invoices = [
+        invoice("anna", "INV-01234", 10_000, "Anna Martin", due=DAY_EARLY),
+        invoice("peter", "INV-01999", 10_000, "Peter Martin"),
+    ]
+    decision = run([txn("t", 10_000, "Monthly payment", "P Martin")], invoices)["t"]
+    assert decision.suggestions[0].invoice_ids == ("peter",)
+    anna = next((c for c in decision.suggestions if c.invoice_ids == ("anna",)), None)
+    assert anna is None or "payer_name" not in _codes(anna)
