@@ -28,6 +28,7 @@ from payymo.matching.scoring import (
     CUSTOMER_REF,
     IBAN_KNOWN,
     MAX_WEAK,
+    NEAR_CODE,
     REF_NEAR,
     REF_SOME,
     confidence,
@@ -130,7 +131,7 @@ def _auto_ok(
 
 
 def _near_points(reasons) -> int:
-    return REF_NEAR if any(r[0] == "reference_near" for r in reasons) else 0
+    return REF_NEAR if any(r[0] == NEAR_CODE for r in reasons) else 0
 
 
 def _rest_owed(index: InvoiceIndex, allocation, txn: TxnIn, settings: MatchSettings) -> bool:

@@ -47,6 +47,7 @@ CLOSE_DAYS = (-15, 10)  # paid 15 days before to 10 days after the due date
 EARLY_DAYS = 10  # paying a few days before the issue date still counts
 MAX_WEAK = AMOUNT_EXACT + NAME_KNOWN + NAME_STEPS[0][1] + NAME_IDENTICAL + DATE_CLOSE
 CHARGE_CODE = "amount_short_charge"
+NEAR_CODE = "reference_near"
 STRONG_CODES = frozenset(
     {"reference_exact", "reference_partial", "reference_customer", "payer_iban_known"}
 )
@@ -68,7 +69,7 @@ def _near(ctx: TxnContext, positions, invoices, cores, reasons: list) -> int:
     for token, written in ctx.near_tokens:
         if one_edit_apart(token, core):
             text = "reference {} is one character from invoice {}"
-            reasons.append(("reference_near", text, (written, invoices[0].number)))
+            reasons.append((NEAR_CODE, text, (written, invoices[0].number)))
             return REF_NEAR
     return 0
 
