@@ -28,6 +28,8 @@ SCOPES = (
     "tenant:write",
     "reconciliation:read",
     "reconciliation:write",
+    "bank_connections:read",
+    "bank_connections:write",
     "admin",
 )
 # Which scope family guards each API blueprint; reads need ":read", the rest ":write".
@@ -41,6 +43,8 @@ BLUEPRINT_SCOPES = {
     "reconciliation": "reconciliation",
     "reconciliation_run": "reconciliation",
     "jobs": "reconciliation",
+    "bank_connections": "bank_connections",
+    "institutions": "bank_connections",
 }
 log = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)

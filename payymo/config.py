@@ -62,6 +62,12 @@ class Settings:
     reconcile_processes: int = field(default_factory=default_reconcile_processes)
     reconcile_parallel_min: int = DEFAULT_RECONCILE_PARALLEL_MIN
     sweep_interval_seconds: int = DEFAULT_SWEEP_INTERVAL
+    # The bank-data provider new connections use (a package under integrations/), and
+    # each provider's PAYYMO_<NAME>_* settings: base URL and platform credentials.
+    bank_provider: str = "gocardless"
+    provider_env: dict[str, str] = field(default_factory=dict)
+    # Successful account calls per account per scope per 24 h (GoCardless allows 4).
+    bank_sync_daily_budget: int = 4
 
     @property
     def embedded(self) -> bool:
@@ -151,6 +157,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         except (ValueError, AttributeError, TypeError) as exc:
             raise ConfigError('PAYYMO_PLAN_RATE_LIMITS must be JSON like {"free": 120}') from exc
     return Settings(
+        bank_provider=env_vars.get("PAYYMO_BANK_PROVIDER", "gocardless"),
+        provider_env={k: v for k, v in env_vars.items() if k.startswith("PAYYMO_") and v},
+        bank_sync_daily_budget=_whole_number(env_vars, "PAYYMO_BANK_SYNC_DAILY_BUDGET", 4),
         env=env,
         database_url=database_url,
         redis_url=env_vars.get("PAYYMO_REDIS_URL") or None,

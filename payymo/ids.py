@@ -31,6 +31,7 @@ PREFIXES = {
     "suggestion": "sug",
     "match_block": "blk",
     "payer_memory": "pm",
+    "provider_credential": "pcr",
 }
 
 

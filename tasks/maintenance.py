@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from payymo import idempotency
 from payymo.db import utcnow
 from payymo.services import job_sweeper
+from payymo.services.banking import scheduler as bank_scheduler
 from payymo.tenancy import tenant_scope
 from tasks.base import system_job
 
@@ -54,5 +55,27 @@ def sweep_jobs(session: Session, now: dt.datetime | None = None) -> dict:
             counts[outcome] += 1
             if outcome not in ("alive", "locked", "done"):
                 log.info("job swept", extra={"job_id": job_id, "outcome": outcome})
-    log.info("jobs swept", extra={"counts": dict(counts)})
+        log.info("jobs swept", extra={"counts": dict(counts)})
+        for outcome, count in schedule_bank_syncs(session, now).items():
+            counts[f"bank_{outcome}"] += count
     return dict(counts)
+
+
+def schedule_bank_syncs(session: Session, now: dt.datetime) -> Counter[str]:
+    """The bank sync scheduler's pass (``services.banking.scheduler``), one connection at a time."""
+    counts: Counter[str] = Counter()
+    candidates = bank_scheduler.due(session=session, now=now)
+    session.commit()
+    for tenant_id, connection_id in candidates:
+        with tenant_scope(tenant_id):
+            try:
+                outcome = bank_scheduler.visit(
+                    session=session, connection_id=connection_id, now=now
+                )
+                session.commit()
+            except Exception:
+                session.rollback()
+                log.exception("bank scheduling failed", extra={"connection_id": connection_id})
+                outcome = "error"
+        counts[outcome] += 1
+    return counts

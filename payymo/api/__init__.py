@@ -43,7 +43,9 @@ class PayymoApi(Api):
 def _blueprints():
     from payymo.api.api_keys.routes import blp as api_keys
     from payymo.api.bank_accounts.routes import blp as bank_accounts
+    from payymo.api.bank_connections.routes import blp as bank_connections
     from payymo.api.events.routes import blp as events
+    from payymo.api.institutions.routes import blp as institutions
     from payymo.api.invoices.routes import blp as invoices
     from payymo.api.jobs.routes import blp as jobs
     from payymo.api.reconciliation.routes import blp as reconciliation
@@ -56,6 +58,8 @@ def _blueprints():
         api_keys,
         invoices,
         bank_accounts,
+        institutions,
+        bank_connections,
         transactions,
         events,
         reconciliation,

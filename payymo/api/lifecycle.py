@@ -25,7 +25,9 @@ from payymo.errors import ApiError, Conflict
 from payymo.observability import Metrics
 
 API_PREFIX = "/api/v1"
-PUBLIC_PATHS = {f"{API_PREFIX}/openapi.json"}
+# The bank consent's redirect arrives from the end user's browser, without a key; it is
+# authorised by the unguessable reference it carries.
+PUBLIC_PATHS = {f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/bank_connections/callback"}
 
 
 def _is_api(path: str) -> bool:

@@ -2,7 +2,13 @@
 
 from payymo.models.api_key import ApiKey
 from payymo.models.audit import AuditLog
-from payymo.models.banking import BankAccount
+from payymo.models.banking import (
+    BankAccount,
+    BankConnection,
+    ProviderAccount,
+    ProviderCredential,
+    ProviderToken,
+)
 from payymo.models.event import Event
 from payymo.models.idempotency import IdempotencyRecord
 from payymo.models.invoice import Invoice
@@ -17,6 +23,7 @@ __all__ = [
     "ApiKey",
     "AuditLog",
     "BankAccount",
+    "BankConnection",
     "Event",
     "IdempotencyRecord",
     "Invoice",
@@ -24,6 +31,9 @@ __all__ = [
     "Match",
     "MatchBlock",
     "PayerMemory",
+    "ProviderAccount",
+    "ProviderCredential",
+    "ProviderToken",
     "Suggestion",
     "SyncClock",
     "Tenant",

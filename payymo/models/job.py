@@ -13,7 +13,7 @@ from payymo.tenancy import TenantScoped
 from ._base import created_at_column, id_column
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
-JOB_TYPES = ("reconcile",)
+JOB_TYPES = ("reconcile", "bank_sync")
 
 
 class Job(TenantScoped, Base):
@@ -29,6 +29,8 @@ class Job(TenantScoped, Base):
 
     id: Mapped[str] = id_column("job")
     type: Mapped[str] = mapped_column(String(50))
+    # What the job works on, when not the whole tenant (a bank sync's connection id).
+    subject_id: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20), default="queued")
     result: Mapped[dict | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(Text)

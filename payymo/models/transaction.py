@@ -12,7 +12,9 @@ from payymo.tenancy import TenantScoped
 
 from ._base import ChangeStamped, created_at_column, id_column, tenant_fk, updated_at_column
 
-TRANSACTION_STATUSES = ("booked", "pending")
+# ``expired``: a pending line the bank stopped reporting (kept, never deleted).
+TRANSACTION_STATUSES = ("booked", "pending", "expired")
+IMPORTABLE_STATUSES = ("booked", "pending")
 MATCH_STATUSES = ("unmatched", "suggested", "matched", "partially_matched", "ignored")
 
 

@@ -107,7 +107,10 @@ def _lost(job: Job, now: dt.datetime) -> bool:
 def _covered(session: Session, job: Job) -> bool:
     """A later run of the same kind is queued or running: it does this job's work."""
     later = select(Job.id).where(
-        Job.type == job.type, Job.status.in_(("queued", "running")), Job.id > job.id
+        Job.type == job.type,
+        Job.subject_id.is_(None) if job.subject_id is None else Job.subject_id == job.subject_id,
+        Job.status.in_(("queued", "running")),
+        Job.id > job.id,
     )
     return session.scalars(later.limit(1)).first() is not None
 

@@ -31,6 +31,14 @@ LOST = "The run stopped before it finished (its worker was lost); a later run pi
 REENQUEUE_AFTER = dt.timedelta(minutes=10)
 # A large tenant's run takes longer than RQ's 180 s default; a cut run is safe to rerun.
 RECONCILE_TIMEOUT = 3600
+BANK_SYNC = "bank_sync"
+BANK_SYNC_TASK = "tasks.bank_sync.sync_connection"
+BANK_SYNC_TIMEOUT = 1800
+# job type → (task, timeout in seconds, queue id prefix)
+_TASKS = {
+    RECONCILE: (RECONCILE_TASK, RECONCILE_TIMEOUT, "reconcile"),
+    BANK_SYNC: (BANK_SYNC_TASK, BANK_SYNC_TIMEOUT, "sync"),
+}
 FAILED = "The reconciliation run failed."
 SUPERSEDED = "A later run of the tenant's reconciliation covers this one; it is not retried."
 SUSPENDED = "Skipped: the tenant is suspended."
@@ -91,19 +99,54 @@ def request_reconcile(*, session: Session, reason: str) -> Job:
     return job
 
 
-def rq_job_id(tenant_id: str, job_id: str) -> str:
-    """The RQ job id of a reconcile job (RQ allows only letters, digits, _ and -)."""
-    return f"reconcile-{tenant_id}-{job_id}"
+def request_bank_sync(*, session: Session, connection_id: str, reason: str) -> Job:
+    """The connection's queued or running sync job, or a new one enqueued after commit.
+
+    Coalesced per connection, so a sync is never started twice at once; the sync itself
+    also holds the connection's sync lock.
+    """
+    current = session.scalars(
+        select(Job)
+        .where(
+            Job.type == BANK_SYNC,
+            Job.subject_id == connection_id,
+            Job.status.in_(("queued", "running")),
+        )
+        .order_by(Job.id)
+        .limit(1)
+    ).first()
+    if current is not None:
+        return current
+    job = Job(
+        id=new_id("job"),
+        type=BANK_SYNC,
+        subject_id=connection_id,
+        status="queued",
+        created_at=utcnow(),
+    )
+    session.add(job)
+    session.flush()
+    _enqueue(session, current_tenant_id(), job.id, BANK_SYNC, connection_id)
+    log.info("bank sync requested", extra={"job_id": job.id, "reason": reason})
+    return job
 
 
-def _enqueue(session: Session, tenant_id: str, job_id: str) -> None:
+def rq_job_id(tenant_id: str, job_id: str, job_type: str = RECONCILE) -> str:
+    """The RQ job id of a job row (RQ allows only letters, digits, _ and -)."""
+    return f"{_TASKS[job_type][2]}-{tenant_id}-{job_id}"
+
+
+def _enqueue(
+    session: Session,
+    tenant_id: str,
+    job_id: str,
+    job_type: str = RECONCILE,
+    subject_id: str | None = None,
+) -> None:
+    task, timeout, _ = _TASKS[job_type]
+    args = (tenant_id, job_id) if subject_id is None else (tenant_id, job_id, subject_id)
     jobs.enqueue(
-        session,
-        RECONCILE_TASK,
-        tenant_id,
-        job_id,
-        job_id=rq_job_id(tenant_id, job_id),
-        timeout=RECONCILE_TIMEOUT,
+        session, task, *args, job_id=rq_job_id(tenant_id, job_id, job_type), timeout=timeout
     )
 
 
@@ -210,11 +253,11 @@ def skip_job(*, session: Session, job_id: str, reason: str) -> None:
 
 def queue_job_id(job: Job) -> str:
     """The id a job row's work has in the queue (deterministic, so a redelivery is a no-op)."""
-    return rq_job_id(job.tenant_id, job.id)
+    return rq_job_id(job.tenant_id, job.id, job.type)
 
 
 def dispatch_job(*, session: Session, job: Job) -> None:
     """Enqueue a job row's work again, after ``session`` commits (the sweeper's re-dispatch)."""
-    if job.type != RECONCILE:
+    if job.type not in _TASKS:
         raise ValueError(f"cannot dispatch a {job.type!r} job")
-    _enqueue(session, job.tenant_id, job.id)
+    _enqueue(session, job.tenant_id, job.id, job.type, job.subject_id)

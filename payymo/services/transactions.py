@@ -35,7 +35,8 @@ IMPORTED = (
 _LOCKED_BY_MATCH = ("matched", "partially_matched")
 
 
-def _snapshot(txn: Transaction) -> dict:
+def document(txn) -> dict:
+    """The transaction as the API and events show it."""
     return _OUT.dump(txn)
 
 
@@ -108,7 +109,7 @@ def update_transaction(*, session: Session, transaction_id: str, changes: dict) 
         events.emit(
             session,
             "transaction.updated",
-            {"object": _snapshot(txn), "previous_attributes": previous},
+            {"object": document(txn), "previous_attributes": previous},
         )
     return txn
 
@@ -179,7 +180,7 @@ def import_transactions(
             continue
         txn = _new_transaction(account, data, key, now)
         session.add(txn)
-        events.emit(session, "transaction.created", {"object": _snapshot(txn)})
+        events.emit(session, "transaction.created", {"object": document(txn)})
         known[key] = txn.id
         results.append(RowResult(index, "created", txn.id))
     session.flush()

@@ -274,10 +274,15 @@ def test_unknown_query_parameter_is_rejected_on_routes_without_a_query_schema(ap
     assert count(Invoice) == 1
 
 
+CALLBACK = "/api/v1/bank_connections/callback"
+
+
 def test_every_operation_in_the_spec_rejects_an_unknown_query_parameter(api):
     spec = api.get("/api/v1/openapi.json").json
     problems = []
     for path, item in spec["paths"].items():
+        if path == CALLBACK:
+            continue  # the bank's redirect back carries parameters of the provider's own
         url = re.sub(r"{\w+}", "x_00000000000000000000000000", path)
         for method in ("get", "post", "put", "patch", "delete"):
             if method not in item:

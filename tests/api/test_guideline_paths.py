@@ -212,9 +212,6 @@ def test_the_run_body_is_optional_and_documented_so(api):
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "bank_connections"),
-        ("POST", "bank_connections"),
-        ("GET", "institutions"),
         ("GET", "stripe/payments"),
         ("GET", "stripe/payouts"),
         ("GET", "webhook_endpoints"),

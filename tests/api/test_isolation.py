@@ -34,7 +34,7 @@ ID_KINDS = {
     "job_id": "job",
 }
 # Body fields that end in "_id" but are not references to another object.
-NOT_REFERENCES = {"external_id", "end_to_end_id", "provider_id", "id"}
+NOT_REFERENCES = {"external_id", "end_to_end_id", "provider_id", "id", "institution_id"}
 SECRET = "Zq7Secret"  # marks every name and text tenant A writes
 
 

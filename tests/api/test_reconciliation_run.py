@@ -24,6 +24,7 @@ JOB_FIELDS = {
     "object",
     "id",
     "type",
+    "subject_id",
     "status",
     "result",
     "error",

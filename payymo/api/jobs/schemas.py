@@ -14,6 +14,12 @@ class JobOut(OutputSchema):
     object = fields.Constant("job")
     id = fields.String()
     type = fields.String(metadata={"enum": list(JOB_TYPES)})
+    subject_id = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "What the job works on (a bank sync's connection id); null for the whole tenant"
+        },
+    )
     status = fields.String(metadata={"enum": list(JOB_STATUSES)})
     result = fields.Dict(
         keys=fields.String(),

@@ -27,6 +27,7 @@ MATCH_ID = "mat_01M8HBAYMV2RQM72ZT2F86FG4S"
 SUGGESTION_ID = "sug_01M8HBB17YCVZ0KR9M8NKMTMWV"
 EVENT_ID = "evt_01M8HBB1C4AMB7VD6K6GR9T6HJ"
 JOB_ID = "job_01M8HBAQERBWXTNWWDXPSWHSDB"
+CONNECTION_ID = "bc_01M8HB6D9QW4T2Y7N3B5K8X1ZC"
 REQUEST_ID = "req_6f2fa21718df2eb3d006bf81"
 
 _AT = dt.datetime(2026, 11, 3, 9, 15, 42, tzinfo=dt.UTC)
@@ -211,6 +212,7 @@ EVENT = _obj(
 QUEUED_JOB = _obj(
     id=JOB_ID,
     type="reconcile",
+    subject_id=None,
     status="queued",
     result=None,
     error=None,
@@ -237,6 +239,70 @@ FINISHED_JOB = _obj(
         "attempts": 1,
     }
 )
+
+
+SYNC_JOB = _obj(**{**vars(QUEUED_JOB), "type": "bank_sync", "subject_id": CONNECTION_ID})
+INSTITUTION = _obj(
+    id="SANDBOXFINANCE_SFIN0000",
+    name="Sandbox Finance",
+    bic="SFIN0000",
+    countries=["GB"],
+    logo="https://cdn.nordigen.com/ais/SANDBOXFINANCE_SFIN0000.png",
+    max_history_days=730,
+    max_access_days=180,
+)
+PENDING_CONNECTION = {
+    "object": "bank_connection",
+    "id": CONNECTION_ID,
+    "provider": "gocardless",
+    "institution_id": "SANDBOXFINANCE_SFIN0000",
+    "institution_name": "Sandbox Finance",
+    "status": "pending",
+    "link": "https://ob.gocardless.com/psd2/start/3fa85f64-5717-4562-b3fc-2c963f66afa6/SANDBOXFINANCE_SFIN0000",
+    "redirect_url": "https://billing.example.com/banks/done",
+    "max_historical_days": 730,
+    "access_valid_for_days": 180,
+    "linked_at": None,
+    "access_expires_at": None,
+    "last_synced_at": None,
+    "next_sync_at": None,
+    "last_error": None,
+    "last_error_code": None,
+    "accounts": [],
+    "created_at": _AT.isoformat(),
+    "updated_at": _AT.isoformat(),
+}
+LINKED_CONNECTION = {
+    **PENDING_CONNECTION,
+    "status": "linked",
+    "link": None,
+    "linked_at": _AT.isoformat(),
+    "access_expires_at": "2027-05-02T09:15:42+00:00",
+    "last_synced_at": _LATER.isoformat(),
+    "next_sync_at": "2026-11-03T15:16:05+00:00",
+    "accounts": [
+        {
+            "id": ACCOUNT_ID,
+            "name": "Main GBP",
+            "iban": "GB33BUKB20201555555555",
+            "currency": "GBP",
+            "owner_name": "Initech Ltd",
+            "linked": True,
+            "balances": [
+                {
+                    "kind": "closingBooked",
+                    "amount": 1_913_12,
+                    "amount_display": "1913.12",
+                    "currency": "GBP",
+                    "reference_date": "2026-11-02",
+                }
+            ],
+            "balances_updated_at": _LATER.isoformat(),
+            "last_synced_at": _LATER.isoformat(),
+        }
+    ],
+}
+REVOKED_CONNECTION = {**LINKED_CONNECTION, "status": "revoked", "next_sync_at": None}
 
 
 def _bucket(currency="GBP", count=10, amount_in=250_000, amount_out=62_000, **key):
@@ -381,6 +447,13 @@ RESPONSES: dict[str, dict[int, object]] = {
     f"DELETE {_V1}/reconciliation/match/{{match_id}}": {200: REVERSED_MATCH},
     f"POST {_V1}/reconciliation/test_pattern": {200: _PATTERN_TEST},
     f"POST {_V1}/reconciliation/run": {202: QUEUED_JOB},
+    f"GET {_V1}/institutions": {200: {"data": [INSTITUTION], "has_more": False}},
+    f"GET {_V1}/bank_connections": {200: _listing(LINKED_CONNECTION)},
+    f"POST {_V1}/bank_connections": {201: PENDING_CONNECTION},
+    f"GET {_V1}/bank_connections/{{connection_id}}": {200: LINKED_CONNECTION},
+    f"DELETE {_V1}/bank_connections/{{connection_id}}": {200: REVOKED_CONNECTION},
+    f"POST {_V1}/bank_connections/{{connection_id}}/refresh": {202: SYNC_JOB},
+    f"POST {_V1}/bank_connections/{{connection_id}}/reconnect": {200: PENDING_CONNECTION},
     f"GET {_V1}/jobs": {200: _listing(FINISHED_JOB)},
     f"GET {_V1}/jobs/{{job_id}}": {200: FINISHED_JOB},
 }
@@ -458,6 +531,10 @@ REQUESTS: dict[str, dict] = {
         "text": "payment RE-20240042 thanks",
     },
     f"POST {_V1}/reconciliation/run": {},
+    f"POST {_V1}/bank_connections": {
+        "institution_id": "SANDBOXFINANCE_SFIN0000",
+        "redirect_url": "https://billing.example.com/banks/done",
+    },
 }
 
 # Parameter name → example; per-operation values where a name means different things.
@@ -470,6 +547,9 @@ PARAMETERS: dict[str, object] = {
     "suggestion_id": SUGGESTION_ID,
     "match_id": MATCH_ID,
     "job_id": JOB_ID,
+    "connection_id": CONNECTION_ID,
+    "country": "GB",
+    "state": "Yk3h2R0m1xq7bC9vT5wQp8sLz4nJ6dFa",
     "account_id": ACCOUNT_ID,
     "limit": 25,
     "sync_token": "0",
@@ -502,6 +582,7 @@ _BY_OPERATION = {
     ("GET", "/reconciliation/matches", "status"): "active",
     ("GET", "/jobs", "status"): "succeeded",
     ("GET", "/jobs", "type"): "reconcile",
+    ("GET", "/bank_connections", "status"): "linked",
 }
 
 
@@ -524,6 +605,7 @@ _PREFIXES = {
     "suggestions": SUGGESTION_ID,
     "matches": MATCH_ID,
     "jobs": JOB_ID,
+    "bank_connections": CONNECTION_ID,
 }
 
 

@@ -14,7 +14,11 @@ from payymo.api.common import (
 )
 from payymo.api.fields import NO_CONTROL, NO_NUL, Amount, CurrencyCode, Display, Iban
 from payymo.api.invoices.schemas import RowError
-from payymo.models.transaction import MATCH_STATUSES, TRANSACTION_STATUSES
+from payymo.models.transaction import (
+    IMPORTABLE_STATUSES,
+    MATCH_STATUSES,
+    TRANSACTION_STATUSES,
+)
 
 DIRECTIONS = ("in", "out")
 IMPORT_ROW_STATUSES = ("created", "duplicate", "error")
@@ -72,7 +76,7 @@ class TransactionImportRow(StrictSchema):
         validate=validate.And(validate.Length(min=1, max=255), NO_CONTROL),
         metadata={"description": "Your id for the line; re-sending it is a duplicate"},
     )
-    status = fields.String(load_default="booked", validate=validate.OneOf(TRANSACTION_STATUSES))
+    status = fields.String(load_default="booked", validate=validate.OneOf(IMPORTABLE_STATUSES))
     booking_date = fields.Date(required=True)
     value_date = fields.Date(allow_none=True)
     amount = Amount(signed=True, required=True)

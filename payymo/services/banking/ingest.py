@@ -1,0 +1,288 @@
+"""Write a provider's transactions into a synced account: set-based, whole or not at all.
+
+Keys come from ``services.dedupe`` (the statement import's): the provider's id, else the
+normalised content and its occurrence, per account. Then, under the account's row lock:
+- a line already known is left alone (a matched line is never modified);
+- a booked line that replaces a pending one (same id, or the pending line vanished and
+  the booked one has its amount) supersedes it in place: one transaction, now booked;
+- a pending line the bank no longer reports becomes ``expired``, never deleted;
+- the rest are inserted in one ``INSERT … ON CONFLICT DO NOTHING``, with their
+  ``transaction.created`` events in one more statement, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from payymo import events
+from payymo.db import utcnow
+from payymo.ids import new_id
+from payymo.models import Event, Transaction
+from payymo.observability import request_id_var
+from payymo.services import dedupe
+from payymo.services.dedupe import normalise_text
+from payymo.services.transactions import document
+from payymo.tenancy import current_tenant_id
+
+_MATCHED = ("matched", "partially_matched")
+# Columns a supersede copies from the booked line; a matched line keeps its text.
+_DATES = ("booking_date", "value_date")
+_TEXT = ("counterparty_name", "counterparty_iban", "remittance_information", "end_to_end_id")
+# A pending line is paired with a booked one no more than this many days apart.
+PAIR_DAYS = 14
+
+
+@dataclass
+class IngestResult:
+    """What one page did to an account."""
+
+    created: int = 0
+    known: int = 0
+    superseded: int = 0
+    expired: int = 0
+    credits_created: int = 0
+    latest_booking_date: dt.date | None = None
+    created_ids: list[str] = field(default_factory=list, repr=False)
+
+    def as_dict(self) -> dict:
+        """Counts, as a job result shows them."""
+        return {
+            "created": self.created,
+            "known": self.known,
+            "superseded": self.superseded,
+            "expired": self.expired,
+        }
+
+
+@dataclass
+class _Existing:
+    id: str
+    key: str
+    status: str
+    match_status: str
+    amount: int
+    currency: str
+    day: dt.date | None
+    text: str
+
+
+def pending_key(key: str) -> str:
+    """A pending line's key: its own namespace, so a booked twin in one page is not lost."""
+    if len(key) < dedupe.KEY_MAX_LENGTH:
+        return "p" + key
+    return "pidh:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _text(row) -> str:
+    return normalise_text(
+        f"{row.get('counterparty_name') or ''} {row.get('remittance_information') or ''}"
+    )
+
+
+def _load_existing(session: Session, account_id: str, since: dt.date | None) -> list[_Existing]:
+    t = Transaction
+    stmt = select(
+        t.id,
+        t.dedupe_key,
+        t.status,
+        t.match_status,
+        t.amount,
+        t.currency,
+        t.booking_date,
+        t.counterparty_name,
+        t.remittance_information,
+    ).where(t.account_id == account_id)
+    if since is not None:
+        # History before the page's first day cannot collide; pending lines always can.
+        stmt = stmt.where(
+            or_(t.booking_date >= since, t.booking_date.is_(None), t.status != "booked")
+        )
+    found = []
+    for r in session.execute(stmt):
+        # Only a pending line is ever paired by its text.
+        text = _text({"counterparty_name": r[7], "remittance_information": r[8]})
+        found.append(_Existing(*r[:7], text if r[2] == "pending" else ""))
+    return found
+
+
+def _pair(row: dict, vanished: dict[tuple, list[_Existing]]) -> _Existing | None:
+    """The vanished pending line this booked row replaces: same amount, closest text and day."""
+    candidates = vanished.get((row["amount"], row["currency"]))
+    if not candidates:
+        return None
+    text = _text(row)
+    day = row.get("booking_date")
+
+    def distance(p: _Existing) -> tuple:
+        days = abs((day - p.day).days) if day and p.day else 0
+        return (p.text != text, days)
+
+    best = min(candidates, key=distance)
+    if best.day and day and abs((day - best.day).days) > PAIR_DAYS:
+        return None
+    candidates.remove(best)
+    return best
+
+
+def _supersede(session: Session, old: _Existing, row: dict, key: str, now) -> None:
+    values = {
+        "status": "booked",
+        "dedupe_key": key,
+        "provider_id": dedupe.clean_id(row.get("id")),
+        "raw": row.get("raw"),
+        "updated_at": now,
+        **{name: row.get(name) for name in _DATES},
+    }
+    if old.match_status not in _MATCHED:
+        values.update({name: row.get(name) for name in _TEXT})
+    session.execute(update(Transaction).where(Transaction.id == old.id).values(**values))
+    txn = session.get(Transaction, old.id, populate_existing=True)
+    events.emit(
+        session,
+        "transaction.updated",
+        {"object": document(txn), "previous_attributes": {"status": old.status}},
+    )
+
+
+def _expire(session: Session, old: _Existing, now) -> None:
+    session.execute(
+        update(Transaction).where(Transaction.id == old.id).values(status="expired", updated_at=now)
+    )
+    txn = session.get(Transaction, old.id, populate_existing=True)
+    events.emit(
+        session,
+        "transaction.updated",
+        {"object": document(txn), "previous_attributes": {"status": "pending"}},
+    )
+
+
+def ingest(
+    *, session: Session, account_id: str, currency: str, booked: list[dict], pending: list[dict]
+) -> IngestResult:
+    """Write ``booked`` and ``pending`` rows (``lines.to_row`` form) into the account.
+
+    The caller holds the account's lock and commits; the pending list must be complete
+    (the bank's whole current pending list), since lines missing from it expire.
+    """
+    result = IngestResult()
+    booked_keys = dedupe.dedupe_keys(booked)
+    pending_keys = [pending_key(key) for key in dedupe.dedupe_keys(pending)]
+    days = [row["booking_date"] for row in booked if row.get("booking_date")]
+    result.latest_booking_date = max(days) if days else None
+    existing = _load_existing(session, account_id, min(days) if days else None)
+    by_key = {item.key: item for item in existing}
+    pending_now = set(pending_keys)
+    now = utcnow()
+    vanished: dict[tuple, list[_Existing]] = defaultdict(list)
+    for item in existing:
+        if item.status == "pending" and item.key not in pending_now:
+            vanished[(item.amount, item.currency)].append(item)
+    new_rows: list[tuple[dict, str]] = []
+    for row, key in zip(booked, booked_keys, strict=True):
+        old = by_key.get(key) or by_key.get(pending_key(key))
+        if old is not None and old.status != "pending":
+            result.known += 1
+            continue
+        if old is None:
+            old = _pair(row, vanished)
+        else:
+            vanished[(old.amount, old.currency)] = [
+                p for p in vanished[(old.amount, old.currency)] if p.id != old.id
+            ]
+        if old is not None:
+            _supersede(session, old, row, key, now)
+            result.superseded += 1
+            continue
+        new_rows.append((row, key))
+    for row, key in zip(pending, pending_keys, strict=True):
+        if key in by_key:
+            result.known += 1
+        else:
+            new_rows.append((row, key))
+    for items in vanished.values():
+        for old in items:
+            if old.match_status in _MATCHED:
+                continue  # money someone matched stays as it is
+            _expire(session, old, now)
+            result.expired += 1
+    _insert(session, account_id, new_rows, now, result)
+    return result
+
+
+def _insert(session: Session, account_id: str, new_rows, now, result: IngestResult) -> None:
+    if not new_rows:
+        return
+    records = []
+    for row, key in new_rows:
+        records.append(
+            {
+                "id": new_id("txn"),
+                "account_id": account_id,
+                "dedupe_key": key,
+                "provider_id": dedupe.clean_id(row.get("id")),
+                "status": row["status"],
+                "booking_date": row.get("booking_date"),
+                "value_date": row.get("value_date"),
+                "amount": row["amount"],
+                "amount_allocated": 0,
+                "currency": row["currency"],
+                "counterparty_name": row.get("counterparty_name"),
+                "counterparty_iban": row.get("counterparty_iban"),
+                "remittance_information": row.get("remittance_information"),
+                "end_to_end_id": row.get("end_to_end_id"),
+                "raw": row.get("raw"),
+                "match_status": "unmatched",
+                "category": None,
+                "notes": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    inserted = _insert_ignoring_conflicts(session, records)
+    created = [record for record in records if record["id"] in inserted]
+    result.created = len(created)
+    result.known += len(records) - len(created)
+    result.credits_created = sum(1 for record in created if record["amount"] > 0)
+    result.created_ids = [record["id"] for record in created]
+    _emit_created(session, created)
+
+
+def _insert_ignoring_conflicts(session: Session, records: list[dict]) -> set[str]:
+    table = Transaction.__table__
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = (
+        module.insert(table)
+        .on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
+        .returning(table.c.id)
+    )
+    tenant = {"tenant_id": current_tenant_id()}
+    rows = session.execute(stmt, [record | tenant for record in records])
+    return set(rows.scalars())
+
+
+def _emit_created(session: Session, created: list[dict]) -> None:
+    if not created:
+        return
+    request_id = request_id_var.get()
+    tenant_id = current_tenant_id()
+    rows = [
+        {
+            "id": new_id("evt"),
+            "tenant_id": tenant_id,
+            "type": "transaction.created",
+            "data": {"object": document(SimpleNamespace(**record))},
+            "request_id": request_id,
+            "created_at": record["created_at"],
+        }
+        for record in created
+    ]
+    session.execute(insert(Event.__table__), rows)

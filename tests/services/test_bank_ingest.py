@@ -1,0 +1,181 @@
+"""Bank sync writes: dedupe, pending → booked, expired pending, malformed lines, events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from integrations.banking import BankTransaction, MalformedTransaction, TransactionPage
+from payymo.ids import new_id
+from payymo.models import BankAccount, Event, Job, Transaction
+from payymo.services.banking.ingest import ingest
+from payymo.services.banking.lines import rows_from_page
+from payymo.tenancy import tenant_scope
+
+DAY = dt.date(2026, 11, 20)
+
+
+def line(amount: str, *, id=None, status="booked", day=DAY, text="INV-1042", name="Initech"):
+    return BankTransaction(
+        status=status,
+        amount=Decimal(amount),
+        currency="EUR",
+        id=id,
+        booking_date=day,
+        counterparty_name=name,
+        remittance_information=text,
+        raw={"transactionAmount": {"amount": amount, "currency": "EUR"}},
+    )
+
+
+@pytest.fixture
+def account(session, tenant) -> str:
+    with tenant_scope(tenant.tenant_id):
+        acc = BankAccount(id=new_id("ba"), kind="provider", name="Main", currency="EUR")
+        session.add(acc)
+        session.commit()
+        return acc.id
+
+
+def sync(session, tenant, account_id, booked=(), pending=(), malformed=()):
+    with tenant_scope(tenant.tenant_id):
+        page = TransactionPage(tuple(booked), tuple(pending), tuple(malformed))
+        b, p, problems = rows_from_page(page, "EUR")
+        result = ingest(session=session, account_id=account_id, currency="EUR", booked=b, pending=p)
+        session.commit()
+        return result, problems
+
+
+def rows(session, tenant, account_id) -> list[Transaction]:
+    with tenant_scope(tenant.tenant_id):
+        session.expire_all()
+        stmt = select(Transaction).where(Transaction.account_id == account_id)
+        return list(session.scalars(stmt.order_by(Transaction.id)))
+
+
+def count_events(session, tenant, event_type) -> int:
+    with tenant_scope(tenant.tenant_id):
+        return session.scalar(select(func.count()).where(Event.type == event_type))
+
+
+def test_first_sync_writes_every_line_once_with_its_event_and_a_resync_writes_nothing(
+    session, tenant, account
+):
+    coffee = line("-3.20", text="Coffee", name="Cafe")
+    page = [line("120.00", id="T1"), coffee, coffee, line("-9.99", id="T2")]
+    first, problems = sync(
+        session, tenant, account, booked=page, pending=[line("5.00", status="pending")]
+    )
+    assert (first.created, first.known, problems) == (5, 0, [])
+    stored = rows(session, tenant, account)
+    # Two identical coffees on one day are two transactions.
+    assert sorted(t.amount for t in stored) == [-999, -320, -320, 500, 12000]
+    assert {t.status for t in stored if t.amount == 500} == {"pending"}
+    assert count_events(session, tenant, "transaction.created") == 5
+
+    again, _ = sync(session, tenant, account, booked=page, pending=[line("5.00", status="pending")])
+    assert (again.created, again.known, again.superseded, again.expired) == (0, 5, 0, 0)
+    assert len(rows(session, tenant, account)) == 5
+    assert count_events(session, tenant, "transaction.created") == 5
+
+
+def test_a_pending_line_booked_under_a_new_id_supersedes_it_in_place(session, tenant, account):
+    sync(session, tenant, account, pending=[line("45.50", status="pending", text="INV-7")])
+    (pending,) = rows(session, tenant, account)
+    result, _ = sync(
+        session, tenant, account, booked=[line("45.50", id="BK-9", text="INV-7 Initech")]
+    )
+    assert (result.created, result.superseded) == (0, 1)
+    (booked,) = rows(session, tenant, account)
+    assert booked.id == pending.id
+    assert (booked.status, booked.provider_id, booked.remittance_information) == (
+        "booked",
+        "BK-9",
+        "INV-7 Initech",
+    )
+    assert count_events(session, tenant, "transaction.updated") == 1
+    # The booked line is now known by its id: a re-sync changes nothing.
+    again, _ = sync(
+        session, tenant, account, booked=[line("45.50", id="BK-9", text="INV-7 Initech")]
+    )
+    assert (again.created, again.known, again.superseded) == (0, 1, 0)
+
+
+def test_a_pending_line_booked_under_the_same_id_is_promoted(session, tenant, account):
+    sync(session, tenant, account, pending=[line("10.00", id="P1", status="pending")])
+    result, _ = sync(session, tenant, account, booked=[line("10.00", id="P1")])
+    assert result.superseded == 1
+    (txn,) = rows(session, tenant, account)
+    assert txn.status == "booked"
+
+
+def test_a_pending_line_that_disappears_expires_and_is_kept(session, tenant, account):
+    sync(session, tenant, account, pending=[line("7.00", status="pending", text="hold")])
+    result, _ = sync(session, tenant, account)
+    assert result.expired == 1
+    (txn,) = rows(session, tenant, account)
+    assert txn.status == "expired"
+    # It does not come back as a duplicate, nor expire twice.
+    again, _ = sync(session, tenant, account)
+    assert (again.expired, len(rows(session, tenant, account))) == (0, 1)
+
+
+def test_a_matched_pending_line_is_left_alone_when_it_disappears(session, tenant, account):
+    sync(session, tenant, account, pending=[line("7.00", status="pending")])
+    (txn,) = rows(session, tenant, account)
+    with tenant_scope(tenant.tenant_id):
+        session.get(Transaction, txn.id).match_status = "matched"
+        session.commit()
+    result, _ = sync(session, tenant, account)
+    assert result.expired == 0
+    assert rows(session, tenant, account)[0].status == "pending"
+
+
+def test_a_pending_line_is_not_paired_with_a_booked_line_of_another_amount(
+    session, tenant, account
+):
+    sync(session, tenant, account, pending=[line("7.00", status="pending")])
+    result, _ = sync(session, tenant, account, booked=[line("7.01", id="B1")])
+    assert (result.created, result.superseded, result.expired) == (1, 0, 1)
+
+
+def test_malformed_lines_are_reported_and_the_rest_imported(session, tenant, account):
+    bad = [
+        line("12.345", id="X1"),
+        BankTransaction(status="booked", amount=Decimal("5"), currency="USD", id="X2"),
+        BankTransaction(status="booked", amount=Decimal("5"), currency="EURO", id="X3"),
+    ]
+    broken = MalformedTransaction("booked", "transactionAmount is missing", {"transactionId": "X4"})
+    result, problems = sync(
+        session, tenant, account, booked=[*bad, line("1.00", id="OK")], malformed=[broken]
+    )
+    assert result.created == 1
+    reasons = {p.provider_id: p.reason for p in problems}
+    assert set(reasons) == {"X1", "X2", "X3", "X4"}
+    assert "more decimal places than EUR allows" in reasons["X1"]
+    assert "does not match the account's EUR" in reasons["X2"]
+    assert "unknown currency" in reasons["X3"]
+    assert reasons["X4"] == "transactionAmount is missing"
+
+
+def test_the_same_line_in_two_accounts_is_two_transactions(session, tenant, account):
+    with tenant_scope(tenant.tenant_id):
+        other = BankAccount(id=new_id("ba"), kind="provider", name="Savings", currency="EUR")
+        session.add(other)
+        session.commit()
+        other_id = other.id
+    sync(session, tenant, account, booked=[line("3.00", id="SAME")])
+    result, _ = sync(session, tenant, other_id, booked=[line("3.00", id="SAME")])
+    assert result.created == 1
+
+
+def test_new_credits_report_themselves_for_reconciliation(session, tenant, account):
+    result, _ = sync(
+        session, tenant, account, booked=[line("50.00", id="C1"), line("-2.00", id="D1")]
+    )
+    assert result.credits_created == 1
+    with tenant_scope(tenant.tenant_id):
+        assert session.scalar(select(func.count()).select_from(Job)) == 0  # sync asks, not ingest
