@@ -45,6 +45,7 @@ BLUEPRINT_SCOPES = {
     "jobs": "reconciliation",
     "bank_connections": "bank_connections",
     "institutions": "bank_connections",
+    "bank_integrations": "bank_connections",
 }
 log = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)

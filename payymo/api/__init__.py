@@ -44,6 +44,7 @@ def _blueprints():
     from payymo.api.api_keys.routes import blp as api_keys
     from payymo.api.bank_accounts.routes import blp as bank_accounts
     from payymo.api.bank_connections.routes import blp as bank_connections
+    from payymo.api.bank_integrations.routes import blp as bank_integrations
     from payymo.api.events.routes import blp as events
     from payymo.api.institutions.routes import blp as institutions
     from payymo.api.invoices.routes import blp as invoices
@@ -60,6 +61,7 @@ def _blueprints():
         bank_accounts,
         institutions,
         bank_connections,
+        bank_integrations,
         transactions,
         events,
         reconciliation,

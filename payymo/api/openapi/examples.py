@@ -302,6 +302,14 @@ LINKED_CONNECTION = {
         }
     ],
 }
+_CREDENTIALS = {
+    "provider": "gocardless",
+    "fields": ["secret_id", "secret_key"],
+    "configured": True,
+    "source": "tenant",
+    "credentials": {"secret_id": "…9f3a", "secret_key": "…b71c"},
+}
+_PLATFORM_CREDENTIALS = {**_CREDENTIALS, "source": "platform", "credentials": {}}
 REVOKED_CONNECTION = {**LINKED_CONNECTION, "status": "revoked", "next_sync_at": None}
 
 
@@ -454,6 +462,9 @@ RESPONSES: dict[str, dict[int, object]] = {
     f"DELETE {_V1}/bank_connections/{{connection_id}}": {200: REVOKED_CONNECTION},
     f"POST {_V1}/bank_connections/{{connection_id}}/refresh": {202: SYNC_JOB},
     f"POST {_V1}/bank_connections/{{connection_id}}/reconnect": {200: PENDING_CONNECTION},
+    f"GET {_V1}/integrations/{{provider}}": {200: _CREDENTIALS},
+    f"PUT {_V1}/integrations/{{provider}}": {200: _CREDENTIALS},
+    f"DELETE {_V1}/integrations/{{provider}}": {200: _PLATFORM_CREDENTIALS},
     f"GET {_V1}/jobs": {200: _listing(FINISHED_JOB)},
     f"GET {_V1}/jobs/{{job_id}}": {200: FINISHED_JOB},
 }
@@ -531,6 +542,10 @@ REQUESTS: dict[str, dict] = {
         "text": "payment RE-20240042 thanks",
     },
     f"POST {_V1}/reconciliation/run": {},
+    f"PUT {_V1}/integrations/{{provider}}": {
+        "secret_id": "8c7e1f0a-2b4d-4e6f-9a1b-3c5d7e9f3a",
+        "secret_key": "5f2a…(the secret key GoCardless showed once)…b71c",
+    },
     f"POST {_V1}/bank_connections": {
         "institution_id": "SANDBOXFINANCE_SFIN0000",
         "redirect_url": "https://billing.example.com/banks/done",
@@ -548,6 +563,7 @@ PARAMETERS: dict[str, object] = {
     "match_id": MATCH_ID,
     "job_id": JOB_ID,
     "connection_id": CONNECTION_ID,
+    "provider": "gocardless",
     "country": "GB",
     "state": "Yk3h2R0m1xq7bC9vT5wQp8sLz4nJ6dFa",
     "account_id": ACCOUNT_ID,

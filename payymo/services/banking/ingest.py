@@ -18,8 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from sqlalchemy import insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from payymo import events
@@ -28,6 +27,7 @@ from payymo.ids import new_id
 from payymo.models import Event, Transaction
 from payymo.observability import request_id_var
 from payymo.services import dedupe
+from payymo.services.banking import bulk
 from payymo.services.dedupe import normalise_text
 from payymo.services.transactions import document
 from payymo.tenancy import current_tenant_id
@@ -256,17 +256,14 @@ def _insert(session: Session, account_id: str, new_rows, now, result: IngestResu
 
 
 def _insert_ignoring_conflicts(session: Session, records: list[dict]) -> set[str]:
-    table = Transaction.__table__
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = (
-        module.insert(table)
-        .on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
-        .returning(table.c.id)
-    )
     tenant = {"tenant_id": current_tenant_id()}
-    rows = session.execute(stmt, [record | tenant for record in records])
-    return set(rows.scalars())
+    return bulk.insert_ignoring_conflicts(
+        session,
+        Transaction.__table__,
+        [record | tenant for record in records],
+        conflict=("account_id", "dedupe_key"),
+        json_columns=("raw",),
+    )
 
 
 def _emit_created(session: Session, created: list[dict]) -> None:
@@ -285,4 +282,4 @@ def _emit_created(session: Session, created: list[dict]) -> None:
         }
         for record in created
     ]
-    session.execute(insert(Event.__table__), rows)
+    bulk.insert_ignoring_conflicts(session, Event.__table__, rows, json_columns=("data",))
