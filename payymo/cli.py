@@ -183,6 +183,34 @@ def worker(burst: bool) -> None:
             sweep.stop(timeout=5)
 
 
+@main.command()
+@click.option(
+    "--interval",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds between passes.",
+)
+@click.option("--once", is_flag=True, help="One pass, print its counts, exit.")
+def scheduler(interval: int, once: bool) -> None:
+    """Start due bank syncs and mark expiring consents (workers' sweeps do this too)."""
+    from payymo import jobs
+    from payymo.sweeper import Periodic
+
+    _settings()
+    tick = jobs.resolve("tasks.bank_sync.schedule_syncs")
+    if once:
+        _emit(tick())
+        return
+    loop = Periodic("bank-scheduler", interval, tick).start()
+    click.echo(f"bank sync scheduler: a pass every {interval} s (Ctrl-C stops)", err=True)
+    try:
+        while True:
+            loop.wait(3600)
+    except KeyboardInterrupt:
+        loop.stop(timeout=5)
+
+
 # -- jobs ---------------------------------------------------------------------------------
 
 

@@ -47,6 +47,10 @@ class Periodic:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the thread ends (or ``timeout`` seconds pass)."""
+        self._thread.join(timeout)
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:

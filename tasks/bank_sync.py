@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from payymo.db import utcnow
 from payymo.services import jobs as job_service
 from payymo.services.banking import sync
-from tasks.base import tenant_job
+from tasks.base import system_job, tenant_job
 
 
 @tenant_job(records_job=True)
@@ -28,3 +29,11 @@ def sync_connection(session: Session, job_id: str | None, connection_id: str) ->
         job_service.finish_job(session=session, job_id=job_id, result=result)
     session.commit()
     return result
+
+
+@system_job
+def schedule_syncs(session: Session) -> dict:
+    """One pass of the bank sync scheduler across tenants; returns counts by outcome."""
+    from tasks.maintenance import schedule_bank_syncs
+
+    return dict(schedule_bank_syncs(session, utcnow()))
