@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from integrations.gocardless.fake import FakeGoCardless, serve_in_thread
 from payymo import create_app, db, migrate
 from payymo.config import DEFAULT_PLAN_RATE_LIMITS, Settings
 from payymo.services import api_keys as key_service
@@ -48,7 +49,23 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory) -> Settings:
+def gocardless_server():
+    """The fake GoCardless on loopback for the whole run; the app's client talks to it."""
+    local = serve_in_thread(FakeGoCardless())
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def gocardless(gocardless_server) -> FakeGoCardless:
+    """The fake, put back as it was after the test (faults, clock, flags)."""
+    fake = gocardless_server.fake
+    yield fake
+    fake.reset()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory, gocardless_server) -> Settings:
     instance = tmp_path_factory.mktemp("instance")
     url = f"sqlite:///{instance / 'test.db'}" if EMBEDDED else APP_URL
     return Settings(
@@ -63,6 +80,11 @@ def settings(tmp_path_factory) -> Settings:
         # tests of the per-address limit lower it.
         bad_key_rate_limit=1_000_000,
         plan_rate_limits={**DEFAULT_PLAN_RATE_LIMITS, "fuzz": 1_000_000_000},
+        provider_env={
+            "PAYYMO_GOCARDLESS_BASE_URL": gocardless_server.base_url,
+            "PAYYMO_GOCARDLESS_SECRET_ID": gocardless_server.credentials["secret_id"],
+            "PAYYMO_GOCARDLESS_SECRET_KEY": gocardless_server.credentials["secret_key"],
+        },
     )
 
 

@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 
 from integrations.banking import AuthenticationFailed, BankProviderError
+from integrations.banking.tokens import MemoryTokenStore
+
+__all__ = ["MemoryTokenStore", "Tokens"]
 
 # Refresh an access token this long before it expires (a call may take a while).
 MARGIN_SECONDS = 300
-
-
-class MemoryTokenStore:
-    """A thread-safe in-process store (the default; Payymo passes Redis or the database)."""
-
-    def __init__(self):
-        self._values: dict[str, tuple[str, float]] = {}
-        self._guard = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        """The value under ``key`` unless expired."""
-        with self._guard:
-            item = self._values.get(key)
-        if item is None or item[1] <= time.monotonic():
-            return None
-        return item[0]
-
-    def set(self, key: str, value: str, *, ttl: int) -> None:
-        """Store ``value`` for ``ttl`` seconds."""
-        with self._guard:
-            self._values[key] = (value, time.monotonic() + ttl)
 
 
 class Tokens:

@@ -185,6 +185,15 @@ class FakeGoCardless:
         raw = body if isinstance(body, bytes) or body is None else orjson.dumps(body)
         self.faults.append(_Fault(API + prefix, times, status, raw, delay))
 
+    def reset(self) -> None:
+        """Forget faults, flags and clock moves (the banks and consents stay)."""
+        with self.lock:
+            self.faults.clear()
+            self.reject_next_consent = False
+            self.status_as_object = False
+            self._offset = 0.0
+            self.used.clear()
+
     def expire_tokens(self) -> None:
         """Every access token becomes invalid (the client must get a new one)."""
         with self.lock:

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from flask import redirect, request, url_for
 from flask.views import MethodView
+from marshmallow import EXCLUDE
 
 from payymo import db
 from payymo.api.bank_connections.schemas import (
@@ -50,7 +51,7 @@ class BankConnections(MethodView):
 
 @blp.route("/callback")
 class BankConnectionCallback(MethodView):
-    @blp.arguments(CallbackArgs, location="query")
+    @blp.arguments(CallbackArgs, location="query", unknown=EXCLUDE)
     @blp.response(302)
     def get(self, args):
         """Where the bank sends the end user back; redirects on to the tenant's redirect_url.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
+from marshmallow import INCLUDE
 
 from payymo import db
 from payymo.api.bank_integrations.schemas import CredentialsIn, CredentialsOut
@@ -24,7 +25,7 @@ class BankProviderCredentials(MethodView):
         """Show which credentials the tenant's connections use (masked)."""
         return service.describe_credentials(session=db.session, provider=provider)
 
-    @blp.arguments(CredentialsIn)
+    @blp.arguments(CredentialsIn, unknown=INCLUDE)
     @blp.response(200, CredentialsOut)
     def put(self, data, provider):
         """Use the tenant's own provider credentials (checked live, stored encrypted)."""

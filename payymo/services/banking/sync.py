@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from integrations.banking import (
     BankProvider,
@@ -142,6 +142,7 @@ def _locked_links(session: Session, conn: BankConnection) -> dict[str, ProviderA
         select(ProviderAccount)
         .where(ProviderAccount.connection_id == conn.id)
         .order_by(ProviderAccount.account_id)
+        .options(lazyload(ProviderAccount.account))  # FOR UPDATE refuses an outer join
         .with_for_update()
     )
     return {link.account_id: link for link in session.scalars(stmt)}
