@@ -328,3 +328,34 @@ def test_bank_connection_scopes_guard_the_endpoints(make_tenant, app, gocardless
         client.post("bank_connections", json={"institution_id": SANDBOX, "redirect_url": REDIRECT}),
         403,
     )
+
+
+def test_a_tenants_own_provider_credentials_are_checked_stored_masked_and_kept_apart(
+    api, other_api, gocardless
+):
+    assert api.get("integrations/gocardless").json["source"] == "platform"
+    wrong = api.request(
+        "PUT", "integrations/gocardless", json={"secret_id": "nope", "secret_key": "wrong-key"}
+    )
+    assert assert_error(wrong, 400)["code"] == "credentials_refused"
+    assert_error(
+        api.request("PUT", "integrations/gocardless", json={"secret_id": "only-one"}),
+        400,
+        param="secret_key",
+    )
+    right = api.request(
+        "PUT",
+        "integrations/gocardless",
+        json={"secret_id": gocardless.secret_id, "secret_key": gocardless.secret_key},
+    )
+    assert right.status_code == 200
+    assert right.json["source"] == "tenant"
+    assert right.json["credentials"] == {
+        "secret_id": "…" + gocardless.secret_id[-4:],
+        "secret_key": "…" + gocardless.secret_key[-4:],
+    }
+    assert gocardless.secret_key not in right.get_data(as_text=True)
+    assert other_api.get("integrations/gocardless").json["source"] == "platform"
+    assert api.get("institutions?country=GB").status_code == 200  # through its own
+    assert api.delete("integrations/gocardless").json["source"] == "platform"
+    assert_error(api.get("integrations/nosuchbank"), 404)
