@@ -141,6 +141,7 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
         )
     from payymo import create_app, sweeper
 
+    settings, bank_fake = _local_bank_fake(settings)
     app = create_app(settings)
     # Embedded default: jobs run in this process, and so does the sweep that catches them up.
     sweep = sweeper.in_process(settings).start() if settings.embedded else None
@@ -150,6 +151,46 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     finally:
         if sweep is not None:
             sweep.stop(timeout=5)
+        if bank_fake is not None:
+            bank_fake.stop()
+
+
+def _local_bank_fake(settings: Settings):
+    """Without credentials for the bank provider (outside production), serve its fake.
+
+    The demo tenant can then connect the sandbox bank end to end; with credentials set,
+    the real API is used and no fake is started.
+    """
+    import importlib
+
+    from payymo.services.banking.providers import platform_credentials
+
+    name = settings.bank_provider
+    if settings.env == "production" or platform_credentials(name) is not None:
+        return settings, None
+    try:
+        fake = importlib.import_module(f"integrations.{name}.fake")
+    except ModuleNotFoundError:
+        return settings, None
+    local = fake.serve_in_thread()
+    prefix = f"PAYYMO_{name.upper()}_"
+    extra = {prefix + "BASE_URL": local.base_url}
+    extra |= {prefix + field.upper(): value for field, value in local.credentials.items()}
+    settings = settings.with_overrides(provider_env={**settings.provider_env, **extra})
+    runtime.configure(settings)
+    click.echo(f"No {name} credentials: its fake serves at {local.base_url}", err=True)
+    return settings, local
+
+
+@main.command("fake-gocardless")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8100, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--daily-limit", default=4, show_default=True, type=click.IntRange(min=1))
+def fake_gocardless(host: str, port: int, daily_limit: int) -> None:
+    """Serve the fake GoCardless (prints its base URL and credentials as JSON)."""
+    from integrations.gocardless.fake import main as serve_fake
+
+    serve_fake(["--host", host, "--port", str(port), "--daily-limit", str(daily_limit)])
 
 
 @main.command()

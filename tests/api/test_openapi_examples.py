@@ -152,8 +152,8 @@ def test_every_query_parameter_example_is_accepted_on_its_own(spec, app, tenant)
     client = ApiClient(app.test_client(), tenant.secret)
     refused = []
     for path, method, op, _params in operations(spec):
-        if method != "get" or "{" in path:
-            continue
+        if method != "get" or "{" in path or path.endswith("/bank_connections/callback"):
+            continue  # the callback's state names a consent in flight; tested on its own
         for param in op.get("parameters", []):
             if param.get("in") != "query":
                 continue
