@@ -359,3 +359,29 @@ def test_a_tenants_own_provider_credentials_are_checked_stored_masked_and_kept_a
     assert api.get("institutions?country=GB").status_code == 200  # through its own
     assert api.delete("integrations/gocardless").json["source"] == "platform"
     assert_error(api.get("integrations/nosuchbank"), 404)
+
+
+def test_a_person_following_the_link_lands_back_on_the_tenants_page_linked(app, api, gocardless):
+    """The whole walk over real HTTP, as a browser does it: bank, callback, tenant page."""
+    import requests
+
+    from tests.serving import serve
+
+    with serve(app, threaded=False) as origin:
+        headers = {"X-API-Key": api.secret}
+        created = requests.post(
+            f"{origin}/api/v1/bank_connections",
+            headers=headers,
+            json={"institution_id": SANDBOX, "redirect_url": f"{origin}/healthz"},
+            timeout=10,
+        ).json()
+        landed = requests.get(created["link"], timeout=10)  # follows every redirect
+        assert landed.status_code == 200
+        assert landed.url.startswith(f"{origin}/healthz?")
+        assert query(landed.url) == {"connection_id": created["id"], "status": "linked"}
+        # The bank's hops went through Payymo's callback on the way.
+        assert any("/bank_connections/callback" in r.url for r in landed.history)
+        conn = requests.get(
+            f"{origin}/api/v1/bank_connections/{created['id']}", headers=headers, timeout=10
+        ).json()
+        assert conn["status"] == "linked" and len(conn["accounts"]) == 2
