@@ -35,19 +35,34 @@ def _iban(value: str | None) -> str | None:
     return compact if 0 < len(compact) <= _IBAN_MAX else None
 
 
-def to_row(line: BankTransaction, currency: str) -> dict:
-    """The transaction row for ``line`` in an account held in ``currency``; MoneyError if unfit."""
+def _minor(amount, code: str, places: int) -> int:
+    scaled = amount.scaleb(places)
+    if not scaled.is_finite() or scaled != scaled.to_integral_value():
+        raise MoneyError(f"{amount} has more decimal places than {code} allows")
+    minor = int(scaled)
+    if abs(minor) >= money.MAX_MINOR_UNITS:
+        raise MoneyError(f"{amount} is out of range")
+    return minor
+
+
+def to_row(line: BankTransaction, currency: str, places: int | None = None) -> dict:
+    """The transaction row for ``line`` in an account held in ``currency``; MoneyError if unfit.
+
+    ``places`` is the account currency's exponent (looked up when not given).
+    """
     code = (line.currency or "").upper()
-    if not money.is_currency(code):
-        raise MoneyError(f"unknown currency {line.currency!r}")
     if code != currency:
+        if not money.is_currency(code):
+            raise MoneyError(f"unknown currency {line.currency!r}")
         raise MoneyError(f"currency {code} does not match the account's {currency}")
+    if places is None:
+        places = money.exponent(currency)
     return {
         "id": line.id,
         "status": line.status,
         "booking_date": line.booking_date,
         "value_date": line.value_date,
-        "amount": money.to_minor(line.amount, code),
+        "amount": _minor(line.amount, code, places),
         "currency": code,
         "counterparty_name": _short(line.counterparty_name),
         "counterparty_iban": _iban(line.counterparty_iban),
@@ -60,11 +75,12 @@ def to_row(line: BankTransaction, currency: str) -> dict:
 def rows_from_page(page: TransactionPage, currency: str) -> tuple[list, list, list[Problem]]:
     """Booked rows, pending rows, and the problems of lines that could not be imported."""
     problems = [_malformed(item) for item in page.malformed]
+    places = money.exponent(currency)  # the account's currency: every line must be in it
     out: dict[str, list] = {"booked": [], "pending": []}
     for status, lines in (("booked", page.booked), ("pending", page.pending)):
         for line in lines:
             try:
-                out[status].append(to_row(line, currency))
+                out[status].append(to_row(line, currency, places))
             except MoneyError as exc:
                 problems.append(Problem(status, f"{exc}.", line.id))
     return out["booked"], out["pending"], problems
