@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from integrations.banking import AuthenticationFailed, BankProviderError
 from integrations.banking.registry import UnknownProvider, provider_module
-from payymo import secrets_box
+from payymo import runtime, secrets_box
 from payymo.errors import InvalidRequest, NotFound, ProviderError
 from payymo.models import ProviderCredential
 from payymo.services.banking.providers import (
@@ -115,6 +115,4 @@ def delete_credentials(*, session: Session, provider: str) -> dict:
 
 
 def _base_url(provider: str) -> str | None:
-    from payymo import runtime
-
     return runtime.settings().provider_env.get(f"PAYYMO_{provider.upper()}_BASE_URL")
