@@ -5,30 +5,16 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from payymo.db import utcnow
-from payymo.services import jobs as job_service
 from payymo.services.banking import sync
-from tasks.base import system_job, tenant_job
+from tasks.base import run_recorded, system_job, tenant_job
 
 
 @tenant_job(records_job=True)
 def sync_connection(session: Session, job_id: str | None, connection_id: str) -> dict:
     """Sync a connection and record it on its job; a second delivery of a done job is a no-op."""
-    if job_id is not None:
-        if not job_service.start_job(session=session, job_id=job_id):
-            return {"skipped": True}
-        session.commit()
-    try:
-        result = sync.sync_connection(session=session, connection_id=connection_id)
-    except Exception as exc:
-        session.rollback()
-        if job_id is not None:
-            job_service.fail_job(session=session, job_id=job_id, exc=exc)
-            session.commit()
-        raise
-    if job_id is not None:
-        job_service.finish_job(session=session, job_id=job_id, result=result)
-    session.commit()
-    return result
+    return run_recorded(
+        session, job_id, lambda: sync.sync_connection(session=session, connection_id=connection_id)
+    )
 
 
 @system_job

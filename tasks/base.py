@@ -99,3 +99,26 @@ def system_job(func: Callable) -> Callable:
         return _run(func, system_scope(), args, kwargs)
 
     return wrapper
+
+
+def run_recorded(session: Session, job_id: str | None, work: Callable[[], dict]) -> dict:
+    """Claim the job row, run ``work``, record its result or failure; commits each step.
+
+    A second delivery of a job that already succeeded does nothing (``{"skipped": True}``).
+    """
+    if job_id is not None:
+        if not job_service.start_job(session=session, job_id=job_id):
+            return {"skipped": True}
+        session.commit()
+    try:
+        result = work()
+    except Exception as exc:
+        session.rollback()
+        if job_id is not None:
+            job_service.fail_job(session=session, job_id=job_id, exc=exc)
+            session.commit()
+        raise
+    if job_id is not None:
+        job_service.finish_job(session=session, job_id=job_id, result=result)
+    session.commit()
+    return result

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from payymo.services import jobs as job_service
 from payymo.services.reconcile_lock import tenant_run_lock
 from payymo.services.reconcile_run import run_reconciliation
-from tasks.base import tenant_job
+from tasks.base import run_recorded, tenant_job
 
 
 @tenant_job(records_job=True)
@@ -20,19 +19,6 @@ def reconcile_tenant(session: Session, job_id: str | None = None) -> dict:
     """
     session.commit()  # end the wrapper's read before waiting for the lock
     with tenant_run_lock(session):
-        if job_id is not None:
-            if not job_service.start_job(session=session, job_id=job_id):
-                return {"skipped": True}
-            session.commit()
-        try:
-            result = run_reconciliation(session=session, job_id=job_id)
-        except Exception as exc:
-            session.rollback()
-            if job_id is not None:
-                job_service.fail_job(session=session, job_id=job_id, exc=exc)
-                session.commit()
-            raise
-        if job_id is not None:
-            job_service.finish_job(session=session, job_id=job_id, result=result)
-        session.commit()
-        return result
+        return run_recorded(
+            session, job_id, lambda: run_reconciliation(session=session, job_id=job_id)
+        )

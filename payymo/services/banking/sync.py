@@ -110,9 +110,7 @@ def _fetch(provider: BankProvider, plans: list[_Plan], now: dt.datetime):
         except RateLimited as exc:
             seconds = exc.retry_after if exc.retry_after is not None else 3600
             item.limited_until = now + dt.timedelta(seconds=seconds)
-            item.page = None
         except BankProviderError as exc:
-            item.page = None
             return fetched, exc
     return fetched, None
 
