@@ -1,8 +1,15 @@
-"""The OpenAPI document as a client reads it, for tests that walk every operation."""
+"""Fixtures for API tests: the OpenAPI document as a client reads it; a tiny rate-limit plan."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
+
+from payymo import runtime
+
+TINY = 3
+WINDOW = 3600
 
 
 @pytest.fixture(scope="module")
@@ -11,3 +18,26 @@ def spec(app) -> dict:
     response = app.test_client().get("/api/v1/openapi.json")
     assert response.status_code == 200
     return response.json
+
+
+@pytest.fixture
+def tiny_plan(settings):
+    """Settings with a 3-requests-per-hour plan "tiny"; restored afterwards."""
+
+    def install(**overrides):
+        runtime.configure(
+            settings.with_overrides(
+                plan_rate_limits={**settings.plan_rate_limits, "tiny": TINY},
+                rate_limit_window_seconds=WINDOW,
+                **overrides,
+            )
+        )
+        # Do not start a run of requests just before the window turns over.
+        left = WINDOW - time.time() % WINDOW
+        if left < 5:
+            time.sleep(left + 0.1)
+
+    try:
+        yield install
+    finally:
+        runtime.configure(settings)

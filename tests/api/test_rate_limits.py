@@ -15,33 +15,8 @@ from payymo.db import utcnow
 from payymo.models import Invoice
 from payymo.services import api_keys as key_service
 from payymo.tenancy import system_scope, tenant_scope
+from tests.api.conftest import TINY, WINDOW
 from tests.helpers import ApiClient, invoice_body
-
-TINY = 3
-WINDOW = 3600
-
-
-@pytest.fixture
-def tiny_plan(settings):
-    """Settings with a 3-requests-per-hour plan "tiny"; restored afterwards."""
-
-    def install(**overrides):
-        runtime.configure(
-            settings.with_overrides(
-                plan_rate_limits={**settings.plan_rate_limits, "tiny": TINY},
-                rate_limit_window_seconds=WINDOW,
-                **overrides,
-            )
-        )
-        # Do not start a run of requests just before the window turns over.
-        left = WINDOW - time.time() % WINDOW
-        if left < 5:
-            time.sleep(left + 0.1)
-
-    try:
-        yield install
-    finally:
-        runtime.configure(settings)
 
 
 @pytest.fixture
