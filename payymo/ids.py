@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import threading
 import time
 
@@ -61,6 +61,32 @@ def _encode(value: int) -> str:
     )
 
 
+# Random bytes drawn 4 KiB at a time: one getrandom() call per id cost more than the rest
+# of new_id when a run mints 600k ids. Same source; a forked child never reuses the pool.
+_POOL_SIZE = 4096
+_pool = b""
+_pool_at = 0
+
+
+def _drop_pool() -> None:
+    global _pool, _pool_at
+    _pool, _pool_at = b"", 0
+
+
+os.register_at_fork(after_in_child=_drop_pool)
+
+
+def _randbits(bits: int) -> int:
+    """``bits`` (at most 128) random bits from the OS; the caller holds ``_lock``."""
+    global _pool, _pool_at
+    size = (bits + 7) // 8
+    if _pool_at + size > len(_pool):
+        _pool, _pool_at = os.urandom(_POOL_SIZE), 0
+    chunk = _pool[_pool_at : _pool_at + size]
+    _pool_at += size
+    return int.from_bytes(chunk, "big") >> (size * 8 - bits)
+
+
 def new_id(prefix: str) -> str:
     """A new id like ``inv_01JD…``: 48-bit milliseconds then 80 random bits, increasing.
 
@@ -74,11 +100,11 @@ def new_id(prefix: str) -> str:
         if now <= _last_ms:
             # Same millisecond (or clock stepped back): stay strictly increasing.
             now = _last_ms
-            rand = _last_rand + 1 + secrets.randbits(_STEP_BITS)
+            rand = _last_rand + 1 + _randbits(_STEP_BITS)
             if rand > _RAND_MASK:
-                now, rand = now + 1, secrets.randbits(_FRESH_BITS)
+                now, rand = now + 1, _randbits(_FRESH_BITS)
         else:
-            rand = secrets.randbits(_FRESH_BITS)
+            rand = _randbits(_FRESH_BITS)
         _last_ms, _last_rand = now, rand
     return f"{prefix}_{_encode((now << 80) | rand)}"
 

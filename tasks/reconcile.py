@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from payymo.services.reconcile_lock import tenant_run_lock
 from payymo.services.reconcile_run import run_reconciliation
-from tasks.base import run_recorded, tenant_job
+from tasks.base import cyclic_gc_paused, run_recorded, tenant_job
 
 
 @tenant_job(records_job=True)
@@ -18,7 +18,7 @@ def reconcile_tenant(session: Session, job_id: str | None = None) -> dict:
     it never allocates twice.
     """
     session.commit()  # end the wrapper's read before waiting for the lock
-    with tenant_run_lock(session):
+    with tenant_run_lock(session), cyclic_gc_paused():
         return run_recorded(
             session, job_id, lambda: run_reconciliation(session=session, job_id=job_id)
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import time
 
 from payymo import ids
@@ -70,3 +71,19 @@ def test_is_valid_rejects_wrong_prefix_and_malformed_bodies():
     assert not ids.is_valid("", "inv")
     assert not ids.is_valid("inv_", "inv")
     assert not ids.is_valid("inv_' OR 1=1 --", "inv")
+
+
+def test_a_forked_child_draws_fresh_randomness():
+    """The random pool is not inherited: parent and child mint different random parts."""
+    ids.new_id("job")  # the parent's pool now holds bytes a child could otherwise replay
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report one id's random part, then leave at once
+        os.write(write, str(_random_part(ids.new_id("job"))).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = int(os.read(read, 64))
+    os.close(read)
+    assert child != _random_part(ids.new_id("job"))
+    assert max(ids._randbits(79) for _ in range(2000)).bit_length() == 79  # all 79 bits used

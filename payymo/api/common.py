@@ -190,11 +190,22 @@ class OutputSchema(Schema):
     Lists and event payloads dump thousands of fields; for plain, constant, ISO date,
     float, function and nested-OutputSchema fields the result is known, so it is produced
     directly. Every other field (dicts, methods, custom fields) serialises as usual.
+
+    A schema whose document has a function in ``payymo.representations`` names it in
+    ``represent``: objects dump through it, and a test holds it to the fields.
     """
+
+    represent = None
 
     def _serialize(self, obj, *, many: bool = False):
         if many and obj is not None:
             return [self._serialize(item) for item in obj]
+        if self.represent is not None and obj is not None and not isinstance(obj, dict):
+            return self.represent(obj)
+        return self.dump_by_fields(obj)
+
+    def dump_by_fields(self, obj) -> dict:
+        """``obj`` dumped field by field, ignoring ``represent``."""
         if obj is None or isinstance(obj, dict) or type(self).get_attribute is not _BASE_GET:
             return super()._serialize(obj, many=False)
         plan = self.__dict__.get("_dump_plan")

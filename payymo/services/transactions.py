@@ -6,18 +6,17 @@ from sqlalchemy import case, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from payymo import events
-from payymo.api.transactions.schemas import TransactionOut
 from payymo.db import utcnow
 from payymo.errors import Conflict, InvalidRequest
 from payymo.ids import new_id
 from payymo.models import BankAccount, Transaction
 from payymo.pagination import Page, paginate
+from payymo.representations.transactions import transaction as document
 from payymo.services import dedupe, jobs
 from payymo.services.batch import RowResult, failed_row
 from payymo.services.filters import contains
 from payymo.tenancy import get_for_update_or_404, get_or_404
 
-_OUT = TransactionOut()
 EDITABLE = ("category", "notes")
 IMPORTED = (
     "status",
@@ -33,11 +32,6 @@ IMPORTED = (
     "notes",
 )
 _LOCKED_BY_MATCH = ("matched", "partially_matched")
-
-
-def document(txn) -> dict:
-    """The transaction as the API and events show it."""
-    return _OUT.dump(txn)
 
 
 def _filtered(stmt, filters: dict):

@@ -9,8 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from integrations.banking import BankTransaction, MalformedTransaction, TransactionPage
+from payymo.db import utcnow
 from payymo.ids import new_id
 from payymo.models import BankAccount, Event, Job, Transaction
+from payymo.services.banking import bulk
+from payymo.services.banking import ingest as ingest_module
 from payymo.services.banking.ingest import ingest
 from payymo.services.banking.lines import rows_from_page
 from payymo.tenancy import tenant_scope
@@ -179,3 +182,66 @@ def test_new_credits_report_themselves_for_reconciliation(session, tenant, accou
     assert result.credits_created == 1
     with tenant_scope(tenant.tenant_id):
         assert session.scalar(select(func.count()).select_from(Job)) == 0  # sync asks, not ingest
+
+
+def test_a_booked_line_whose_pending_twin_expired_earlier_revives_it(session, tenant, account):
+    sync(session, tenant, account, pending=[line("10.00", id="P7", status="pending")])
+    assert sync(session, tenant, account)[0].expired == 1  # the bank hid it for a while
+    result, _ = sync(session, tenant, account, booked=[line("10.00", id="P7")])
+    assert (result.created, result.superseded, result.known) == (0, 1, 0)
+    (txn,) = rows(session, tenant, account)
+    assert (txn.status, txn.provider_id) == ("booked", "P7")
+    again, _ = sync(session, tenant, account, booked=[line("10.00", id="P7")])
+    assert (again.known, again.superseded) == (1, 0)
+
+
+def test_lines_are_written_in_batches_each_with_its_events(session, tenant, account, monkeypatch):
+    monkeypatch.setattr(ingest_module, "_BATCH", 2)
+    page = [line(f"{n}.00", id=f"B{n}") for n in range(1, 6)]
+    first, _ = sync(session, tenant, account, booked=page)
+    assert (first.created, first.known) == (5, 0)
+    stored = rows(session, tenant, account)
+    assert sorted(t.provider_id for t in stored) == ["B1", "B2", "B3", "B4", "B5"]
+    with tenant_scope(tenant.tenant_id):
+        created = session.scalars(
+            select(Event).where(Event.type == "transaction.created").order_by(Event.id)
+        ).all()
+    assert [e.data["object"]["id"] for e in created] == sorted(first.created_ids)
+    assert {e.data["object"]["id"] for e in created} == {t.id for t in stored}
+    again, _ = sync(session, tenant, account, booked=page)
+    assert (again.created, again.known, count_events(session, tenant, "transaction.created")) == (
+        0,
+        5,
+        5,
+    )
+
+
+def test_a_bulk_insert_answers_only_the_rows_it_wrote_and_works_meanwhile(session, tenant, account):
+    sync(session, tenant, account, booked=[line("1.00", id="K1")])
+    now = utcnow()
+
+    def record(key: str) -> dict:
+        return {
+            "id": new_id("txn"), "tenant_id": tenant.tenant_id, "account_id": account,
+            "dedupe_key": key, "status": "booked", "amount": 100, "amount_allocated": 0,
+            "currency": "EUR", "match_status": "unmatched", "created_at": now,
+            "updated_at": now,
+        }  # fmt: skip
+
+    fresh, taken = record("id:K2"), record("id:K1")  # K1's key is already stored
+    calls = []
+    with tenant_scope(tenant.tenant_id):
+        inserted = bulk.insert_ignoring_conflicts(
+            session,
+            Transaction.__table__,
+            [fresh, taken],
+            conflict=("account_id", "dedupe_key"),
+            meanwhile=lambda: calls.append("work"),
+        )
+        session.commit()
+    assert inserted == {fresh["id"]}
+    assert calls == ["work"]
+    assert sorted(t.provider_id or t.dedupe_key for t in rows(session, tenant, account)) == [
+        "K1",
+        "id:K2",
+    ]

@@ -19,6 +19,7 @@ from payymo.models.transaction import (
     MATCH_STATUSES,
     TRANSACTION_STATUSES,
 )
+from payymo.representations import transactions as representations
 
 DIRECTIONS = ("in", "out")
 IMPORT_ROW_STATUSES = ("created", "duplicate", "error")
@@ -98,13 +99,10 @@ class TransactionImportIn(StrictSchema):
     )
 
 
-def _unallocated(txn) -> int:
-    return max(txn.amount - txn.amount_allocated, 0) if txn.amount > 0 else 0
-
-
 class TransactionOut(OutputSchema):
     """A transaction as the API and events show it."""
 
+    represent = staticmethod(representations.transaction)
     object = fields.Constant("transaction")
     id = fields.String()
     account_id = fields.String()
@@ -121,13 +119,13 @@ class TransactionOut(OutputSchema):
     )
     amount_allocated_display = Display("amount_allocated")
     amount_unallocated = fields.Function(
-        _unallocated,
+        representations.unallocated,
         metadata={
             "type": "integer",
             "description": "Part of a credit not (yet) allocated; 0 for debits",
         },
     )
-    amount_unallocated_display = Display(_unallocated)
+    amount_unallocated_display = Display(representations.unallocated)
     currency = fields.String()
     counterparty_name = fields.String(allow_none=True)
     counterparty_iban = fields.String(allow_none=True)

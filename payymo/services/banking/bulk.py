@@ -3,13 +3,14 @@
 PostgreSQL refuses COPY FROM into a table under row-level security, and a multi-row
 ``VALUES`` statement costs more to build than to run at 100k rows; so rows are COPYed
 into a temporary table of the same shape (no policy there) and moved across in one
-``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING id`` — the policy, triggers and
-constraints all apply to that statement. SQLite takes one multi-row insert per batch.
+``INSERT … SELECT … ON CONFLICT DO NOTHING`` — the policy, triggers and constraints all
+apply to that statement. SQLite takes one multi-row insert per batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 from psycopg.types.json import Jsonb
@@ -31,15 +32,20 @@ def insert_ignoring_conflicts(
     *,
     conflict: Sequence[str] | None = None,
     json_columns: Sequence[str] = (),
+    meanwhile: Callable[[], object] | None = None,
 ) -> set[str]:
     """Insert ``records`` into ``table``; answers the ids actually inserted.
 
     With ``conflict`` (the columns of a unique constraint), rows that collide are skipped.
+    ``meanwhile`` is called once while the database works (on PostgreSQL, while the
+    server runs the insert), so a caller's next batch is prepared on the other core.
     """
     if not records:
+        if meanwhile is not None:
+            meanwhile()
         return set()
     if session.get_bind().dialect.name == "postgresql":
-        return _postgres(session, table, records, conflict, json_columns)
+        return _postgres(session, table, records, conflict, json_columns, meanwhile)
     stmt = sqlite.insert(table)
     if conflict:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
@@ -48,10 +54,12 @@ def insert_ignoring_conflicts(
     for start in range(0, len(records), _SQLITE_BATCH):
         batch = records[start : start + _SQLITE_BATCH]
         inserted.update(session.execute(stmt, list(batch)).scalars())
+    if meanwhile is not None:
+        meanwhile()
     return inserted
 
 
-def _postgres(session, table, records, conflict, json_columns) -> set[str]:
+def _postgres(session, table, records, conflict, json_columns, meanwhile) -> set[str]:
     columns = list(records[0])
     staging = f"staging_{table.name}"
     names = ", ".join(f'"{c}"' for c in columns)
@@ -76,7 +84,28 @@ def _postgres(session, table, records, conflict, json_columns) -> set[str]:
             on_conflict = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
         # Every name comes from our own Table, never from input.
         move = f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"'  # noqa: S608
-        cursor.execute(f"{move}{on_conflict} RETURNING id")
-        inserted = {row[0] for row in cursor.fetchall()}
-        cursor.execute(f'TRUNCATE "{staging}"')
+
+        def run() -> set[str]:
+            cursor.execute(f"{move}{on_conflict}")
+            found = {record["id"] for record in records}
+            if cursor.rowcount != len(records):
+                # Some collided: the inserted ones are the staged ids now in the table.
+                # (Not RETURNING: 20k ids back cost more than this rare second look.)
+                cursor.execute(
+                    f'SELECT s.id FROM "{staging}" s JOIN "{table.name}" t ON t.id = s.id'  # noqa: S608
+                )
+                found = {row[0] for row in cursor.fetchall()}
+            cursor.execute(f'TRUNCATE "{staging}"')
+            return found
+
+        if meanwhile is None:
+            return run()
+        # The statement waits on the server with the GIL released; this thread does the
+        # caller's work meanwhile. Nothing else touches the connection until it is back.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-insert") as pool:
+            statement = pool.submit(run)
+            try:
+                meanwhile()
+            finally:
+                inserted = statement.result()
     return inserted

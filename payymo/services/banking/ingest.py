@@ -5,9 +5,10 @@ normalised content and its occurrence, per account. Then, under the account's ro
 - a line already known is left alone (a matched line is never modified);
 - a booked line that replaces a pending one (same id, or the pending line vanished and
   the booked one has its amount) supersedes it in place: one transaction, now booked;
+  so does a booked line whose pending twin (same id) expired in an earlier sync;
 - a pending line the bank no longer reports becomes ``expired``, never deleted;
-- the rest are inserted in one ``INSERT … ON CONFLICT DO NOTHING``, with their
-  ``transaction.created`` events in one more statement, in the caller's transaction.
+- the rest are inserted set-based (``bulk``: ``INSERT … ON CONFLICT DO NOTHING``) in
+  batches, each with its ``transaction.created`` events, in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -26,18 +27,22 @@ from payymo.db import utcnow
 from payymo.ids import new_id
 from payymo.models import Event, Transaction
 from payymo.observability import request_id_var
+from payymo.representations.transactions import transaction as document
 from payymo.services import dedupe
 from payymo.services.banking import bulk
 from payymo.services.dedupe import normalise_text
-from payymo.services.transactions import document
 from payymo.tenancy import current_tenant_id
 
 _MATCHED = ("matched", "partially_matched")
+# A booked line replaces its pending twin, even one that expired while the bank hid it.
+_REPLACEABLE = ("pending", "expired")
 # Columns a supersede copies from the booked line; a matched line keeps its text.
 _DATES = ("booking_date", "value_date")
 _TEXT = ("counterparty_name", "counterparty_iban", "remittance_information", "end_to_end_id")
 # A pending line is paired with a booked one no more than this many days apart.
 PAIR_DAYS = 14
+# Rows per insert: the server inserts one batch while the next one's events are rendered.
+_BATCH = 20_000
 
 
 @dataclass
@@ -87,8 +92,19 @@ def _text(row) -> str:
     )
 
 
-def _load_existing(session: Session, account_id: str, since: dt.date | None) -> list[_Existing]:
+def _load_existing(
+    session: Session, account_id: str, since: dt.date | None
+) -> tuple[set[str], list[_Existing]]:
+    """Keys of the account's settled lines, and its pending and expired lines in full.
+
+    A re-sync meets every line again: settled ones only need recognising by key.
+    """
     t = Transaction
+    keys = select(t.dedupe_key).where(t.account_id == account_id, t.status.not_in(_REPLACEABLE))
+    if since is not None:
+        # History before the page's first day cannot collide.
+        keys = keys.where(or_(t.booking_date >= since, t.booking_date.is_(None)))
+    settled = set(session.scalars(keys))
     stmt = select(
         t.id,
         t.dedupe_key,
@@ -99,18 +115,13 @@ def _load_existing(session: Session, account_id: str, since: dt.date | None) -> 
         t.booking_date,
         t.counterparty_name,
         t.remittance_information,
-    ).where(t.account_id == account_id)
-    if since is not None:
-        # History before the page's first day cannot collide; pending lines always can.
-        stmt = stmt.where(
-            or_(t.booking_date >= since, t.booking_date.is_(None), t.status != "booked")
-        )
-    found = []
+    ).where(t.account_id == account_id, t.status.in_(_REPLACEABLE))
+    replaceable = []
     for r in session.execute(stmt):
         # Only a pending line is ever paired by its text.
         text = _text({"counterparty_name": r[7], "remittance_information": r[8]})
-        found.append(_Existing(*r[:7], text if r[2] == "pending" else ""))
-    return found
+        replaceable.append(_Existing(*r[:7], text if r[2] == "pending" else ""))
+    return settled, replaceable
 
 
 def _pair(row: dict, vanished: dict[tuple, list[_Existing]]) -> _Existing | None:
@@ -177,22 +188,28 @@ def ingest(
     pending_keys = [pending_key(key) for key in dedupe.dedupe_keys(pending)]
     days = [row["booking_date"] for row in booked if row.get("booking_date")]
     result.latest_booking_date = max(days) if days else None
-    existing = _load_existing(session, account_id, min(days) if days else None)
-    by_key = {item.key: item for item in existing}
+    settled, replaceable = _load_existing(session, account_id, min(days) if days else None)
+    by_key = {item.key: item for item in replaceable}
     pending_now = set(pending_keys)
     now = utcnow()
     vanished: dict[tuple, list[_Existing]] = defaultdict(list)
-    for item in existing:
+    for item in replaceable:
         if item.status == "pending" and item.key not in pending_now:
             vanished[(item.amount, item.currency)].append(item)
     new_rows: list[tuple[dict, str]] = []
     for row, key in zip(booked, booked_keys, strict=True):
-        old = by_key.get(key) or by_key.get(pending_key(key))
-        if old is not None and old.status != "pending":
+        if key in settled:
             result.known += 1
             continue
+        old = by_key.get(key)
         if old is None:
-            old = _pair(row, vanished)
+            twin = pending_key(key)
+            if twin in settled:
+                result.known += 1
+                continue
+            old = by_key.get(twin)
+        if old is None:
+            old = _pair(row, vanished) if vanished else None
         else:
             vanished[(old.amount, old.currency)] = [
                 p for p in vanished[(old.amount, old.currency)] if p.id != old.id
@@ -203,7 +220,7 @@ def ingest(
             continue
         new_rows.append((row, key))
     for row, key in zip(pending, pending_keys, strict=True):
-        if key in by_key:
+        if key in settled or key in by_key:
             result.known += 1
         else:
             new_rows.append((row, key))
@@ -220,11 +237,13 @@ def ingest(
 def _insert(session: Session, account_id: str, new_rows, now, result: IngestResult) -> None:
     if not new_rows:
         return
+    tenant_id = current_tenant_id()
     records = []
     for row, key in new_rows:
         records.append(
             {
                 "id": new_id("txn"),
+                "tenant_id": tenant_id,
                 "account_id": account_id,
                 "dedupe_key": key,
                 "provider_id": dedupe.clean_id(row.get("id")),
@@ -246,40 +265,72 @@ def _insert(session: Session, account_id: str, new_rows, now, result: IngestResu
                 "updated_at": now,
             }
         )
-    inserted = _insert_ignoring_conflicts(session, records)
-    created = [record for record in records if record["id"] in inserted]
+    created = _insert_with_events(session, records)
     result.created = len(created)
     result.known += len(records) - len(created)
     result.credits_created = sum(1 for record in created if record["amount"] > 0)
     result.created_ids = [record["id"] for record in created]
-    _emit_created(session, created)
 
 
-def _insert_ignoring_conflicts(session: Session, records: list[dict]) -> set[str]:
-    tenant = {"tenant_id": current_tenant_id()}
-    return bulk.insert_ignoring_conflicts(
-        session,
-        Transaction.__table__,
-        [record | tenant for record in records],
-        conflict=("account_id", "dedupe_key"),
-        json_columns=("raw",),
-    )
+def _insert_with_events(session: Session, records: list[dict]) -> list[dict]:
+    """Insert the records and a ``transaction.created`` event for each one inserted.
+
+    In batches, so the server inserts one batch while the next batch's events are
+    rendered here; answers the records actually inserted.
+    """
+    batches = [records[i : i + _BATCH] for i in range(0, len(records), _BATCH)]
+    events_of = _Ahead(_event_rows(batch) for batch in batches)
+    created: list[dict] = []
+    for index, batch in enumerate(batches):
+        inserted = bulk.insert_ignoring_conflicts(
+            session,
+            Transaction.__table__,
+            batch,
+            conflict=("account_id", "dedupe_key"),
+            json_columns=("raw",),
+            meanwhile=events_of.advance,
+        )
+        created.extend(record for record in batch if record["id"] in inserted)
+        rows = [row for row in events_of.get(index) if row["data"]["object"]["id"] in inserted]
+        bulk.insert_ignoring_conflicts(
+            session, Event.__table__, rows, json_columns=("data",), meanwhile=events_of.advance
+        )
+    return created
 
 
-def _emit_created(session: Session, created: list[dict]) -> None:
-    if not created:
-        return
+class _Ahead:
+    """The items of an iterator, each computed on demand or earlier when there is time."""
+
+    def __init__(self, items):
+        self._items = iter(items)
+        self._done: list = []
+
+    def advance(self) -> None:
+        """Compute the next item, if any is left."""
+        for item in self._items:
+            self._done.append(item)
+            return
+
+    def get(self, index: int):
+        """Item ``index``, computed now if it was not yet."""
+        while len(self._done) <= index:
+            before = len(self._done)
+            self.advance()
+            if len(self._done) == before:
+                raise IndexError(index)
+        return self._done[index]
+
+
+def _event_rows(records: list[dict]) -> list[dict]:
     request_id = request_id_var.get()
-    tenant_id = current_tenant_id()
-    rows = [
+    return [
         {
             "id": new_id("evt"),
-            "tenant_id": tenant_id,
+            "tenant_id": record["tenant_id"],
             "type": "transaction.created",
             "data": {"object": document(SimpleNamespace(**record))},
             "request_id": request_id,
             "created_at": record["created_at"],
         }
-        for record in created
+        for record in records
     ]
-    bulk.insert_ignoring_conflicts(session, Event.__table__, rows, json_columns=("data",))
