@@ -58,5 +58,8 @@ def grant_app_access(owner_url: str, role: str) -> None:
             conn.execute(
                 text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {quoted}")
             )
+            # Runs as the owner, on a fixed list of tables (migration 0010, if applied).
+            if conn.execute(text("SELECT to_regprocedure('payymo_analyze(text)')")).scalar():
+                conn.execute(text(f"GRANT EXECUTE ON FUNCTION payymo_analyze(text) TO {quoted}"))
     finally:
         engine.dispose()

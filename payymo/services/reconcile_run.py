@@ -30,6 +30,7 @@ from payymo.matching.partition import Part
 from payymo.matching.types import Candidate, Decision, InvoiceIn, TxnIn
 from payymo.models import Suggestion
 from payymo.services import jobs as job_service
+from payymo.services import table_statistics
 from payymo.services.allocations import apply_matches, expire_suggestion
 from payymo.services.reconcile_engine import engine_stream
 from payymo.services.reconcile_load import RunInput, load_input
@@ -272,6 +273,7 @@ def run_reconciliation(
     if parallel_min is None:
         parallel_min = configured.reconcile_parallel_min
     with tenant_run_lock(session):
+        table_statistics.refresh_if_stale(session=session)  # the chunks' plans depend on them
         data = load_input(session)
         session.commit()
         seen = {t.id: t for t in data.transactions}

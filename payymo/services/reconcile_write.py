@@ -4,11 +4,11 @@ Per-row ORM writes cost ~1 ms a match (a flush, the tenancy flush guard, one UPD
 INSERT per row); a run of 100,000 credits cannot afford that. A chunk instead locks
 its transactions (columns only) and the invoices it pays (id order, so the lock order
 stays transactions first, then invoices, as in ``allocations.apply_match``), changes
-them in memory, and ends with one batch of UPDATEs by primary key per table and one
-bulk insert per table of the new matches, lines, suggestions and outbox events. On
-PostgreSQL the inserts are COPYs; elsewhere (the embedded SQLite default, small data)
-plain statements do. UPDATEs are ORM-enabled, so the tenancy hook scopes them; new rows
-carry the tenant in scope.
+them in memory, and ends with one UPDATE per table and one bulk insert per table of
+the new matches, lines, suggestions and outbox events. On PostgreSQL the UPDATE reads
+its values from unnested arrays and the inserts are COPYs; elsewhere (the embedded
+SQLite default, small data) plain statements do. UPDATEs are ORM-enabled, so the
+tenancy hook scopes them; new rows carry the tenant in scope.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     any_,
     bindparam,
+    func,
     insert,
     inspect,
     select,
@@ -84,17 +85,42 @@ def _id_in(session: Session, column, ids: list[str]):
 
 
 def _update(session: Session, model, rows: Sequence, names: tuple[str, ...]) -> None:
-    """One UPDATE per row by primary key, sent as one batch (pipelined on PostgreSQL).
-
-    Not one ``UPDATE … FROM unnest(…)``: right after a bulk load the table has no
-    statistics yet, and that join was planned as a nested loop over every invoice of
-    the tenant (5 s per 1000-row chunk, measured). A primary-key lookup has one plan.
-    """
     if not rows:
         return
+    if session.get_bind().dialect.name != "postgresql":
+        for row in rows:  # the embedded default: few rows, one statement each is fine
+            session.execute(
+                update(model)
+                .where(model.id == row.id)
+                .values({name: getattr(row, name) for name in names})
+                .execution_options(synchronize_session=False)
+            )
+        return
+    # One statement whatever the row count: the new values arrive as arrays, unnested. A
+    # column with one value for every row (``updated_at`` always) is a single parameter:
+    # psycopg dumps array elements one by one in Python. The join needs statistics: the
+    # run refreshes them first (``table_statistics``), else it can become a nested loop
+    # over every invoice of the tenant (5 s per 1,000-row chunk, measured).
+    table = model.__table__
+    params = {"p_id": [row.id for row in rows]}
+    arrays = [bindparam("p_id", type_=ARRAY(String))]
+    varying, values = [], {}
+    for name in names:
+        column = [getattr(row, name) for row in rows]
+        if all(value == column[0] for value in column):
+            values[name] = bindparam(f"p_{name}", column[0], type_=table.c[name].type)
+        else:
+            varying.append(name)
+            params[f"p_{name}"] = column
+            arrays.append(bindparam(f"p_{name}", type_=ARRAY(table.c[name].type)))
+    source = func.unnest(*arrays).table_valued("id", *varying).render_derived(name="v")
+    values.update({name: source.c[name] for name in varying})
     session.execute(
-        update(model).execution_options(synchronize_session=False),
-        [{"id": row.id, **{name: getattr(row, name) for name in names}} for row in rows],
+        update(model)
+        .where(model.id == source.c.id)
+        .values(values)
+        .execution_options(synchronize_session=False),
+        params,
     )
 
 

@@ -30,7 +30,7 @@ from payymo.errors import PayymoError
 from payymo.models import BankConnection, ProviderAccount
 from payymo.models.banking import SYNCABLE
 from payymo.money import MoneyError
-from payymo.services import jobs
+from payymo.services import jobs, table_statistics
 from payymo.services.banking import budget, lines, schedule, wording
 from payymo.services.banking.events import emit_connection
 from payymo.services.banking.ingest import ingest
@@ -149,6 +149,9 @@ def _locked_links(session: Session, conn: BankConnection) -> dict[str, ProviderA
 def _write(session, connection_id, fetched, error, now) -> dict:
     conn = get_for_update_or_404(session, BankConnection, connection_id)
     links = _locked_links(session, conn)
+    # A tenant's first syncs can grow the table tenfold: plan each account's reads on
+    # statistics that know it (see table_statistics).
+    table_statistics.refresh_if_stale(session=session, tables=("transactions",))
     previous = {"status": conn.status}
     accounts, problems, credits, limited = [], [], 0, []
     for item in fetched:
