@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import text
 
+from payymo.services import table_statistics
 from tests.banking import (
     MAIN_IBAN,
     REDIRECT,
@@ -385,3 +387,18 @@ def test_a_person_following_the_link_lands_back_on_the_tenants_page_linked(app, 
             f"{origin}/api/v1/bank_connections/{created['id']}", headers=headers, timeout=10
         ).json()
         assert conn["status"] == "linked" and len(conn["accounts"]) == 2
+
+
+@pytest.mark.postgres
+def test_a_sync_that_adds_many_lines_refreshes_the_planner_statistics(
+    api, app, tenant, gocardless, session, monkeypatch
+):
+    monkeypatch.setattr(table_statistics, "MIN_PAGES", 1)  # test tables are small
+    monkeypatch.setattr(table_statistics, "GROWTH", 1.0)  # any growth counts
+    created, _ = connect(api, app)
+    table_statistics.refresh_if_stale(session=session)
+    count = "SELECT reltuples FROM pg_class WHERE relname = 'transactions'"
+    before = session.scalar(text(count))
+    gocardless.add_lines(MAIN_IBAN, booked=[_line(f"STATS-{n}") for n in range(300)])
+    sync(tenant, created["id"])
+    assert session.scalar(text(count)) >= before + 300

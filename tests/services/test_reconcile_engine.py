@@ -135,3 +135,25 @@ def test_a_killed_engine_process_fails_the_run_instead_of_hanging():
         os.kill(victim.pid, signal.SIGKILL)
         list(stream)
     assert _engines() == ([], [])
+
+
+def test_a_large_single_currency_run_gets_one_engine_process(data, caplog):
+    """The writer's Python then runs beside the engine instead of sharing the GIL."""
+    caplog.set_level("INFO", logger="payymo.services.reconcile_engine")
+    single = replace(
+        data,
+        transactions=[t for t in data.transactions if t.currency == "EUR"],
+        invoices=[i for i in data.invoices if i.currency == "EUR"],
+    )
+    want = reconcile(
+        single.transactions, single.invoices, settings=single.settings, memory=single.memory
+    )
+    got = [None] * len(single.transactions)
+    with engine_stream(single, processes=2, parallel_min=0) as stream:
+        threads, procs = _engines()
+        assert threads == [] and len(procs) == 1
+        for position, decision in _decisions(stream):
+            got[position] = decision
+    assert got == want
+    assert _started(caplog) == [["EUR"]]
+    assert _engines() == ([], [])

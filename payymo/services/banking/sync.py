@@ -149,9 +149,6 @@ def _locked_links(session: Session, conn: BankConnection) -> dict[str, ProviderA
 def _write(session, connection_id, fetched, error, now) -> dict:
     conn = get_for_update_or_404(session, BankConnection, connection_id)
     links = _locked_links(session, conn)
-    # A tenant's first syncs can grow the table tenfold: plan each account's reads on
-    # statistics that know it (see table_statistics).
-    table_statistics.refresh_if_stale(session=session, tables=("transactions",))
     previous = {"status": conn.status}
     accounts, problems, credits, limited = [], [], 0, []
     for item in fetched:
@@ -186,6 +183,10 @@ def _write(session, connection_id, fetched, error, now) -> dict:
     not_before = max(limited) if limited else None
     conn.next_sync_at = schedule.next_sync(now, not_before=not_before)
     _set_outcome(conn, problems, limited, accounts)
+    if any(summary["created"] for summary in accounts):
+        # A tenant's first syncs can grow the table tenfold: the next sync's reads and the
+        # reconcile run this queues plan on statistics that know it (table_statistics).
+        table_statistics.refresh_if_stale(session=session, tables=("transactions",))
     if credits:
         jobs.request_reconcile(session=session, reason="bank_sync")
     return {"connection_id": conn.id, "accounts": accounts}
