@@ -14,7 +14,7 @@ from payymo.ids import new_id
 from payymo.models import BankAccount, Event, Job, Transaction
 from payymo.services.banking import bulk
 from payymo.services.banking import ingest as ingest_module
-from payymo.services.banking.ingest import ingest
+from payymo.services.banking.ingest import ingest, ingest_page
 from payymo.services.banking.lines import rows_from_page
 from payymo.tenancy import tenant_scope
 
@@ -245,3 +245,23 @@ def test_a_bulk_insert_answers_only_the_rows_it_wrote_and_works_meanwhile(sessio
         "K1",
         "id:K2",
     ]
+
+
+def test_a_page_counts_settled_lines_as_known_without_reading_them_again(session, tenant, account):
+    first = [line("12.00", id="S1", day=DAY), line("13.00", id=" S2 ", day=DAY)]
+    sync(session, tenant, account, booked=first)
+    later = DAY + dt.timedelta(days=3)
+    # The bank resends S1 and S2 (S2 now with a garbled amount) beside one new line.
+    page = TransactionPage(
+        (line("12.00", id="S1", day=later), line("13.001", id="S2", day=DAY), line("1.00")),
+        (),
+        (),
+    )
+    with tenant_scope(tenant.tenant_id):
+        result, problems = ingest_page(
+            session=session, account_id=account, currency="EUR", page=page
+        )
+        session.commit()
+    assert (result.created, result.known, problems) == (1, 2, [])
+    assert result.latest_booking_date == later  # known lines still move the window on
+    assert len(rows(session, tenant, account)) == 3

@@ -16,12 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from integrations.banking import TransactionPage
 from payymo import events
 from payymo.db import utcnow
 from payymo.ids import new_id
@@ -30,6 +31,7 @@ from payymo.observability import request_id_var
 from payymo.representations.transactions import transaction as document
 from payymo.services import dedupe
 from payymo.services.banking import bulk
+from payymo.services.banking.lines import Problem, rows_from_page
 from payymo.services.dedupe import normalise_text
 from payymo.tenancy import current_tenant_id
 
@@ -175,20 +177,61 @@ def _expire(session: Session, old: _Existing, now) -> None:
     )
 
 
+def ingest_page(
+    *, session: Session, account_id: str, currency: str, page: TransactionPage
+) -> tuple[IngestResult, list[Problem]]:
+    """Write a provider's page into the account; answers what it did and the lines refused.
+
+    A booked line whose provider id is already settled here is counted as known before
+    it is even converted: a re-sync meets every line again.
+    """
+    days = [line.booking_date for line in page.booked if line.booking_date]
+    existing = _load_existing(session, account_id, min(days) if days else None)
+    settled = existing[0]
+    fresh, known_days = [], []
+    for line in page.booked:
+        if line.id and line.id.strip() and dedupe.id_key(line.id.strip()) in settled:
+            known_days.append(line.booking_date)
+        else:
+            fresh.append(line)
+    booked, pending, problems = rows_from_page(replace(page, booked=tuple(fresh)), currency)
+    result = ingest(
+        session=session,
+        account_id=account_id,
+        currency=currency,
+        booked=booked,
+        pending=pending,
+        existing=existing,
+    )
+    result.known += len(page.booked) - len(fresh)
+    latest = [d for d in (result.latest_booking_date, *known_days) if d]
+    result.latest_booking_date = max(latest) if latest else None
+    return result, problems
+
+
 def ingest(
-    *, session: Session, account_id: str, currency: str, booked: list[dict], pending: list[dict]
+    *,
+    session: Session,
+    account_id: str,
+    currency: str,
+    booked: list[dict],
+    pending: list[dict],
+    existing: tuple[set[str], list[_Existing]] | None = None,
 ) -> IngestResult:
     """Write ``booked`` and ``pending`` rows (``lines.to_row`` form) into the account.
 
     The caller holds the account's lock and commits; the pending list must be complete
     (the bank's whole current pending list), since lines missing from it expire.
+    ``existing`` is what ``_load_existing`` answered for these rows' dates, if read.
     """
     result = IngestResult()
     booked_keys = dedupe.dedupe_keys(booked)
     pending_keys = [pending_key(key) for key in dedupe.dedupe_keys(pending)]
     days = [row["booking_date"] for row in booked if row.get("booking_date")]
     result.latest_booking_date = max(days) if days else None
-    settled, replaceable = _load_existing(session, account_id, min(days) if days else None)
+    if existing is None:
+        existing = _load_existing(session, account_id, min(days) if days else None)
+    settled, replaceable = existing
     by_key = {item.key: item for item in replaceable}
     pending_now = set(pending_keys)
     now = utcnow()

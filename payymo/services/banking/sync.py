@@ -31,9 +31,9 @@ from payymo.models import BankConnection, ProviderAccount
 from payymo.models.banking import SYNCABLE
 from payymo.money import MoneyError
 from payymo.services import jobs, table_statistics
-from payymo.services.banking import budget, lines, schedule, wording
+from payymo.services.banking import budget, schedule, wording
 from payymo.services.banking.events import emit_connection
-from payymo.services.banking.ingest import ingest
+from payymo.services.banking.ingest import ingest_page
 from payymo.services.banking.providers import provider_for
 from payymo.services.banking.sync_lock import try_sync_lock
 from payymo.tenancy import get_for_update_or_404, get_or_404
@@ -211,13 +211,8 @@ def _set_outcome(conn, problems, limited, accounts) -> None:
 
 
 def _store(session: Session, link: ProviderAccount, item: _Fetched, now) -> tuple[dict, int]:
-    booked, pending, problems = lines.rows_from_page(item.page, item.plan.currency)
-    result = ingest(
-        session=session,
-        account_id=link.account_id,
-        currency=item.plan.currency,
-        booked=booked,
-        pending=pending,
+    result, problems = ingest_page(
+        session=session, account_id=link.account_id, currency=item.plan.currency, page=item.page
     )
     if item.balances is not None:
         link.balances = [_balance(b) for b in item.balances]
