@@ -15,18 +15,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payymo import events, money
-from payymo.api.invoices.schemas import InvoiceOut
 from payymo.api.reconciliation.schemas import MatchOut
 from payymo.db import utcnow
 from payymo.errors import Conflict, InvalidRequest, NotFound, PayymoError
 from payymo.ids import new_id
 from payymo.matching.types import Candidate
 from payymo.models import Allocation, Invoice, Match, MatchBlock, Suggestion, Transaction
+from payymo.representations.invoices import invoice as invoice_document
 from payymo.services.invoices import derive_status
 from payymo.services.reconcile_write import ChunkWriter, row_view
 
 _MATCH_OUT = MatchOut()
-_INVOICE_OUT = InvoiceOut()
 _INVOICE_EVENTS = {"paid": "invoice.paid", "partially_paid": "invoice.partially_paid"}
 
 
@@ -152,7 +151,7 @@ def _invoice_event_args(invoice: Invoice, previous: tuple[int, int]) -> tuple[st
     if charged != invoice.amount_charged:
         before["amount_charged"] = charged
         before["amount_charged_display"] = money.to_display(charged, invoice.currency)
-    data = {"object": _INVOICE_OUT.dump(invoice), "previous_attributes": before}
+    data = {"object": invoice_document(invoice), "previous_attributes": before}
     return kind, data
 
 

@@ -148,3 +148,34 @@ def test_represented_documents_equal_their_fields(txn):
     schema = TransactionOut()
     assert TransactionOut.represent is not None
     assert schema.dump(txn) == _vanilla(schema, txn) == schema.dump_by_fields(txn)
+
+
+def _invoice(**changes) -> SimpleNamespace:
+    now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+    values = {
+        "id": "inv_x", "external_id": "E1", "number": "INV-1", "customer_name": "Initech",
+        "customer_email": None, "customer_reference": None, "amount_due": 12_300,
+        "amount_paid": 2_300, "amount_charged": 0, "currency": "EUR",
+        "issue_date": dt.date(2026, 11, 1), "due_date": None, "status": "partially_paid",
+        "metadata_": {"crm": "42"}, "voided_at": None, "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    values |= changes
+    remaining = values["amount_due"] - values["amount_paid"] - values["amount_charged"]
+    return SimpleNamespace(
+        amount_remaining=0 if values["status"] == "void" else remaining, **values
+    )
+
+
+@pytest.mark.parametrize(
+    "invoice",
+    [
+        _invoice(),
+        _invoice(amount_charged=150, metadata_={}, due_date=dt.date(2026, 12, 1)),
+        _invoice(currency="JPY", amount_due=5, amount_paid=0, customer_email="a@b.c"),
+        _invoice(status="void", voided_at=dt.datetime(2026, 11, 26, tzinfo=dt.UTC)),
+    ],
+)
+def test_represented_invoices_equal_their_fields(invoice):
+    schema = InvoiceOut()
+    assert InvoiceOut.represent is not None
+    assert schema.dump(invoice) == _vanilla(schema, invoice) == schema.dump_by_fields(invoice)

@@ -22,6 +22,7 @@ from payymo.api.fields import (
     Timestamp,
 )
 from payymo.models.invoice import INVOICE_STATUSES
+from payymo.representations import invoices as representations
 
 BATCH_ROW_STATUSES = ("created", "updated", "unchanged", "error")
 EXTERNAL_ID = validate.And(validate.Length(min=1, max=255), NO_CONTROL)
@@ -66,6 +67,7 @@ class InvoiceUpdate(UpdateSchema, InvoiceFields):
 class InvoiceOut(OutputSchema):
     """An invoice as the API and events show it."""
 
+    represent = staticmethod(representations.invoice)
     object = fields.Constant("invoice")
     id = fields.String()
     external_id = fields.String()
