@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from payymo.money import to_display
-
-
-def _iso(value):
-    return None if value is None else value.isoformat()
+from payymo.representations import iso
 
 
 def invoice(inv) -> dict:
@@ -33,11 +30,11 @@ def invoice(inv) -> dict:
         "amount_charged_display": to_display(charged, currency),
         "amount_remaining_display": to_display(remaining, currency),
         "currency": currency,
-        "issue_date": _iso(inv.issue_date),
-        "due_date": _iso(inv.due_date),
+        "issue_date": iso(inv.issue_date),
+        "due_date": iso(inv.due_date),
         "status": inv.status,
         "metadata": None if metadata is None else dict(metadata),
-        "voided_at": _iso(inv.voided_at),
-        "created_at": _iso(inv.created_at),
-        "updated_at": _iso(inv.updated_at),
+        "voided_at": iso(inv.voided_at),
+        "created_at": iso(inv.created_at),
+        "updated_at": iso(inv.updated_at),
     }

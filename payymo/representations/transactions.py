@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from payymo.money import to_display
+from payymo.representations import iso
 
 
 def unallocated(txn) -> int:
@@ -10,23 +11,19 @@ def unallocated(txn) -> int:
     return max(txn.amount - txn.amount_allocated, 0) if txn.amount > 0 else 0
 
 
-def _iso(value):
-    return None if value is None else value.isoformat()
-
-
 def transaction(txn) -> dict:
     """The transaction as the API and events show it (any object with its attributes)."""
     amount, allocated, currency = txn.amount, txn.amount_allocated, txn.currency
     # Inline rather than through marshmallow: a bank sync renders 100k of these at once.
-    rest = max(amount - allocated, 0) if amount > 0 else 0
+    rest = unallocated(txn)
     return {
         "object": "transaction",
         "id": txn.id,
         "account_id": txn.account_id,
         "provider_id": txn.provider_id,
         "status": txn.status,
-        "booking_date": _iso(txn.booking_date),
-        "value_date": _iso(txn.value_date),
+        "booking_date": iso(txn.booking_date),
+        "value_date": iso(txn.value_date),
         "amount": amount,
         "amount_display": to_display(amount, currency),
         "amount_allocated": allocated,
@@ -42,6 +39,6 @@ def transaction(txn) -> dict:
         "ignored": txn.match_status == "ignored",
         "category": txn.category,
         "notes": txn.notes,
-        "created_at": _iso(txn.created_at),
-        "updated_at": _iso(txn.updated_at),
+        "created_at": iso(txn.created_at),
+        "updated_at": iso(txn.updated_at),
     }

@@ -220,10 +220,10 @@ def engine_stream(
     """The engine's (position, decision) stream over ``data``, made beside the caller.
 
     Up to ``processes`` engine processes (one per currency group, at least one) when
-    the run has at least ``parallel_min`` transactions, else one engine thread. Within one currency
-    the stream is in processing order; across currencies it interleaves. Each part's
-    ``Part`` follows its last decision: the part is decided. Leaving the block,
-    normally or by an exception, stops the engines.
+    the run has at least ``parallel_min`` transactions, else one engine thread. Within
+    one currency the stream is in processing order; across currencies it interleaves.
+    Each part's ``Part`` follows its last decision: the part is decided. Leaving the
+    block, normally or by an exception, stops the engines.
     """
     parts: list[Part] = []
     if processes > 1 and len(data.transactions) >= parallel_min:

@@ -5,7 +5,8 @@ or more later (and never where it is off). Until then PostgreSQL plans with the
 old picture: a tenant's rows look like a handful, and a reconcile chunk's UPDATE became
 a nested loop over every invoice (5 s per 1,000 rows, measured). So a bank sync that
 added lines, and a reconcile run before it starts, refresh the statistics of a table
-that doubled since they were taken. The app's role owns no table; ``payymo_analyze`` (migration 0010) analyzes as the owner.
+that doubled since they were taken. The app's role owns no table; ``payymo_analyze``
+(migration 0010) analyzes as the owner.
 """
 
 from __future__ import annotations

@@ -190,7 +190,8 @@ def ingest_page(
     settled = existing[0]
     fresh, known_days = [], []
     for line in page.booked:
-        if line.id and line.id.strip() and dedupe.id_key(line.id.strip()) in settled:
+        line_id = dedupe.clean_id(line.id)
+        if line_id is not None and dedupe.id_key(line_id) in settled:
             known_days.append(line.booking_date)
         else:
             fresh.append(line)
