@@ -30,6 +30,8 @@ SCOPES = (
     "reconciliation:write",
     "bank_connections:read",
     "bank_connections:write",
+    "webhooks:read",
+    "webhooks:write",
     "admin",
 )
 # Which scope family guards each API blueprint; reads need ":read", the rest ":write".
@@ -46,6 +48,8 @@ BLUEPRINT_SCOPES = {
     "bank_connections": "bank_connections",
     "institutions": "bank_connections",
     "bank_integrations": "bank_connections",
+    "webhook_endpoints": "webhooks",
+    "event_redelivery": "webhooks",
 }
 log = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)

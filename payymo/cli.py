@@ -24,6 +24,8 @@ from payymo.config import ConfigError, Settings
 from payymo.errors import PayymoError
 
 MAX_DEFAULT_WORKERS = 8
+DISPATCHER = "tasks.webhooks.Dispatcher"
+RUN_DISPATCHER = "tasks.webhooks.run_dispatcher"
 
 
 class ConfigFailure(click.ClickException):
@@ -139,16 +141,20 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
             f"PAYYMO_ENV={settings.env}: bind a loopback address (127.0.0.1), or set "
             "PAYYMO_ENV=production to serve with gunicorn."
         )
-    from payymo import create_app, sweeper
+    from payymo import create_app, jobs, sweeper
 
     settings, bank_fake = _local_bank_fake(settings)
     app = create_app(settings)
-    # Embedded default: jobs run in this process, and so does the sweep that catches them up.
+    # Embedded default: jobs run in this process, and so do the sweep that catches them up
+    # and the webhook dispatcher (retries included).
     sweep = sweeper.in_process(settings).start() if settings.embedded else None
+    webhooks = jobs.resolve(DISPATCHER)(settings).start() if settings.embedded else None
     click.echo(f"Payymo ({settings.env}) on http://{host}:{port}  (Ctrl-C stops)", err=True)
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
+        if webhooks is not None:
+            webhooks.stop(timeout=5)
         if sweep is not None:
             sweep.stop(timeout=5)
         if bank_fake is not None:
@@ -195,8 +201,14 @@ def fake_gocardless(host: str, port: int, daily_limit: int) -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Work off what is queued, then exit (no sweeps).")
-def worker(burst: bool) -> None:
-    """Run an RQ worker on the high, default and low queues, and sweep stuck jobs."""
+@click.option(
+    "--webhooks/--no-webhooks",
+    default=True,
+    show_default=True,
+    help="Also run a webhook dispatcher (in a process of its own).",
+)
+def worker(burst: bool, webhooks: bool) -> None:
+    """Run an RQ worker on the high, default and low queues, sweep stuck jobs, send webhooks."""
     settings = _settings()
     if not settings.redis_url:
         raise ConfigFailure(
@@ -217,11 +229,48 @@ def worker(burst: bool) -> None:
     from payymo import sweeper
 
     sweep = None if burst else sweeper.scheduler(settings).start()
+    dispatcher = _dispatcher_process() if webhooks and not burst else None
     try:
         Worker(queues, connection=conn).work(burst=burst, logging_level=settings.log_level)
     finally:
         if sweep is not None:
             sweep.stop(timeout=5)
+        if dispatcher is not None:
+            dispatcher.terminate()
+            dispatcher.join(10)
+
+
+def _dispatcher_process():
+    """The webhook dispatcher in a spawned process: RQ forks per job, and a fork must not
+    inherit the dispatcher's threads, connections or locks."""
+    import multiprocessing
+
+    from payymo import jobs
+
+    process = multiprocessing.get_context("spawn").Process(
+        target=jobs.resolve(RUN_DISPATCHER), name="payymo-webhooks", daemon=True
+    )
+    process.start()
+    return process
+
+
+@main.group("webhooks")
+def webhooks_group() -> None:
+    """Webhook delivery."""
+
+
+@webhooks_group.command("dispatch")
+@click.option("--once", is_flag=True, help="Deliver what is due now, print counts, exit.")
+def webhooks_dispatch(once: bool) -> None:
+    """Send webhooks: fan events out, deliver, retry on schedule (payymo worker runs this)."""
+    from payymo import jobs
+
+    _settings()
+    if once:
+        _emit(jobs.resolve(RUN_DISPATCHER)(once=True))
+        return
+    click.echo("webhook dispatcher running (Ctrl-C stops)", err=True)
+    jobs.resolve(RUN_DISPATCHER)()
 
 
 @main.command()

@@ -23,6 +23,9 @@ DEFAULT_DB_STATEMENT_TIMEOUT_MS = 30_000
 DEFAULT_DB_LOCK_TIMEOUT_MS = 5_000
 DEFAULT_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
 DEFAULT_SWEEP_INTERVAL = 60  # seconds between job sweeps (payymo worker, embedded serve)
+DEFAULT_WEBHOOK_TIMEOUT = 10.0  # seconds an attempt may take, connection to last byte read
+DEFAULT_WEBHOOK_CONCURRENCY = 32  # deliveries in flight per dispatcher
+DEFAULT_WEBHOOK_POLL_INTERVAL = 0.2  # seconds between dispatcher looks when nothing woke it
 
 
 def default_reconcile_processes() -> int:
@@ -68,6 +71,15 @@ class Settings:
     provider_env: dict[str, str] = field(default_factory=dict)
     # Successful account calls per account per scope per 24 h (GoCardless allows 4).
     bank_sync_daily_budget: int = 4
+    # Outbound webhooks: https only in production; outside it http and non-public
+    # addresses (a receiver on this machine) are allowed. PAYYMO_WEBHOOK_ALLOWED_TARGETS
+    # names hosts or networks reachable even when they are not public.
+    webhook_allow_http: bool = True
+    webhook_allow_private: bool = True
+    webhook_allowed_targets: tuple[str, ...] = ()
+    webhook_timeout_seconds: float = DEFAULT_WEBHOOK_TIMEOUT
+    webhook_concurrency: int = DEFAULT_WEBHOOK_CONCURRENCY
+    webhook_poll_interval: float = DEFAULT_WEBHOOK_POLL_INTERVAL
 
     @property
     def embedded(self) -> bool:
@@ -117,6 +129,22 @@ def _seconds(env_vars, name: str, default: float, *, maximum: float) -> float:
     return value
 
 
+def _allowed_targets(raw: str | None) -> tuple[str, ...]:
+    """Host names and networks (CIDR) from a comma-separated list, each checked."""
+    import ipaddress
+
+    items = tuple(item.strip().lower() for item in (raw or "").split(",") if item.strip())
+    for item in items:
+        if "/" in item or item.replace(".", "").isdigit() or ":" in item:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"PAYYMO_WEBHOOK_ALLOWED_TARGETS: {item!r} is not a host name or network"
+                ) from None
+    return items
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read settings from the environment; refuse unsafe production settings."""
     env_vars = os.environ if environ is None else environ
@@ -156,7 +184,20 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             limits.update({str(k): int(v) for k, v in extra.items()})
         except (ValueError, AttributeError, TypeError) as exc:
             raise ConfigError('PAYYMO_PLAN_RATE_LIMITS must be JSON like {"free": 120}') from exc
+    production = env == "production"
     return Settings(
+        webhook_allow_http=not production,
+        webhook_allow_private=not production,
+        webhook_allowed_targets=_allowed_targets(env_vars.get("PAYYMO_WEBHOOK_ALLOWED_TARGETS")),
+        webhook_timeout_seconds=_seconds(
+            env_vars, "PAYYMO_WEBHOOK_TIMEOUT", DEFAULT_WEBHOOK_TIMEOUT, maximum=10
+        ),
+        webhook_concurrency=_whole_number(
+            env_vars, "PAYYMO_WEBHOOK_CONCURRENCY", DEFAULT_WEBHOOK_CONCURRENCY, maximum=256
+        ),
+        webhook_poll_interval=_seconds(
+            env_vars, "PAYYMO_WEBHOOK_POLL_INTERVAL", DEFAULT_WEBHOOK_POLL_INTERVAL, maximum=60
+        ),
         bank_provider=env_vars.get("PAYYMO_BANK_PROVIDER", "gocardless"),
         provider_env={k: v for k, v in env_vars.items() if k.startswith("PAYYMO_") and v},
         bank_sync_daily_budget=_whole_number(env_vars, "PAYYMO_BANK_SYNC_DAILY_BUDGET", 4),

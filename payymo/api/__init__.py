@@ -45,6 +45,7 @@ def _blueprints():
     from payymo.api.bank_accounts.routes import blp as bank_accounts
     from payymo.api.bank_connections.routes import blp as bank_connections
     from payymo.api.bank_integrations.routes import blp as bank_integrations
+    from payymo.api.events.redelivery import blp as event_redelivery
     from payymo.api.events.routes import blp as events
     from payymo.api.institutions.routes import blp as institutions
     from payymo.api.invoices.routes import blp as invoices
@@ -53,6 +54,7 @@ def _blueprints():
     from payymo.api.reconciliation_run.routes import blp as reconciliation_run
     from payymo.api.tenant.routes import blp as tenant
     from payymo.api.transactions.routes import blp as transactions
+    from payymo.api.webhook_endpoints.routes import blp as webhook_endpoints
 
     return [
         tenant,
@@ -64,6 +66,8 @@ def _blueprints():
         bank_integrations,
         transactions,
         events,
+        webhook_endpoints,
+        event_redelivery,
         reconciliation,
         reconciliation_run,
         jobs,
@@ -101,6 +105,9 @@ def init_api(app: Flask) -> Api:
     openapi_fields.install(api)
     for blp in _blueprints():
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
+    from payymo.api.events import catalog
+
+    catalog.register(api.spec)
     docs.install(app)
     app.extensions["payymo_api"] = api
     return api

@@ -17,6 +17,7 @@ from payymo.models.reconciliation import Allocation, Match, MatchBlock, PayerMem
 from payymo.models.sync_clock import SyncClock
 from payymo.models.tenant import Tenant
 from payymo.models.transaction import Transaction
+from payymo.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Allocation",
@@ -38,4 +39,7 @@ __all__ = [
     "SyncClock",
     "Tenant",
     "Transaction",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -18,16 +18,17 @@ class Event(TenantScoped, ChangeStamped, Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_tenant_id_id", "tenant_id", "id"),
+        # Unique: deliveries point at (tenant_id, id).
+        Index("ix_events_tenant_id_id", "tenant_id", "id", unique=True),
         Index("ix_events_tenant_type", "tenant_id", "type"),
         Index("ix_events_tenant_change_seq", "tenant_id", "change_seq"),
-        # Only undelivered events are looked up by the sweeper: a partial index stays small
-        # and costs nothing once an event is delivered.
+        # Only events not yet fanned out to deliveries are looked up by the dispatcher:
+        # a partial index stays small and costs nothing once an event is dispatched.
         Index(
-            "ix_events_undelivered",
+            "ix_events_undispatched",
             "id",
-            postgresql_where=text("delivered_at IS NULL"),
-            sqlite_where=text("delivered_at IS NULL"),
+            postgresql_where=text("dispatched_at IS NULL"),
+            sqlite_where=text("dispatched_at IS NULL"),
         ),
     )
 
@@ -36,4 +37,5 @@ class Event(TenantScoped, ChangeStamped, Base):
     data: Mapped[dict] = mapped_column(JSONType)
     request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = created_at_column()
-    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When the dispatcher created this event's deliveries (one per subscribed endpoint).
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -15,17 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payymo import events, money
-from payymo.api.reconciliation.schemas import MatchOut
 from payymo.db import utcnow
 from payymo.errors import Conflict, InvalidRequest, NotFound, PayymoError
 from payymo.ids import new_id
 from payymo.matching.types import Candidate
 from payymo.models import Allocation, Invoice, Match, MatchBlock, Suggestion, Transaction
 from payymo.representations.invoices import invoice as invoice_document
+from payymo.representations.reconciliation import match as match_document
 from payymo.services.invoices import derive_status
 from payymo.services.reconcile_write import ChunkWriter, row_view
 
-_MATCH_OUT = MatchOut()
 _INVOICE_EVENTS = {"paid": "invoice.paid", "partially_paid": "invoice.partially_paid"}
 
 
@@ -226,7 +225,7 @@ def apply_match(
     if txn.match_status == "matched":
         _expire_open_suggestions(session, txn.id, now, created_by)
     session.flush()
-    events.emit(session, "transaction.matched", {"object": _MATCH_OUT.dump(match)})
+    events.emit(session, "transaction.matched", {"object": match_document(match)})
     return match
 
 
@@ -281,7 +280,7 @@ def reverse_match(*, session: Session, match: Match, reversed_by: str) -> Match:
     match.reversed_by = reversed_by
     block_pairs(session, txn.id, [line.invoice_id for line in lines], "reversed")
     session.flush()
-    events.emit(session, "match.reversed", {"object": _MATCH_OUT.dump(match)})
+    events.emit(session, "match.reversed", {"object": match_document(match)})
     return match
 
 
@@ -331,7 +330,7 @@ def _record(writer: ChunkWriter, txn, candidate: Candidate, method: str, created
     # Reasons dump as they are; each line shows its invoice as this match leaves it.
     shown = [{**line, "invoice": writer.invoices[line["invoice_id"]]} for line in lines]
     view = row_view(match, allocations=shown, reasons=candidate.reasons)
-    writer.event("transaction.matched", {"object": _MATCH_OUT.dump(view)})
+    writer.event("transaction.matched", {"object": match_document(view)})
 
 
 def apply_matches(

@@ -8,18 +8,17 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from payymo import events
-from payymo.api.invoices.schemas import InvoiceOut
 from payymo.db import utcnow
 from payymo.errors import Conflict, InvalidRequest, PayymoError
 from payymo.ids import new_id
 from payymo.models import Invoice
 from payymo.pagination import Page, paginate
+from payymo.representations.invoices import invoice as invoice_document
 from payymo.services import jobs
 from payymo.services.batch import RowResult, failed_row
 from payymo.services.filters import contains
 from payymo.tenancy import get_for_update_or_404
 
-_OUT = InvoiceOut()
 EDITABLE = (
     "number",
     "customer_name",
@@ -45,7 +44,7 @@ def derive_status(
 
 
 def _snapshot(invoice: Invoice) -> dict:
-    return _OUT.dump(invoice)
+    return invoice_document(invoice)
 
 
 def _get_attr(invoice: Invoice, name: str):
@@ -87,13 +86,12 @@ def _apply_changes(invoice: Invoice, changes: dict) -> dict:
     due = changed.get("due_date", invoice.due_date)
     if issue and due and due < issue:
         raise InvalidRequest("due_date must not be before issue_date.", param="due_date")
+    before = invoice_document(invoice)
     previous = {}
     for name in changed:
-        previous[name] = _OUT.fields[name].serialize(
-            "metadata_" if name == "metadata" else name, invoice
-        )
-        if (display := f"{name}_display") in _OUT.fields:
-            previous[display] = _OUT.fields[display].serialize(display, invoice)
+        previous[name] = before[name]
+        if (display := f"{name}_display") in before:
+            previous[display] = before[display]
     for name, value in changed.items():
         _set_attr(invoice, name, value)
     invoice.status = derive_status(

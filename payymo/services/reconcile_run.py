@@ -24,11 +24,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from payymo import runtime
-from payymo.api.reconciliation.schemas import SuggestionOut
 from payymo.ids import new_id
 from payymo.matching.partition import Part
 from payymo.matching.types import Candidate, Decision, InvoiceIn, TxnIn
 from payymo.models import Suggestion
+from payymo.representations.reconciliation import suggestion as suggestion_document
 from payymo.services import jobs as job_service
 from payymo.services import table_statistics
 from payymo.services.allocations import apply_matches, expire_suggestion
@@ -46,7 +46,6 @@ CHUNK_SIZE = 1000
 COUNTS = ("auto_matched", "suggested", "skipped_conflicts", "unmatched")
 _DEADLOCK = "40P01"
 _CHUNK_ATTEMPTS = 3
-_OUT = SuggestionOut()
 # Invoices by id as a suggestion shows them: number, customer_name, amount_remaining.
 Shown = dict[str, SimpleNamespace]
 
@@ -128,7 +127,7 @@ def _sync_suggestions(
         writer.suggestions.append(row)
         # Reasons dump as they are; the currency is the transaction's (not a column).
         view = row_view(row, reasons=candidate.reasons, currency=txn.currency, shown_invoices=shown)
-        writer.event("suggestion.created", {"object": _OUT.dump(view)})
+        writer.event("suggestion.created", {"object": suggestion_document(view)})
     return len(wanted)
 
 

@@ -6,8 +6,8 @@ be classified one way or the other, so a new field cannot slip through unclassif
 - money: ``amount`` and ``amount_*``, names ending in ``_amount``, ``_sum``, ``_total``,
   ``_balance``, and any integer whose description speaks of minor units;
 - not money: counts (``count``, ``*_count``, ``counts`` maps, the fields of ``*Counts``
-  schemas, ``open_suggestions``), positions (``index``, ``rank``), ``attempts`` and
-  durations in days.
+  schemas, ``open_suggestions``), positions (``index``, ``rank``, an attempt's
+  ``number``), ``attempts``, durations (in days, ``duration_ms``) and HTTP status codes.
 
 Money shown without a currency cannot be displayed; ``overpayment_tolerance`` and
 ``charge_tolerance`` are the two such amounts (each applies in every credit's own
@@ -26,7 +26,9 @@ from tasks.reconcile import reconcile_tenant
 from tests.helpers import input_schemas, invoice_body
 
 _MONEY_NAME = re.compile(r"amount|amount_\w+|\w+_(amount|sum|total|balance)")
-_COUNT_NAME = re.compile(r"count|counts|\w+_count|index|rank|attempts|\w+_days|open_suggestions")
+_COUNT_NAME = re.compile(
+    r"count|counts|\w+_count|index|rank|attempts|\w+_days|open_suggestions|number|\w*status_code|duration_ms"
+)
 # Money in minor units of whichever currency it meets: there is no one currency to show.
 NO_CURRENCY = {"overpayment_tolerance", "charge_tolerance"}
 
@@ -274,7 +276,7 @@ def test_every_response_and_event_payload_shows_its_amounts(api, tenant):
     for name, document in documents.items():
         assert _money_without_display(document) == [], name
     events = documents["events"]["data"]
-    types = {event["type"] for event in events}
+    types = {event["event_type"] for event in events}
     assert {
         "invoice.created",
         "invoice.updated",
@@ -288,7 +290,7 @@ def test_every_response_and_event_payload_shows_its_amounts(api, tenant):
     [updated] = [
         e
         for e in events
-        if e["type"] == "invoice.updated" and e["data"]["object"]["id"] == lone["id"]
+        if e["event_type"] == "invoice.updated" and e["data"]["object"]["id"] == lone["id"]
     ]
     assert updated["data"]["previous_attributes"] == {
         "amount_due": 900,

@@ -6,7 +6,9 @@ import pytest
 
 from tests.helpers import invoice_body
 
-EVENT_FIELDS = {"object", "id", "type", "data", "created_at", "request_id"}
+EVENT_FIELDS = {
+    "object", "id", "event_type", "timestamp", "tenant_id", "api_version", "request_id", "data",
+}  # fmt: skip
 
 
 def _create_invoices(api, count: int) -> list[dict]:
@@ -19,7 +21,7 @@ def _create_invoices(api, count: int) -> list[dict]:
 
 
 def _types(response) -> list[str]:
-    return [e["type"] for e in response.json["data"]]
+    return [e["event_type"] for e in response.json["data"]]
 
 
 def test_invoice_created_events_newest_first(api):

@@ -214,7 +214,6 @@ def test_the_run_body_is_optional_and_documented_so(api):
     [
         ("GET", "stripe/payments"),
         ("GET", "stripe/payouts"),
-        ("GET", "webhook_endpoints"),
         ("GET", "partner/tenants"),
     ],
 )

@@ -33,10 +33,12 @@ ID_KINDS = {
     "match_id": "match",
     "job_id": "job",
     "connection_id": "bank_connection",
+    "endpoint_id": "webhook_endpoint",
 }
-# Path parameters that name no object of a tenant (a bank provider's name is everyone's);
-# tests/api/test_bank_connections.py shows one tenant's credentials stay its own.
-NOT_IDS = {"provider"}
+# Path parameters that name no object of a tenant (a bank provider's name is everyone's,
+# and so is an event type); tests/api/test_bank_connections.py shows one tenant's
+# credentials stay its own.
+NOT_IDS = {"provider", "event_type"}
 # Body fields that end in "_id" but are not references to another object.
 NOT_REFERENCES = {"external_id", "end_to_end_id", "provider_id", "id", "institution_id"}
 SECRET = "Zq7Secret"  # marks every name and text tenant A writes
@@ -119,6 +121,17 @@ def tenant_a(api, tenant, session) -> TenantA:
         ),
         201,
     )
+    endpoint = _ok(
+        api.post(
+            "webhook_endpoints",
+            json={
+                "url": f"http://127.0.0.1:9/{SECRET}-hook",
+                "event_types": ["invoice.paid"],
+                "description": f"{SECRET} hook",
+            },
+        ),
+        201,
+    )
     events = _ok(api.get("events"))["data"]
     assert events, "creating an invoice must emit an event"
     ids = {
@@ -129,6 +142,7 @@ def tenant_a(api, tenant, session) -> TenantA:
         "event": events[0]["id"],
         "job": job["id"],
         "bank_connection": connection["id"],
+        "webhook_endpoint": endpoint["id"],
     }
     ids |= _reconciliation_ids(session, tenant.tenant_id, ids["transaction"], ids["invoice"])
     markers = [
@@ -286,6 +300,23 @@ BODY_CASES = {
         "transaction_id": ids["transaction"],
         "allocations": [{"invoice_id": ids["invoice"], "amount": 100}],
     },
+    ("post", f"{API}/events/{{event_id}}/redeliver", "endpoint_id"): lambda ids: {
+        "endpoint_id": ids["webhook_endpoint"],
+    },
+}
+
+
+def _own_event(client: ApiClient) -> str:
+    """An event of the calling tenant (B resends its own event to A's endpoint)."""
+    _ok(client.post("invoices", json=invoice_body("B-own")), 201)
+    return _ok(client.get("events"))["data"][0]["id"]
+
+
+# Paths with a parameter of the caller's own: how to fill it in.
+OWN_PATHS = {
+    f"{API}/events/{{event_id}}/redeliver": lambda client: (
+        f"{API}/events/{_own_event(client)}/redeliver"
+    ),
 }
 
 
@@ -301,7 +332,8 @@ def test_ids_inside_a_body_are_404_for_another_tenant(spec, tenant_a, api, other
                 continue
             seen.add((method, path, name))
             body = case(tenant_a.ids)
-            response = other_api.request(method.upper(), path, json=body)
+            url = OWN_PATHS[path](other_api) if path in OWN_PATHS else path
+            response = other_api.request(method.upper(), url, json=body)
             text = response.get_data(as_text=True)
             sent = (body[name],)
             if (

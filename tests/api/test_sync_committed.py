@@ -175,7 +175,7 @@ def test_a_change_committed_after_a_later_stamped_one_is_not_missed(committed, o
     updates = {
         (e["data"]["object"]["id"], e["data"]["object"]["metadata"].get("v"))
         for e in events_seen
-        if e["type"] == "invoice.updated"
+        if e["event_type"] == "invoice.updated"
     }
     assert updates == {(a, "t1"), (b, "t2")}
 
@@ -219,7 +219,7 @@ def test_rows_written_by_the_reconcile_writer_come_back(committed):
     txns = sync_all(api, "transactions", tokens["transactions"])[0]
     assert (credit, "matched") in {(row["id"], row["match_status"]) for row in txns}
     events = sync_all(api, "events", tokens["events"])[0]
-    matched = [row["id"] for row in events if row["type"] == "transaction.matched"]
+    matched = [row["id"] for row in events if row["event_type"] == "transaction.matched"]
     assert len(matched) == 1
     # Stamped by the writer's own statements, whatever else holds the watermark back.
     after = {**stamps(tenant_id, Invoice, [invoice]), **stamps(tenant_id, Transaction, [credit])}

@@ -104,7 +104,7 @@ def test_events_sync_keeps_its_type_filter(api):
         "bank_accounts", json={"name": "Main", "currency": "EUR", "iban": "DE89370400440532013000"}
     )
     rows, token, _ = walk(api, "events", "0", type="invoice.*")
-    assert [row["type"] for row in rows] == ["invoice.created", "invoice.created"]
+    assert [row["event_type"] for row in rows] == ["invoice.created", "invoice.created"]
     assert sync(api, "events", token, type="invoice.*")["next_sync_token"]
     # The token remembers the filter: another filter (or none) would skip events.
     for other in ({"type": "invoice.created"}, {}):
@@ -241,4 +241,4 @@ def test_rows_written_by_the_reconcile_writer_come_back(api, session, tenant):
     txns = walk(api, "transactions", tokens["transactions"])[0]
     assert [(row["id"], row["match_status"]) for row in txns] == [(credit, "matched")]
     events = walk(api, "events", tokens["events"])[0]
-    assert "transaction.matched" in {row["type"] for row in events}
+    assert "transaction.matched" in {row["event_type"] for row in events}

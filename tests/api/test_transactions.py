@@ -332,7 +332,7 @@ def test_transaction_created_event_per_new_transaction(api, session, tenant):
     assert first["amount_display"] == "123.00"
     assert first["account_id"] == account
     assert events[0].request_id == response.headers["X-Request-Id"]
-    assert all(e.delivered_at is None for e in events)
+    assert all(e.dispatched_at is None for e in events)
 
 
 def test_import_replays_with_idempotency_key(api, session, tenant):

@@ -29,6 +29,8 @@ EVENT_ID = "evt_01M8HBB1C4AMB7VD6K6GR9T6HJ"
 JOB_ID = "job_01M8HBAQERBWXTNWWDXPSWHSDB"
 CONNECTION_ID = "bc_01M8HB6D9QW4T2Y7N3B5K8X1ZC"
 REQUEST_ID = "req_6f2fa21718df2eb3d006bf81"
+ENDPOINT_ID = "we_01M8HBC2D3E4F5G6H7J8K9M0NP"
+DELIVERY_ID = "del_01M8HBC5F6G7H8J9K0M1N2P3QR"
 
 _AT = dt.datetime(2026, 11, 3, 9, 15, 42, tzinfo=dt.UTC)
 _LATER = dt.datetime(2026, 11, 3, 9, 16, 5, tzinfo=dt.UTC)
@@ -205,10 +207,72 @@ _PATTERN_TEST = {
 EVENT = _obj(
     id=EVENT_ID,
     type="invoice.paid",
+    tenant_id=TENANT_ID,
     data={"object": {"id": INVOICE_ID, "object": "invoice", "status": "paid"}},
     created_at=_LATER,
     request_id=REQUEST_ID,
 )
+ENDPOINT = _obj(
+    id=ENDPOINT_ID,
+    url="https://hooks.zapier.com/hooks/standard/123456/abcdef/",
+    event_types=["invoice.paid", "bank_connection.expired"],
+    description="Zapier: paid invoices to the CRM",
+    enabled=True,
+    disabled_reason=None,
+    previous_secret_expires_at=None,
+    failing_since=None,
+    created_at=_AT,
+    updated_at=_AT,
+)
+_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw5Ov+1hG7P1c="  # noqa: S105 (an example)
+NEW_ENDPOINT = {
+    **{k: v for k, v in vars(ENDPOINT).items()},
+    "object": "webhook_endpoint",
+    "secret": _SECRET,
+}
+ROTATED_ENDPOINT = {**NEW_ENDPOINT, "previous_secret_expires_at": _LATER + dt.timedelta(days=1)}
+DELIVERY = {
+    "id": DELIVERY_ID,
+    "endpoint_id": ENDPOINT_ID,
+    "event_id": EVENT_ID,
+    "event_type": "invoice.paid",
+    "status": "delivered",
+    "attempt_count": 2,
+    "next_attempt_at": None,
+    "delivered_at": _LATER + dt.timedelta(seconds=6),
+    "last_status_code": 200,
+    "last_error": None,
+    "created_at": _LATER,
+    "attempts": [
+        {
+            "number": 1,
+            "attempted_at": _LATER,
+            "status_code": 503,
+            "duration_ms": 212,
+            "response_excerpt": "Service Unavailable",
+            "error": None,
+        },
+        {
+            "number": 2,
+            "attempted_at": _LATER + dt.timedelta(seconds=6),
+            "status_code": 200,
+            "duration_ms": 48,
+            "response_excerpt": '{"status":"success"}',
+            "error": None,
+        },
+    ],
+}
+TEST_DELIVERY = {
+    **DELIVERY,
+    "event_type": "webhook.test",
+    "status": "pending",
+    "attempt_count": 0,
+    "next_attempt_at": _LATER,
+    "delivered_at": None,
+    "last_status_code": None,
+    "attempts": [],
+}
+REDELIVERY = {**TEST_DELIVERY, "event_type": "invoice.paid", "attempt_count": 2}
 QUEUED_JOB = _obj(
     id=JOB_ID,
     type="reconcile",
@@ -442,6 +506,19 @@ RESPONSES: dict[str, dict[int, object]] = {
     f"PATCH {_V1}/transactions/{{transaction_id}}": {200: TRANSACTION},
     f"GET {_V1}/events": {200: _listing(EVENT, sync=True)},
     f"GET {_V1}/events/{{event_id}}": {200: EVENT},
+    f"GET {_V1}/events/types": {
+        200: {"data": [{"event_type": "invoice.paid", "description": "An invoice is paid."}]}
+    },
+    f"GET {_V1}/events/samples/{{event_type}}": {200: EVENT},
+    f"POST {_V1}/events/{{event_id}}/redeliver": {202: {"data": [REDELIVERY]}},
+    f"GET {_V1}/webhook_endpoints": {200: _listing(ENDPOINT)},
+    f"POST {_V1}/webhook_endpoints": {201: NEW_ENDPOINT},
+    f"GET {_V1}/webhook_endpoints/{{endpoint_id}}": {200: ENDPOINT},
+    f"PATCH {_V1}/webhook_endpoints/{{endpoint_id}}": {200: ENDPOINT},
+    f"DELETE {_V1}/webhook_endpoints/{{endpoint_id}}": {200: {"id": ENDPOINT_ID}},
+    f"POST {_V1}/webhook_endpoints/{{endpoint_id}}/rotate_secret": {200: ROTATED_ENDPOINT},
+    f"POST {_V1}/webhook_endpoints/{{endpoint_id}}/test": {202: TEST_DELIVERY},
+    f"GET {_V1}/webhook_endpoints/{{endpoint_id}}/deliveries": {200: _listing(DELIVERY)},
     f"GET {_V1}/reconciliation": {200: SUMMARY},
     f"GET {_V1}/reconciliation/suggestions": {200: _listing(SUGGESTION)},
     f"GET {_V1}/reconciliation/suggestions/{{suggestion_id}}": {200: SUGGESTION},
@@ -550,6 +627,13 @@ REQUESTS: dict[str, dict] = {
         "institution_id": "SANDBOXFINANCE_SFIN0000",
         "redirect_url": "https://billing.example.com/banks/done",
     },
+    f"POST {_V1}/webhook_endpoints": {
+        "url": "https://hooks.zapier.com/hooks/standard/123456/abcdef/",
+        "event_types": ["invoice.paid", "bank_connection.expired"],
+        "description": "Zapier: paid invoices to the CRM",
+    },
+    f"PATCH {_V1}/webhook_endpoints/{{endpoint_id}}": {"enabled": True},
+    f"POST {_V1}/events/{{event_id}}/redeliver": {"endpoint_id": ENDPOINT_ID},
 }
 
 # Parameter name → example; per-operation values where a name means different things.
@@ -589,6 +673,8 @@ PARAMETERS: dict[str, object] = {
     "iban": "GB33BUKB20201555555555",
     "method": "manual",
     "type": "invoice.paid",
+    "event_type": "invoice.paid",
+    "endpoint_id": ENDPOINT_ID,
 }
 _BY_OPERATION = {
     ("GET", "/invoices", "status"): "open",
@@ -599,6 +685,8 @@ _BY_OPERATION = {
     ("GET", "/jobs", "status"): "succeeded",
     ("GET", "/jobs", "type"): "reconcile",
     ("GET", "/bank_connections", "status"): "linked",
+    ("GET", "/webhook_endpoints/{endpoint_id}/deliveries", "status"): "failed",
+    ("GET", "/webhook_endpoints/{endpoint_id}/deliveries", "event_id"): EVENT_ID,
 }
 
 
@@ -622,6 +710,8 @@ _PREFIXES = {
     "matches": MATCH_ID,
     "jobs": JOB_ID,
     "bank_connections": CONNECTION_ID,
+    "webhook_endpoints": ENDPOINT_ID,
+    "deliveries": DELIVERY_ID,
 }
 
 

@@ -13,6 +13,7 @@ from payymo.api.fields import Amount, Display, ReferencePattern
 from payymo.api.transactions.schemas import NO_NUL, OBJECT_ID
 from payymo.matching import patterns
 from payymo.models.reconciliation import MATCH_METHODS, MATCH_STATUSES, SUGGESTION_STATUSES
+from payymo.representations import reconciliation as representations
 
 MAX_ALLOCATIONS = 50
 
@@ -81,6 +82,8 @@ class ReasonOut(OutputSchema):
 class MatchOut(OutputSchema):
     """A match as the API and events show it."""
 
+    represent = staticmethod(representations.match)
+
     object = fields.Constant("match")
     id = fields.String()
     transaction_id = fields.String()
@@ -139,6 +142,8 @@ class SuggestionLines(fields.List):
 
 class SuggestionOut(OutputSchema):
     """A suggestion as the API shows it."""
+
+    represent = staticmethod(representations.suggestion)
 
     object = fields.Constant("suggestion")
     id = fields.String()

@@ -339,6 +339,8 @@ def _insert_with_events(session: Session, records: list[dict]) -> list[dict]:
         bulk.insert_ignoring_conflicts(
             session, Event.__table__, rows, json_columns=("data",), meanwhile=events_of.advance
         )
+    if created:
+        events.mark_emitted(session)
     return created
 
 

@@ -1,0 +1,172 @@
+"""Webhook endpoints: create, change, rotate secrets, disable, send a test event."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from integrations.webhooks.signing import new_secret
+from payymo import events, runtime, secrets_box
+from payymo.errors import Conflict, InvalidRequest
+from payymo.event_types import WILDCARD, unknown_patterns
+from payymo.models import Event, WebhookDelivery, WebhookEndpoint
+from payymo.pagination import Page, paginate
+from payymo.representations.webhooks import endpoint as endpoint_document
+from payymo.services.webhooks.targets import check_url
+from payymo.tenancy import get_for_update_or_404, get_or_404
+
+MAX_ENDPOINTS = 20
+ROTATION_OVERLAP = dt.timedelta(hours=24)
+
+
+def _check_event_types(event_types: list[str]) -> list[str]:
+    if not event_types:
+        raise InvalidRequest('List at least one event type, or ["*"] for all.', param="event_types")
+    unknown = unknown_patterns(event_types)
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown event type '{unknown[0]}': see GET /events/types or README's list.",
+            param="event_types",
+            code="unknown_event_type",
+        )
+    if WILDCARD in event_types:
+        return [WILDCARD]
+    return list(dict.fromkeys(event_types))
+
+
+def create_endpoint(
+    *, session: Session, url: str, event_types: list[str], description: str | None = None
+) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its signing secret (shown once; stored encrypted)."""
+    check_url(url, runtime.settings())
+    types = _check_event_types(event_types)
+    count = session.scalar(select(func.count()).select_from(WebhookEndpoint))
+    if count >= MAX_ENDPOINTS:
+        raise Conflict(
+            f"A tenant may have at most {MAX_ENDPOINTS} webhook endpoints; delete one first.",
+            code="too_many_endpoints",
+        )
+    secret = new_secret()
+    endpoint = WebhookEndpoint(
+        url=url,
+        event_types=types,
+        description=description,
+        enabled=True,
+        secret=secrets_box.encrypt(secret),
+    )
+    session.add(endpoint)
+    session.flush()
+    return endpoint, secret
+
+
+def list_endpoints(*, session: Session, page: dict) -> Page:
+    """The tenant's endpoints, newest first."""
+    return paginate(session, select(WebhookEndpoint), WebhookEndpoint, prefix="we", **page)
+
+
+def get_endpoint(*, session: Session, endpoint_id: str) -> WebhookEndpoint:
+    """One of the tenant's endpoints, or ``NotFound``."""
+    return get_or_404(session, WebhookEndpoint, endpoint_id)
+
+
+def _cancel_pending(session: Session, endpoint_id: str) -> None:
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
+        .values(status="cancelled", leased_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def disable(session: Session, endpoint: WebhookEndpoint, reason: str, *, announce: bool) -> None:
+    """Stop sending to ``endpoint``; pending deliveries are cancelled (redeliver by hand)."""
+    endpoint.enabled = False
+    endpoint.disabled_reason = reason
+    _cancel_pending(session, endpoint.id)
+    if announce:
+        session.flush()
+        events.emit(session, "webhook_endpoint.disabled", {"object": endpoint_document(endpoint)})
+
+
+def update_endpoint(*, session: Session, endpoint_id: str, changes: dict) -> WebhookEndpoint:
+    """Change url, event types, description or ``enabled``; re-enabling clears the failure."""
+    endpoint = get_for_update_or_404(session, WebhookEndpoint, endpoint_id)
+    if "url" in changes:
+        check_url(changes["url"], runtime.settings())
+        endpoint.url = changes["url"]
+    if "event_types" in changes:
+        endpoint.event_types = _check_event_types(changes["event_types"])
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    if "enabled" in changes and changes["enabled"] != endpoint.enabled:
+        if changes["enabled"]:
+            endpoint.enabled = True
+            endpoint.disabled_reason = None
+            endpoint.failing_since = None
+        else:
+            disable(session, endpoint, "disabled through the API", announce=False)
+    session.flush()
+    return endpoint
+
+
+def delete_endpoint(*, session: Session, endpoint_id: str) -> None:
+    """Delete an endpoint and its delivery history (what Zapier's unsubscribe does)."""
+    endpoint = get_for_update_or_404(session, WebhookEndpoint, endpoint_id)
+    session.delete(endpoint)
+    session.flush()
+
+
+def rotate_secret(*, session: Session, endpoint_id: str, now: dt.datetime):
+    """A new secret; the current one keeps signing beside it for 24 hours."""
+    endpoint = get_for_update_or_404(session, WebhookEndpoint, endpoint_id)
+    secret = new_secret()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
+    endpoint.secret = secrets_box.encrypt(secret)
+    session.flush()
+    return endpoint, secret
+
+
+def live_secrets(endpoint: WebhookEndpoint, now: dt.datetime) -> list[str]:
+    """The secrets that sign a delivery now: the current one, then a rotating one."""
+    found = [secrets_box.decrypt(endpoint.secret)]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and expires > now:
+        found.append(secrets_box.decrypt(endpoint.previous_secret))
+    return found
+
+
+def send_test(*, session: Session, endpoint_id: str, now: dt.datetime) -> WebhookDelivery:
+    """A ``webhook.test`` event for this endpoint only, due at once."""
+    endpoint = get_or_404(session, WebhookEndpoint, endpoint_id)
+    if not endpoint.enabled:
+        raise Conflict(
+            "The endpoint is disabled: enable it (PATCH enabled=true) before testing it.",
+            code="endpoint_disabled",
+        )
+    event = events.emit(
+        session,
+        "webhook.test",
+        {"object": endpoint_document(endpoint), "message": "A test event from Payymo."},
+    )
+    # Fanned out here, to this endpoint alone, rather than to every subscriber.
+    event.dispatched_at = now
+    session.flush()
+    delivery = WebhookDelivery(
+        endpoint_id=endpoint.id,
+        event_id=event.id,
+        status="pending",
+        attempts=0,
+        schedule_step=0,
+        next_attempt_at=now,
+    )
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def event_of(session: Session, delivery: WebhookDelivery) -> Event:
+    """The event a delivery carries."""
+    return session.get(Event, delivery.event_id)
