@@ -22,7 +22,7 @@ PRODUCTION = Policy()
         "100.64.0.1",
         "224.0.0.1",
         "240.0.0.1",
-        "0.0.0.0",
+        "0.0.0.0",  # noqa: S104 (an address refused, not bound)
         "::1",
         "fe80::1",
         "fc00::1",
