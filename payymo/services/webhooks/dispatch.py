@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -74,25 +73,33 @@ def fan_out(*, session: Session, now: dt.datetime, limit: int = 1000) -> int:
     ).all()
     if not rows:
         return 0
-    endpoints = defaultdict(list)
-    for ep in session.execute(
+    ids = [row.id for row in rows]
+    # Each event meets its own tenant's enabled endpoints (a join, across tenants).
+    pairs = session.execute(
         select(
-            WebhookEndpoint.id,
-            WebhookEndpoint.tenant_id,
+            Event.id,
+            Event.tenant_id,
+            Event.type,
+            WebhookEndpoint.id.label("endpoint_id"),
             WebhookEndpoint.event_types,
-            WebhookEndpoint.created_at,
-        ).where(
-            WebhookEndpoint.enabled.is_(True),
-            WebhookEndpoint.tenant_id.in_({row.tenant_id for row in rows}),
         )
-    ):
-        endpoints[ep.tenant_id].append(ep)
+        .join(
+            WebhookEndpoint,
+            and_(
+                WebhookEndpoint.tenant_id == Event.tenant_id,
+                WebhookEndpoint.enabled.is_(True),
+                # An endpoint hears of what happened after it subscribed, not before.
+                WebhookEndpoint.created_at <= Event.created_at,
+            ),
+        )
+        .where(Event.id.in_(ids))
+    ).all()
     deliveries = [
         {
             "id": new_id("del"),
-            "tenant_id": row.tenant_id,
-            "endpoint_id": ep.id,
-            "event_id": row.id,
+            "tenant_id": pair.tenant_id,
+            "endpoint_id": pair.endpoint_id,
+            "event_id": pair.id,
             "status": "pending",
             "attempts": 0,
             "schedule_step": 0,
@@ -100,16 +107,14 @@ def fan_out(*, session: Session, now: dt.datetime, limit: int = 1000) -> int:
             "created_at": now,
             "updated_at": now,
         }
-        for row in rows
-        for ep in endpoints.get(row.tenant_id, ())
-        # An endpoint hears of what happened after it subscribed, not before.
-        if ep.created_at <= row.created_at and subscribed(ep.event_types, row.type)
+        for pair in pairs
+        if subscribed(pair.event_types, pair.type)
     ]
     if deliveries:
         session.execute(_insert(session), deliveries)
     session.execute(
         update(Event)
-        .where(Event.id.in_([row.id for row in rows]))
+        .where(Event.id.in_(ids))
         .values(dispatched_at=now)
         .execution_options(synchronize_session=False)
     )
