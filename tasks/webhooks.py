@@ -16,6 +16,7 @@ import random
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,6 +55,10 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="webhook-send")
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._in_flight = 0
+        self._by_endpoint: Counter[str] = Counter()
+        # A quarter of the slots at most for one endpoint (a receiver that hangs holds
+        # its slots for the whole timeout).
+        self.per_endpoint = max(1, self.concurrency // 4)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -97,7 +102,12 @@ class Dispatcher:
         """
         session = db.session
         done = 0
+        # Finished attempts are out of flight whether or not recording them succeeds
+        # (unrecorded ones keep their lease, which lapses: they are sent again).
         results = self._finished()
+        self._in_flight -= len(results)
+        self._by_endpoint.subtract(r.job.endpoint_id for r in results)
+        self._by_endpoint += Counter()  # drop the zeros
         try:
             with system_scope():
                 now = self.clock()
@@ -111,20 +121,25 @@ class Dispatcher:
                 if start:
                     done += dispatch.fan_out(session=session, now=now)
                     session.commit()
-                    room = self.concurrency - (self._in_flight - len(results))
+                    room = self.concurrency - self._in_flight
                     if room > 0:
-                        jobs = dispatch.claim(session=session, now=now, limit=room)
+                        jobs = dispatch.claim(
+                            session=session,
+                            now=now,
+                            limit=room,
+                            in_flight=self._by_endpoint,
+                            per_endpoint=self.per_endpoint,
+                        )
                         session.commit()
         except Exception:
-            # Unrecorded attempts keep their lease, which lapses: they are sent again.
             session.rollback()
             log.exception("webhook dispatcher pass failed")
             jobs = []
         finally:
-            self._in_flight -= len(results)
             db.session.remove()
         for job in jobs:
             self._in_flight += 1
+            self._by_endpoint[job.endpoint_id] += 1
             self._pool.submit(self._attempt, job)
         return done + len(jobs)
 

@@ -51,6 +51,7 @@ class WebhookDelivery(TenantScoped, Base):
         Index(
             "ix_webhook_deliveries_due",
             "next_attempt_at",
+            "id",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),

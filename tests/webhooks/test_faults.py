@@ -86,3 +86,22 @@ def test_events_written_while_redis_is_down_are_delivered(
     dispatcher.drain()
     [got] = receiver.requests
     assert json.loads(got.body)["data"]["object"]["external_id"] == "while-down"
+
+
+def test_a_slow_receiver_with_a_backlog_does_not_hold_up_other_tenants(
+    api, other_api, receiver, dispatcher
+):
+    receiver.answer = lambda r: Answer(200, hang=0.5 if r.path == "/slow" else 0)
+    subscribe(api, receiver.url + "/slow", ["invoice.created"])
+    for n in range(40):  # more than the dispatcher's 32 slots
+        api.post("invoices", json=invoice_body(f"SLOW-{n}"))
+    subscribe(other_api, receiver.url + "/quick", ["invoice.created"])
+    other_api.post("invoices", json=invoice_body("QUICK"))
+    dispatcher.drain()
+    slow = sorted(r.at for r in receiver.requests if r.path == "/slow")
+    [quick] = [r.at for r in receiver.requests if r.path == "/quick"]
+    assert len(slow) == 40
+    # The other tenant went out with the first wave, not after the slow one's backlog.
+    assert quick < slow[0] + 0.4
+    in_first_wave = sum(1 for at in slow if at < slow[0] + 0.4)
+    assert in_first_wave == dispatcher.per_endpoint == 8

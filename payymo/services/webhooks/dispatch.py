@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select, update
@@ -121,19 +122,42 @@ def fan_out(*, session: Session, now: dt.datetime, limit: int = 1000) -> int:
     return len(rows)
 
 
-def claim(*, session: Session, now: dt.datetime, limit: int) -> list[Job]:
-    """Lease up to ``limit`` due deliveries and render what each sends."""
-    due = session.scalars(
-        select(WebhookDelivery.id)
+def claim(
+    *,
+    session: Session,
+    now: dt.datetime,
+    limit: int,
+    in_flight: Mapping[str, int] | None = None,
+    per_endpoint: int | None = None,
+) -> list[Job]:
+    """Lease up to ``limit`` due deliveries and render what each sends.
+
+    With ``per_endpoint``, no endpoint gets more than that many in flight (``in_flight``
+    counts what this dispatcher already has out): one slow receiver with a backlog
+    cannot take every slot from the other tenants.
+    """
+    in_flight = in_flight or {}
+    stmt = (
+        select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
         .where(
             WebhookDelivery.status == "pending",
             WebhookDelivery.next_attempt_at <= now,
             or_(WebhookDelivery.leased_until.is_(None), WebhookDelivery.leased_until < now),
         )
-        .order_by(WebhookDelivery.next_attempt_at)
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    ).all()
+    )
+    if per_endpoint is not None:
+        full = [ep for ep, count in in_flight.items() if count >= per_endpoint]
+        if full:
+            stmt = stmt.where(WebhookDelivery.endpoint_id.not_in(full))
+    due, taken = [], dict(in_flight)
+    for delivery_id, endpoint_id in session.execute(stmt):
+        if per_endpoint is not None and taken.get(endpoint_id, 0) >= per_endpoint:
+            continue  # left unleased: the next pass, or another dispatcher, takes it
+        taken[endpoint_id] = taken.get(endpoint_id, 0) + 1
+        due.append(delivery_id)
     if not due:
         return []
     session.execute(
