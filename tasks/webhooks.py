@@ -31,6 +31,8 @@ from payymo.tenancy import system_scope
 
 log = logging.getLogger(__name__)
 
+FAST_MS = 250  # an endpoint answering within this on average may use every slot
+
 
 class Dispatcher:
     """Delivers webhooks; ``step`` does one pass, ``start`` runs passes in a thread."""
@@ -56,9 +58,11 @@ class Dispatcher:
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._in_flight = 0
         self._by_endpoint: Counter[str] = Counter()
-        # A quarter of the slots at most for one endpoint (a receiver that hangs holds
-        # its slots for the whole timeout).
+        # An endpoint not known to answer fast gets a quarter of the slots at most (a
+        # receiver that hangs holds its slots for the whole timeout); one that answers
+        # within FAST_MS on average may use them all.
         self.per_endpoint = max(1, self.concurrency // 4)
+        self._durations: dict[str, float] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -86,6 +90,18 @@ class Dispatcher:
         self._results.put(dispatch.Result(job, outcome, attempted_at))
         self._wake.set()
 
+    def cap(self, endpoint_id: str) -> int:
+        """How many attempts to ``endpoint_id`` may be in flight at once."""
+        average = self._durations.get(endpoint_id)
+        fast = average is not None and average < FAST_MS
+        return self.concurrency if fast else self.per_endpoint
+
+    def _learn(self, results: list[dispatch.Result]) -> None:
+        for result in results:
+            endpoint_id, took = result.job.endpoint_id, result.outcome.duration_ms
+            before = self._durations.get(endpoint_id)
+            self._durations[endpoint_id] = took if before is None else 0.8 * before + 0.2 * took
+
     def _finished(self) -> list[dispatch.Result]:
         results = []
         while True:
@@ -108,6 +124,7 @@ class Dispatcher:
         self._in_flight -= len(results)
         self._by_endpoint.subtract(r.job.endpoint_id for r in results)
         self._by_endpoint += Counter()  # drop the zeros
+        self._learn(results)
         try:
             with system_scope():
                 now = self.clock()
@@ -128,7 +145,7 @@ class Dispatcher:
                             now=now,
                             limit=room,
                             in_flight=self._by_endpoint,
-                            per_endpoint=self.per_endpoint,
+                            cap=self.cap,
                         )
                         session.commit()
         except Exception:

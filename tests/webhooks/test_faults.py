@@ -105,3 +105,21 @@ def test_a_slow_receiver_with_a_backlog_does_not_hold_up_other_tenants(
     assert quick < slow[0] + 0.4
     in_first_wave = sum(1 for at in slow if at < slow[0] + 0.4)
     assert in_first_wave == dispatcher.per_endpoint == 8
+
+
+def test_an_endpoint_earns_every_slot_by_answering_fast(dispatcher):
+    from integrations.webhooks.sender import Outcome
+    from payymo.services.webhooks.dispatch import Job, Result
+
+    def result(endpoint_id: str, took_ms: int) -> Result:
+        job = Job("del_1", "ten_1", endpoint_id, "evt_1", "http://x", b"{}", ("s",))
+        return Result(job, Outcome(200, took_ms, ""), clock_now)
+
+    clock_now = None
+    assert dispatcher.cap("we_new") == dispatcher.per_endpoint < dispatcher.concurrency
+    dispatcher._learn([result("we_fast", 20) for _ in range(3)])
+    dispatcher._learn([result("we_slow", 4000)])
+    assert dispatcher.cap("we_fast") == dispatcher.concurrency
+    assert dispatcher.cap("we_slow") == dispatcher.per_endpoint
+    dispatcher._learn([result("we_fast", 10_000) for _ in range(5)])  # it slowed down
+    assert dispatcher.cap("we_fast") == dispatcher.per_endpoint

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select, update
@@ -128,11 +129,11 @@ def claim(
     now: dt.datetime,
     limit: int,
     in_flight: Mapping[str, int] | None = None,
-    per_endpoint: int | None = None,
+    cap: Callable[[str], int] | None = None,
 ) -> list[Job]:
     """Lease up to ``limit`` due deliveries and render what each sends.
 
-    With ``per_endpoint``, no endpoint gets more than that many in flight (``in_flight``
+    With ``cap``, no endpoint gets more than ``cap(endpoint_id)`` in flight (``in_flight``
     counts what this dispatcher already has out): one slow receiver with a backlog
     cannot take every slot from the other tenants.
     """
@@ -148,13 +149,13 @@ def claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    if per_endpoint is not None:
-        full = [ep for ep, count in in_flight.items() if count >= per_endpoint]
+    if cap is not None:
+        full = [ep for ep, count in in_flight.items() if count >= cap(ep)]
         if full:
             stmt = stmt.where(WebhookDelivery.endpoint_id.not_in(full))
     due, taken = [], dict(in_flight)
     for delivery_id, endpoint_id in session.execute(stmt):
-        if per_endpoint is not None and taken.get(endpoint_id, 0) >= per_endpoint:
+        if cap is not None and taken.get(endpoint_id, 0) >= cap(endpoint_id):
             continue  # left unleased: the next pass, or another dispatcher, takes it
         taken[endpoint_id] = taken.get(endpoint_id, 0) + 1
         due.append(delivery_id)
@@ -274,13 +275,19 @@ def record(
             .with_for_update()
         )
     }
+    by_tenant = defaultdict(list)
     for result in sorted(results, key=lambda r: r.job.delivery_id):
-        delivery = deliveries.get(result.job.delivery_id)
-        if delivery is None:
-            continue  # its endpoint was deleted meanwhile
-        # In the tenant's own scope: a disabled endpoint's event is that tenant's.
-        with tenant_scope(result.job.tenant_id):
-            _record_one(session, result, delivery, endpoints.get(delivery.endpoint_id), now, rng)
+        by_tenant[result.job.tenant_id].append(result)
+    for tenant_id, theirs in by_tenant.items():
+        # In the tenant's own scope, one flush for all of its results: a disabled
+        # endpoint's event is that tenant's.
+        with tenant_scope(tenant_id):
+            for result in theirs:
+                delivery = deliveries.get(result.job.delivery_id)
+                if delivery is None:
+                    continue  # its endpoint was deleted meanwhile
+                endpoint = endpoints.get(delivery.endpoint_id)
+                _record_one(session, result, delivery, endpoint, now, rng)
             session.flush()
 
 
