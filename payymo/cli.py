@@ -259,6 +259,25 @@ def webhooks_group() -> None:
     """Webhook delivery."""
 
 
+@webhooks_group.command("listen")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--secret", default=None, help="The endpoint's whsec_… secret, to check signatures.")
+@click.option("--status", default=200, show_default=True, type=click.IntRange(200, 599))
+def webhooks_listen(host: str, port: int, secret: str | None, status: int) -> None:
+    """Receive webhooks locally and print each one (point an endpoint at the URL shown)."""
+    from integrations.webhooks.listener import server
+
+    listening = server(host, port, secret=secret, status=status, out=click.echo)
+    click.echo(f"listening on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    try:
+        listening.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listening.server_close()
+
+
 @webhooks_group.command("dispatch")
 @click.option("--once", is_flag=True, help="Deliver what is due now, print counts, exit.")
 def webhooks_dispatch(once: bool) -> None:

@@ -32,6 +32,9 @@ PREFIXES = {
     "match_block": "blk",
     "payer_memory": "pm",
     "provider_credential": "pcr",
+    "webhook_endpoint": "we",
+    "webhook_delivery": "del",
+    "webhook_attempt": "watt",
 }
 
 
@@ -107,6 +110,12 @@ def new_id(prefix: str) -> str:
             rand = _randbits(_FRESH_BITS)
         _last_ms, _last_rand = now, rand
     return f"{prefix}_{_encode((now << 80) | rand)}"
+
+
+def floor_id(prefix: str, moment_ms: int) -> str:
+    """The smallest id that can be minted at ``moment_ms`` (unix milliseconds) or later:
+    ``id < floor_id(...)`` selects rows created before then, by primary key."""
+    return f"{prefix}_{_encode(moment_ms << 80)}"
 
 
 def is_valid(value: str, prefix: str) -> bool:

@@ -25,13 +25,14 @@ from integrations.webhooks.sender import Outcome, Sender
 from payymo import db, events, runtime
 from payymo.config import Settings
 from payymo.db import utcnow
-from payymo.services.webhooks import dispatch
+from payymo.services.webhooks import dispatch, retention
 from payymo.services.webhooks.targets import policy
 from payymo.tenancy import system_scope
 
 log = logging.getLogger(__name__)
 
 FAST_MS = 250  # an endpoint answering within this on average may use every slot
+PURGE_EVERY = 3600.0  # seconds between purges of old delivery history
 
 
 class Dispatcher:
@@ -67,6 +68,7 @@ class Dispatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sent = {"attempts": 0, "delivered": 0}
+        self._purged_at = 0.0  # monotonic; the first idle pass purges
 
     @property
     def in_flight(self) -> int:
@@ -172,14 +174,41 @@ class Dispatcher:
                 self._wake.wait(0.05)
         raise TimeoutError(f"webhook deliveries still in flight after {timeout} s")
 
+    def purge(self) -> int:
+        """Delete delivery history past its keeping time; answers how many deliveries."""
+        session = db.session
+        total = 0
+        try:
+            with system_scope():
+                while True:
+                    count = retention.purge_history(session=session, now=self.clock())
+                    session.commit()
+                    total += count
+                    if count < retention.BATCH or self._stop.is_set():
+                        return total
+        except Exception:
+            session.rollback()
+            log.exception("webhook history purge failed")
+            return total
+        finally:
+            db.session.remove()
+
     def run(self) -> None:
-        """Pass until ``stop``; between idle passes wait for a wake-up or the poll interval."""
+        """Pass until ``stop``; between idle passes wait for a wake-up or the poll interval.
+
+        An idle dispatcher also purges old delivery history, once an hour.
+        """
         events.add_commit_listener(self.wake)
         try:
             while not self._stop.is_set():
                 self._wake.clear()
-                if not self.step():
-                    self._wake.wait(self.settings.webhook_poll_interval)
+                if self.step():
+                    continue
+                if time.monotonic() - self._purged_at >= PURGE_EVERY:
+                    self._purged_at = time.monotonic()
+                    self.purge()
+                    continue
+                self._wake.wait(self.settings.webhook_poll_interval)
         finally:
             events.remove_commit_listener(self.wake)
 

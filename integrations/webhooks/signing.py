@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Sequence
 
 PREFIX = "whsec_"
@@ -55,3 +56,15 @@ def headers(secrets_: Sequence[str], event_id: str, timestamp: int, body: bytes)
         "webhook-timestamp": str(timestamp),
         "webhook-signature": standard_signature(secrets_, event_id, timestamp, body),
     }
+
+
+def verify(secret: str, header: str, body: bytes, *, tolerance: int = 300) -> bool:
+    """Whether an ``X-Webhook-Signature`` header signs ``body`` with ``secret``, recently."""
+    parts = [part.split("=", 1) for part in header.split(",") if "=" in part]
+    stamps = [value for key, value in parts if key == "t"]
+    if len(stamps) != 1 or not stamps[0].isdigit():
+        return False
+    if abs(time.time() - int(stamps[0])) > tolerance:
+        return False
+    expected = payymo_signature([secret], int(stamps[0]), body).split(",", 1)[1][3:]
+    return any(hmac.compare_digest(expected, value) for key, value in parts if key == "v1")

@@ -173,3 +173,50 @@ def test_two_dispatchers_share_the_work_and_never_send_an_event_twice(settings, 
     assert len(sent) == 300 and set(sent.values()) == {1}
     assert first.sent["delivered"] + second.sent["delivered"] == 300
     assert _delivered(sessions, tenant_id) == ["delivered"] * 300
+
+
+@pytest.mark.postgres
+def test_a_dispatcher_killed_mid_delivery_is_replaced_and_the_same_event_is_sent(
+    settings, sessions, receiver, tmp_path
+):
+    import datetime as dt
+
+    from payymo.db import utcnow
+    from payymo.services.webhooks.dispatch import LEASE
+    from tasks.webhooks import Dispatcher
+    from tests.webhook_receiver import Answer
+
+    arrivals = []
+    receiver.answer = lambda r: (
+        arrivals.append(r) or Answer(200, hang=30 if len(arrivals) == 1 else 0)
+    )
+    tenant_id = _tenant(sessions, "Killed Dispatcher Ltd")
+    with sessions() as session, tenant_scope(tenant_id):
+        endpoints.create_endpoint(session=session, url=receiver.url, event_types=["*"])
+        data = InvoiceCreate().load(invoice_body("KILLED-1"))
+        invoices.create_invoice(session=session, data=data)
+        session.commit()
+    log_path = tmp_path / "dispatch.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [PAYYMO, "webhooks", "dispatch"],
+            cwd=ROOT,
+            env=payymo_env(settings, PAYYMO_REDIS_URL=None),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        [first] = receiver.wait_for(1, timeout=DEADLINE)
+    finally:
+        proc.kill()  # mid-delivery: the receiver has not answered yet
+        proc.wait()
+    assert _delivered(sessions, tenant_id) == ["pending"]
+    later = Dispatcher(settings, clock=lambda: utcnow() + LEASE + dt.timedelta(seconds=1))
+    try:
+        later.drain()
+    finally:
+        later.stop()
+    second = receiver.requests[1]
+    assert second.headers["webhook-id"] == first.headers["webhook-id"]
+    assert second.body == first.body
+    assert _delivered(sessions, tenant_id) == ["delivered"]

@@ -257,3 +257,26 @@ def test_deleting_an_endpoint_removes_its_deliveries(api, receiver, dispatcher, 
             select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint["id"])
         ).all()
     assert left == []
+
+
+def test_finished_history_older_than_30_days_is_purged(api, receiver, dispatcher, clock, session):
+    from payymo.models import WebhookAttempt
+    from payymo.services.webhooks import retention
+
+    endpoint = subscribe(api, receiver.url)
+    api.post("invoices", json=invoice_body("old"))
+    dispatcher.drain()
+    receiver.answer = lambda _r: Answer(500)
+    api.post("invoices", json=invoice_body("still-retrying"))
+    dispatcher.drain()
+    assert len(_deliveries(api, endpoint["id"])) == 2
+    clock.advance(days=29)
+    assert dispatcher.purge() == 0
+    clock.advance(days=2)
+    assert dispatcher.purge() == 1
+    [left] = _deliveries(api, endpoint["id"])
+    assert left["status"] == "pending"  # never purged while it is owed
+    with system_scope():
+        attempts = session.scalars(select(WebhookAttempt.delivery_id)).all()
+    assert set(attempts) == {left["id"]}
+    assert dt.timedelta(days=30) == retention.KEEP
