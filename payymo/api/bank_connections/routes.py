@@ -18,8 +18,8 @@ from payymo.api.bank_connections.schemas import (
 )
 from payymo.api.common import Blueprint, page_args
 from payymo.api.jobs.schemas import JobOut
+from payymo.representations.bank_connections import connection_document
 from payymo.services.banking import connections as service
-from payymo.services.banking.documents import connection_document
 from payymo.services.banking.refresh import request_refresh
 from payymo.tenancy import system_scope, tenant_scope
 

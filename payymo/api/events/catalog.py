@@ -18,9 +18,9 @@ from payymo.api.transactions.schemas import TransactionOut
 from payymo.api.webhook_endpoints.schemas import WebhookEndpointOut
 from payymo.event_types import EVENT_TYPES
 from payymo.representations import reconciliation, webhooks
+from payymo.representations.bank_connections import connection_document
 from payymo.representations.invoices import invoice as invoice_document
 from payymo.representations.transactions import transaction as transaction_document
-from payymo.services.banking.documents import connection_document
 from payymo.tenancy import current_tenant_id
 
 _PREVIOUS = "The changed fields' values before the change (updates only)"

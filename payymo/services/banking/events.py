@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from payymo import events
 from payymo.models import BankConnection
-from payymo.services.banking.documents import connection_document
+from payymo.representations.bank_connections import connection_document
 
 
 def emit_connection(

@@ -85,3 +85,25 @@ def test_retry_after_is_read_as_seconds_or_a_date():
     assert retry_after_seconds("Tue, 14 Nov 2023 22:15:20 GMT", now) == pytest.approx(120)
     assert retry_after_seconds("soon", now) is None
     assert retry_after_seconds(None, now) is None
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(receiver, monkeypatch):
+    """DNS rebinding: a name that answers differently the second time is not asked again."""
+    import socket
+
+    real = socket.getaddrinfo
+    asked = []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host == "rebind.example":
+            asked.append(host)
+            address = "127.0.0.1" if len(asked) == 1 else "169.254.169.254"
+            return real(address, port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    port = receiver.url.rsplit(":", 1)[1]
+    outcome = Sender(policy=LOCAL, timeout=2).send(f"http://rebind.example:{port}/", b"{}", {})
+    assert outcome.ok, outcome
+    assert asked == ["rebind.example"]  # resolved once, by the check
+    assert receiver.requests[0].headers["host"] == f"rebind.example:{port}"

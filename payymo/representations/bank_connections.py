@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from payymo.models import BankConnection, ProviderAccount
+from payymo.representations import iso
 
 
-def _time(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def account_document(link: ProviderAccount) -> dict:
+def account_document(link) -> dict:
     """One synced account of a connection."""
     account = link.account
     return {
@@ -22,12 +16,12 @@ def account_document(link: ProviderAccount) -> dict:
         "owner_name": link.owner_name,
         "linked": link.provider_account_id is not None,
         "balances": link.balances or [],
-        "balances_updated_at": _time(link.balances_updated_at),
-        "last_synced_at": _time(link.last_synced_at),
+        "balances_updated_at": iso(link.balances_updated_at),
+        "last_synced_at": iso(link.last_synced_at),
     }
 
 
-def connection_document(conn: BankConnection) -> dict:
+def connection_document(conn) -> dict:
     """The connection with its accounts, as the API and events show it."""
     return {
         "object": "bank_connection",
@@ -41,13 +35,13 @@ def connection_document(conn: BankConnection) -> dict:
         "redirect_url": conn.redirect_url,
         "max_historical_days": conn.max_historical_days,
         "access_valid_for_days": conn.access_valid_for_days,
-        "linked_at": _time(conn.linked_at),
-        "access_expires_at": _time(conn.access_expires_at),
-        "last_synced_at": _time(conn.last_synced_at),
-        "next_sync_at": _time(conn.next_sync_at),
+        "linked_at": iso(conn.linked_at),
+        "access_expires_at": iso(conn.access_expires_at),
+        "last_synced_at": iso(conn.last_synced_at),
+        "next_sync_at": iso(conn.next_sync_at),
         "last_error": conn.last_error,
         "last_error_code": conn.last_error_code,
         "accounts": [account_document(link) for link in conn.links],
-        "created_at": _time(conn.created_at),
-        "updated_at": _time(conn.updated_at),
+        "created_at": iso(conn.created_at),
+        "updated_at": iso(conn.updated_at),
     }
