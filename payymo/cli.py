@@ -199,6 +199,16 @@ def fake_gocardless(host: str, port: int, daily_limit: int) -> None:
     serve_fake(["--host", host, "--port", str(port), "--daily-limit", str(daily_limit)])
 
 
+@main.command("fake-stripe")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=12111, show_default=True, type=click.IntRange(1, 65535))
+def fake_stripe(host: str, port: int) -> None:
+    """Serve the fake Stripe API (prints its base address and a test key as JSON)."""
+    from integrations.stripe.fake import main as serve_fake
+
+    serve_fake(["--host", host, "--port", str(port)])
+
+
 @main.command()
 @click.option("--burst", is_flag=True, help="Work off what is queued, then exit (no sweeps).")
 @click.option(

@@ -1,0 +1,1 @@
+"""Stripe: a thin adapter over the official ``stripe`` library, and a fake Stripe server."""
