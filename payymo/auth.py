@@ -32,6 +32,8 @@ SCOPES = (
     "bank_connections:write",
     "webhooks:read",
     "webhooks:write",
+    "stripe:read",
+    "stripe:write",
     "admin",
 )
 # Which scope family guards each API blueprint; reads need ":read", the rest ":write".
@@ -50,6 +52,8 @@ BLUEPRINT_SCOPES = {
     "bank_integrations": "bank_connections",
     "webhook_endpoints": "webhooks",
     "event_redelivery": "webhooks",
+    "stripe_integration": "stripe",
+    "stripe": "stripe",
 }
 log = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)

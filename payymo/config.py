@@ -80,6 +80,8 @@ class Settings:
     webhook_timeout_seconds: float = DEFAULT_WEBHOOK_TIMEOUT
     webhook_concurrency: int = DEFAULT_WEBHOOK_CONCURRENCY
     webhook_poll_interval: float = DEFAULT_WEBHOOK_POLL_INTERVAL
+    # Where the Stripe adapter sends its calls (None: Stripe's own API).
+    stripe_api_base: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -198,6 +200,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         webhook_poll_interval=_seconds(
             env_vars, "PAYYMO_WEBHOOK_POLL_INTERVAL", DEFAULT_WEBHOOK_POLL_INTERVAL, maximum=60
         ),
+        stripe_api_base=env_vars.get("PAYYMO_STRIPE_API_BASE") or None,
         bank_provider=env_vars.get("PAYYMO_BANK_PROVIDER", "gocardless"),
         provider_env={k: v for k, v in env_vars.items() if k.startswith("PAYYMO_") and v},
         bank_sync_daily_budget=_whole_number(env_vars, "PAYYMO_BANK_SYNC_DAILY_BUDGET", 4),

@@ -105,6 +105,12 @@ class ProviderError(PayymoError):
     status, type, code = 502, "provider_error", "provider_unavailable"
 
 
+class PaymentDeclined(PayymoError):
+    """The card was declined; the message gives the card issuer's reason (402)."""
+
+    status, type, code = 402, "card_error", "card_declined"
+
+
 class ApiError(PayymoError):
     """Something went wrong on our side (500)."""
 

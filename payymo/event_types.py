@@ -23,6 +23,13 @@ EVENT_TYPES: dict[str, str] = {
     "bank_connection.updated": "A bank connection changed status, accounts or sync state.",
     "bank_connection.expiring": "A bank connection's consent expires within 7 days.",
     "bank_connection.expired": "A bank connection's consent expired: reconnect it.",
+    "stripe_payment.succeeded": "A Stripe payment succeeded; `data.object` is the payment.",
+    "stripe_payment.failed": "A Stripe payment failed (the card was declined, …).",
+    "refund.created": "A Stripe payment was refunded, in whole or in part.",
+    "dispute.created": "A Stripe payment was disputed by the cardholder.",
+    "dispute.closed": "A dispute was decided (won or lost); `data.object` is the payment.",
+    "stripe_payout.paid": "A Stripe payout was paid out to the bank.",
+    "stripe_payout.failed": "A Stripe payout failed (the bank returned it).",
     "webhook_endpoint.disabled": "A webhook endpoint was disabled (its receiver answered "
     "410 Gone, or it failed for 3 days).",
     "webhook.test": "Sent by POST /webhook_endpoints/{id}/test to that endpoint only.",

@@ -35,6 +35,11 @@ PREFIXES = {
     "webhook_endpoint": "we",
     "webhook_delivery": "del",
     "webhook_attempt": "watt",
+    "stripe_link": "stl",
+    "stripe_payment": "spay",
+    "stripe_payout": "spo",
+    "stripe_balance_transaction": "sbt",
+    "stripe_event": "sev",
 }
 
 

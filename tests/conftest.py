@@ -15,6 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from integrations.gocardless.fake import FakeGoCardless, serve_in_thread
+from integrations.stripe.fake import FakeStripe
+from integrations.stripe.fake import serve_in_thread as serve_stripe
 from payymo import create_app, db, migrate
 from payymo.config import DEFAULT_PLAN_RATE_LIMITS, Settings
 from payymo.services import api_keys as key_service
@@ -65,7 +67,22 @@ def gocardless(gocardless_server) -> FakeGoCardless:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory, gocardless_server) -> Settings:
+def stripe_server():
+    """The fake Stripe on loopback for the whole run; the app's adapter talks to it."""
+    local = serve_stripe(FakeStripe())
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def fake_stripe(stripe_server) -> FakeStripe:
+    """The fake Stripe (its accounts are per test: make one with ``new_account``)."""
+    stripe_server.fake.faults.clear()
+    return stripe_server.fake
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory, gocardless_server, stripe_server) -> Settings:
     instance = tmp_path_factory.mktemp("instance")
     url = f"sqlite:///{instance / 'test.db'}" if EMBEDDED else APP_URL
     return Settings(
@@ -79,6 +96,7 @@ def settings(tmp_path_factory, gocardless_server) -> Settings:
         # Every test client is 127.0.0.1 and the suite sends many bad keys on purpose;
         # tests of the per-address limit lower it.
         bad_key_rate_limit=1_000_000,
+        stripe_api_base=stripe_server.base_url,
         plan_rate_limits={**DEFAULT_PLAN_RATE_LIMITS, "fuzz": 1_000_000_000},
         provider_env={
             "PAYYMO_GOCARDLESS_BASE_URL": gocardless_server.base_url,

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-
-import pytest
 
 from payymo import auth
 
@@ -30,18 +27,10 @@ def test_the_authentication_paragraph_names_every_guarded_resource():
     paths = {
         "bank_integrations": "/integrations/{provider}",
         "event_redelivery": "/events/{id}/redeliver",
+        "stripe_integration": "/integrations/stripe",
     }
     for blueprint in auth.BLUEPRINT_SCOPES:
         resource = paths.get(blueprint) or "/" + blueprint.removeprefix("reconciliation_").replace(
             "run", "reconciliation"
         )
         assert resource in table, f"{blueprint}: {resource} missing from the scope table"
-
-
-@pytest.mark.parametrize(
-    "phrase",
-    [r"Stripe payouts?"],
-)
-def test_readme_promises_nothing_that_has_not_landed(phrase):
-    # These arrive with their own issues; until then the README must not describe them.
-    assert not re.search(phrase, README, flags=re.IGNORECASE), phrase

@@ -52,6 +52,8 @@ def _blueprints():
     from payymo.api.jobs.routes import blp as jobs
     from payymo.api.reconciliation.routes import blp as reconciliation
     from payymo.api.reconciliation_run.routes import blp as reconciliation_run
+    from payymo.api.stripe.routes import blp as stripe
+    from payymo.api.stripe_integration.routes import blp as stripe_integration
     from payymo.api.tenant.routes import blp as tenant
     from payymo.api.transactions.routes import blp as transactions
     from payymo.api.webhook_endpoints.routes import blp as webhook_endpoints
@@ -64,6 +66,8 @@ def _blueprints():
         institutions,
         bank_connections,
         bank_integrations,
+        stripe_integration,
+        stripe,
         transactions,
         events,
         webhook_endpoints,
@@ -105,6 +109,10 @@ def init_api(app: Flask) -> Api:
     openapi_fields.install(api)
     for blp in _blueprints():
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
+    from payymo.api.stripe_webhooks.routes import blp as stripe_webhooks
+
+    # Outside /api/v1: Stripe calls it, signed with the tenant's secret, without a key.
+    api.register_blueprint(stripe_webhooks)
     from payymo.api.events import catalog
 
     catalog.register(api.spec)

@@ -14,6 +14,13 @@ from payymo.models.idempotency import IdempotencyRecord
 from payymo.models.invoice import Invoice
 from payymo.models.job import Job
 from payymo.models.reconciliation import Allocation, Match, MatchBlock, PayerMemory, Suggestion
+from payymo.models.stripe import (
+    StripeBalanceTransaction,
+    StripeEvent,
+    StripeLink,
+    StripePayment,
+    StripePayout,
+)
 from payymo.models.sync_clock import SyncClock
 from payymo.models.tenant import Tenant
 from payymo.models.transaction import Transaction
@@ -35,6 +42,11 @@ __all__ = [
     "ProviderAccount",
     "ProviderCredential",
     "ProviderToken",
+    "StripeBalanceTransaction",
+    "StripeEvent",
+    "StripeLink",
+    "StripePayment",
+    "StripePayout",
     "Suggestion",
     "SyncClock",
     "Tenant",

@@ -212,8 +212,6 @@ def test_the_run_body_is_optional_and_documented_so(api):
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "stripe/payments"),
-        ("GET", "stripe/payouts"),
         ("GET", "partner/tenants"),
     ],
 )

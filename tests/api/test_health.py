@@ -145,7 +145,8 @@ def test_openapi_spec_is_public_valid_and_lists_the_routes(client):
     assert {"get", "patch"} <= set(paths["/api/v1/invoices/{invoice_id}"])
     methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
     for path, item in paths.items():
-        assert path.startswith("/api/v1/"), path
+        # Stripe's signed calls arrive outside the API, as DESIGN.md lists them.
+        assert path.startswith("/api/v1/") or path == "/webhooks/stripe/{tenant_id}", path
         for method, operation in item.items():
             if method not in methods:
                 continue

@@ -34,11 +34,15 @@ ID_KINDS = {
     "job_id": "job",
     "connection_id": "bank_connection",
     "endpoint_id": "webhook_endpoint",
+    "payment_id": "stripe_payment",
+    "payout_id": "stripe_payout",
 }
 # Path parameters that name no object of a tenant (a bank provider's name is everyone's,
 # and so is an event type); tests/api/test_bank_connections.py shows one tenant's
 # credentials stay its own.
-NOT_IDS = {"provider", "event_type"}
+NOT_IDS = {"provider", "event_type", "tenant_id"}
+# (tenant_id: Stripe's calls to /webhooks/stripe/{tenant_id} are authorised by Stripe's
+# signature with that tenant's secret, not by a key; tests/stripe covers them.)
 # Body fields that end in "_id" but are not references to another object.
 NOT_REFERENCES = {"external_id", "end_to_end_id", "provider_id", "id", "institution_id"}
 SECRET = "Zq7Secret"  # marks every name and text tenant A writes
@@ -79,8 +83,28 @@ def _reconciliation_ids(session, tenant_id: str, transaction_id: str, invoice_id
     return {"match": match.id, "suggestion": suggestion}
 
 
+def _stripe_ids(api, tenant_id: str, fake, invoice_id: str) -> dict:
+    """A Stripe payment for A's invoice and the payout it went out in."""
+    from tasks.stripe import process_events
+    from tests.stripe.conftest import link
+
+    linked = link(api, tenant_id, fake)
+    payment = _ok(
+        api.post(
+            "stripe/payments",
+            json={"invoice_id": invoice_id, "payment_method": "pm_card_visa", "amount": 100},
+        ),
+        201,
+    )
+    linked.ledger.settle()
+    linked.post_new_events()
+    process_events(tenant_id)
+    [payout] = _ok(api.get("stripe/payouts"))["data"]
+    return {"stripe_payment": payment["id"], "stripe_payout": payout["id"]}
+
+
 @pytest.fixture
-def tenant_a(api, tenant, session) -> TenantA:
+def tenant_a(api, tenant, session, fake_stripe) -> TenantA:
     # Keep A's rows as created: the walk checks nothing of them changes.
     _ok(api.patch("tenant", json={"settings": {"auto_match_enabled": False}}))
     invoice = _ok(
@@ -132,6 +156,7 @@ def tenant_a(api, tenant, session) -> TenantA:
         ),
         201,
     )
+    stripe_ids = _stripe_ids(api, tenant.tenant_id, fake_stripe, invoice["id"])
     events = _ok(api.get("events"))["data"]
     assert events, "creating an invoice must emit an event"
     ids = {
@@ -143,6 +168,7 @@ def tenant_a(api, tenant, session) -> TenantA:
         "job": job["id"],
         "bank_connection": connection["id"],
         "webhook_endpoint": endpoint["id"],
+        **stripe_ids,
     }
     ids |= _reconciliation_ids(session, tenant.tenant_id, ids["transaction"], ids["invoice"])
     markers = [
@@ -299,6 +325,9 @@ BODY_CASES = {
     ("post", f"{API}/reconciliation/match", "transaction_id"): lambda ids: {
         "transaction_id": ids["transaction"],
         "allocations": [{"invoice_id": ids["invoice"], "amount": 100}],
+    },
+    ("post", f"{API}/stripe/payments", "invoice_id"): lambda ids: {
+        "invoice_id": ids["invoice"],
     },
     ("post", f"{API}/events/{{event_id}}/redeliver", "endpoint_id"): lambda ids: {
         "endpoint_id": ids["webhook_endpoint"],

@@ -74,8 +74,8 @@ def test_every_type_has_a_data_schema_in_openapi_and_a_line_in_readme(app):
 
 def test_every_event_type_the_code_emits_is_known():
     literal = re.compile(
-        r'"((?:invoice|transaction|match|suggestion|bank_connection|webhook_endpoint|webhook)'
-        r'\.[a-z_]+)"'
+        r'"((?:invoice|transaction|match|suggestion|bank_connection|webhook_endpoint|webhook'
+        r"|stripe_payment|stripe_payout|refund|dispute)\.[a-z_]+)\""
     )
     found = set()
     for path in (ROOT / "payymo" / "services").rglob("*.py"):

@@ -14,10 +14,12 @@ from marshmallow import Schema, fields
 from payymo.api.bank_connections.schemas import BankConnectionOut
 from payymo.api.invoices.schemas import InvoiceOut
 from payymo.api.reconciliation.schemas import MatchOut, SuggestionOut
+from payymo.api.stripe.schemas import StripePaymentOut, StripePayoutOut
 from payymo.api.transactions.schemas import TransactionOut
 from payymo.api.webhook_endpoints.schemas import WebhookEndpointOut
 from payymo.event_types import EVENT_TYPES
 from payymo.representations import reconciliation, webhooks
+from payymo.representations import stripe as stripe_documents
 from payymo.representations.bank_connections import connection_document
 from payymo.representations.invoices import invoice as invoice_document
 from payymo.representations.transactions import transaction as transaction_document
@@ -38,6 +40,8 @@ TransactionEventData = _data("TransactionEventData", TransactionOut, previous=Tr
 MatchEventData = _data("MatchEventData", MatchOut)
 SuggestionEventData = _data("SuggestionEventData", SuggestionOut)
 BankConnectionEventData = _data("BankConnectionEventData", BankConnectionOut, previous=True)
+StripePaymentEventData = _data("StripePaymentEventData", StripePaymentOut, previous=True)
+StripePayoutEventData = _data("StripePayoutEventData", StripePayoutOut, previous=True)
 WebhookEndpointEventData = _data("WebhookEndpointEventData", WebhookEndpointOut)
 WebhookTestEventData = _data(
     "WebhookTestEventData", WebhookEndpointOut, message=fields.String(required=True)
@@ -51,6 +55,10 @@ DATA_SCHEMAS: dict[str, type[Schema]] = {
     "match.reversed": MatchEventData,
     "suggestion.created": SuggestionEventData,
     "bank_connection.": BankConnectionEventData,
+    "stripe_payment.": StripePaymentEventData,
+    "refund.": StripePaymentEventData,
+    "dispute.": StripePaymentEventData,
+    "stripe_payout.": StripePayoutEventData,
     "webhook_endpoint.disabled": WebhookEndpointEventData,
     "webhook.test": WebhookTestEventData,
 }
@@ -238,6 +246,63 @@ def _endpoint(enabled: bool = True) -> dict:
     )
 
 
+def _stripe_payment(**changes) -> dict:
+    values = dict(
+        id="spay_01JDX6A1B2C3D4E5F6G7H8J9K0",
+        stripe_id="pi_3QHjvX2eZvKYlo2C1a2b3c4d",
+        invoice_id=_invoice().id,
+        status="succeeded",
+        amount=123_000,
+        amount_received=123_000,
+        amount_refunded=0,
+        fee=3_597,
+        net=119_403,
+        currency="EUR",
+        customer="cus_R8fz1pQ2tXyZ9a",
+        description="Invoice INV-2026-0042",
+        charge_id="ch_3QHjvX2eZvKYlo2C1e2f3g4h",
+        dispute_status=None,
+        failure_message=None,
+        decline_code=None,
+        stripe_created=_AT,
+        created_at=_AT,
+        updated_at=_AT,
+    )
+    return stripe_documents.payment(SimpleNamespace(**(values | changes)))
+
+
+def _stripe_payout(**changes) -> dict:
+    values = dict(
+        id="spo_01JDX7A1B2C3D4E5F6G7H8J9K0",
+        stripe_id="po_1QHkA22eZvKYlo2CzYxWvUts",
+        status="paid",
+        amount=119_403,
+        currency="EUR",
+        arrival_date=dt.date(2026, 11, 29),
+        automatic=True,
+        reconciliation_status="completed",
+        trace_id="TRACE4F2A9C1B7E",
+        failure_code=None,
+        failure_message=None,
+        breakdown={
+            "charges": 123_000,
+            "charge_count": 1,
+            "refunds": 0,
+            "refund_count": 0,
+            "disputes": 0,
+            "dispute_count": 0,
+            "fees": 3_597,
+            "net": 119_403,
+        },
+        breakdown_source="payout",
+        bank_transaction_id=None,
+        stripe_created=_AT,
+        created_at=_AT,
+        updated_at=_AT,
+    )
+    return stripe_documents.payout(SimpleNamespace(**(values | changes)))
+
+
 def _paid() -> dict:
     return {
         "object": invoice_document(_invoice(amount_paid=123_000, status="paid")),
@@ -277,6 +342,38 @@ _SAMPLES = {
     "bank_connection.expired": lambda: {
         "object": _connection("expired"),
         "previous_attributes": {"status": "linked"},
+    },
+    "stripe_payment.succeeded": lambda: {"object": _stripe_payment()},
+    "stripe_payment.failed": lambda: {
+        "object": _stripe_payment(
+            status="requires_payment_method",
+            amount_received=0,
+            fee=None,
+            net=None,
+            failure_message="Your card was declined.",
+            decline_code="generic_decline",
+        )
+    },
+    "refund.created": lambda: {
+        "object": _stripe_payment(amount_refunded=23_000),
+        "previous_attributes": {"amount_refunded": 0},
+    },
+    "dispute.created": lambda: {"object": _stripe_payment(dispute_status="needs_response")},
+    "dispute.closed": lambda: {
+        "object": _stripe_payment(dispute_status="lost"),
+        "previous_attributes": {"dispute_status": "needs_response"},
+    },
+    "stripe_payout.paid": lambda: {
+        "object": _stripe_payout(),
+        "previous_attributes": {"status": None},
+    },
+    "stripe_payout.failed": lambda: {
+        "object": _stripe_payout(
+            status="failed",
+            failure_code="account_closed",
+            failure_message="The bank account has been closed.",
+        ),
+        "previous_attributes": {"status": "paid"},
     },
     "webhook_endpoint.disabled": lambda: {"object": _endpoint(enabled=False)},
     "webhook.test": lambda: {"object": _endpoint(), "message": "A test event from Payymo."},

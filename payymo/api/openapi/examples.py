@@ -30,6 +30,8 @@ JOB_ID = "job_01M8HBAQERBWXTNWWDXPSWHSDB"
 CONNECTION_ID = "bc_01M8HB6D9QW4T2Y7N3B5K8X1ZC"
 REQUEST_ID = "req_6f2fa21718df2eb3d006bf81"
 ENDPOINT_ID = "we_01M8HBC2D3E4F5G6H7J8K9M0NP"
+STRIPE_PAYMENT_ID = "spay_01M8HBD1E2F3G4H5J6K7M8N9PQ"
+STRIPE_PAYOUT_ID = "spo_01M8HBD5F6G7H8J9K0M1N2P3QR"
 DELIVERY_ID = "del_01M8HBC5F6G7H8J9K0M1N2P3QR"
 
 _AT = dt.datetime(2026, 11, 3, 9, 15, 42, tzinfo=dt.UTC)
@@ -273,6 +275,70 @@ TEST_DELIVERY = {
     "attempts": [],
 }
 REDELIVERY = {**TEST_DELIVERY, "event_type": "invoice.paid", "attempt_count": 2}
+STRIPE_LINKED = {
+    "status": "linked",
+    "key_hint": "sk_test_…4242",
+    "livemode": False,
+    "webhook_url": f"https://api.payymo.example/webhooks/stripe/{TENANT_ID}",
+    "linked_at": "2026-11-03T09:15:42+00:00",
+    "last_synced_at": None,
+}
+STRIPE_UNLINKED = {
+    **STRIPE_LINKED,
+    "status": "not_linked",
+    "key_hint": None,
+    "livemode": None,
+    "linked_at": None,
+}
+STRIPE_PAYMENT = _obj(
+    id=STRIPE_PAYMENT_ID,
+    stripe_id="pi_3QHjvX2eZvKYlo2C1a2b3c4d",
+    invoice_id=INVOICE_ID,
+    status="succeeded",
+    amount=12_300,
+    amount_received=12_300,
+    amount_refunded=0,
+    fee=387,
+    net=11_913,
+    currency="GBP",
+    customer=None,
+    description="Invoice INV-1042",
+    charge_id="ch_3QHjvX2eZvKYlo2C1e2f3g4h",
+    dispute_status=None,
+    failure_message=None,
+    decline_code=None,
+    stripe_created=_AT,
+    created_at=_AT,
+    updated_at=_AT,
+)
+STRIPE_PAYOUT = _obj(
+    id=STRIPE_PAYOUT_ID,
+    stripe_id="po_1QHkA22eZvKYlo2CzYxWvUts",
+    status="paid",
+    amount=11_913,
+    currency="GBP",
+    arrival_date=dt.date(2026, 11, 5),
+    automatic=True,
+    reconciliation_status="completed",
+    trace_id="TRACE4F2A9C1B7E",
+    failure_code=None,
+    failure_message=None,
+    breakdown={
+        "charges": 12_300,
+        "charge_count": 1,
+        "refunds": 0,
+        "refund_count": 0,
+        "disputes": 0,
+        "dispute_count": 0,
+        "fees": 387,
+        "net": 11_913,
+    },
+    breakdown_source="payout",
+    bank_transaction_id=None,
+    stripe_created=_LATER,
+    created_at=_LATER,
+    updated_at=_LATER,
+)
 QUEUED_JOB = _obj(
     id=JOB_ID,
     type="reconcile",
@@ -511,6 +577,17 @@ RESPONSES: dict[str, dict[int, object]] = {
     },
     f"GET {_V1}/events/samples/{{event_type}}": {200: EVENT},
     f"POST {_V1}/events/{{event_id}}/redeliver": {202: {"data": [REDELIVERY]}},
+    f"GET {_V1}/integrations/stripe": {200: STRIPE_LINKED},
+    f"PUT {_V1}/integrations/stripe": {200: STRIPE_LINKED},
+    f"DELETE {_V1}/integrations/stripe": {200: STRIPE_UNLINKED},
+    f"GET {_V1}/stripe/payments": {200: _listing(STRIPE_PAYMENT)},
+    f"POST {_V1}/stripe/payments": {
+        201: _obj(payment=STRIPE_PAYMENT, client_secret="pi_3QHjvX2eZvKYlo2C1a2b3c4d_secret_x9Yz")
+    },
+    f"GET {_V1}/stripe/payments/{{payment_id}}": {200: STRIPE_PAYMENT},
+    f"GET {_V1}/stripe/payouts": {200: _listing(STRIPE_PAYOUT)},
+    f"GET {_V1}/stripe/payouts/{{payout_id}}": {200: STRIPE_PAYOUT},
+    "POST /webhooks/stripe/{tenant_id}": {200: {"duplicate": False}},
     f"GET {_V1}/webhook_endpoints": {200: _listing(ENDPOINT)},
     f"POST {_V1}/webhook_endpoints": {201: NEW_ENDPOINT},
     f"GET {_V1}/webhook_endpoints/{{endpoint_id}}": {200: ENDPOINT},
@@ -633,6 +710,11 @@ REQUESTS: dict[str, dict] = {
         "description": "Zapier: paid invoices to the CRM",
     },
     f"PATCH {_V1}/webhook_endpoints/{{endpoint_id}}": {"enabled": True},
+    f"PUT {_V1}/integrations/stripe": {
+        "api_key": "sk_test_51Hx…(your secret or restricted key)…4242",
+        "webhook_secret": "whsec_…(the signing secret of your Stripe webhook endpoint)",
+    },
+    f"POST {_V1}/stripe/payments": {"invoice_id": INVOICE_ID, "payment_method": "pm_card_visa"},
     f"POST {_V1}/events/{{event_id}}/redeliver": {"endpoint_id": ENDPOINT_ID},
 }
 
@@ -675,6 +757,11 @@ PARAMETERS: dict[str, object] = {
     "type": "invoice.paid",
     "event_type": "invoice.paid",
     "endpoint_id": ENDPOINT_ID,
+    "payment_id": STRIPE_PAYMENT_ID,
+    "payout_id": STRIPE_PAYOUT_ID,
+    "tenant_id": TENANT_ID,
+    "created_from": "2026-11-01T00:00:00Z",
+    "created_to": "2026-12-01T00:00:00Z",
 }
 _BY_OPERATION = {
     ("GET", "/invoices", "status"): "open",
@@ -686,6 +773,8 @@ _BY_OPERATION = {
     ("GET", "/jobs", "type"): "reconcile",
     ("GET", "/bank_connections", "status"): "linked",
     ("GET", "/webhook_endpoints/{endpoint_id}/deliveries", "status"): "failed",
+    ("GET", "/stripe/payments", "status"): "succeeded",
+    ("GET", "/stripe/payouts", "status"): "paid",
     ("GET", "/webhook_endpoints/{endpoint_id}/deliveries", "event_id"): EVENT_ID,
 }
 
@@ -712,6 +801,8 @@ _PREFIXES = {
     "bank_connections": CONNECTION_ID,
     "webhook_endpoints": ENDPOINT_ID,
     "deliveries": DELIVERY_ID,
+    "payments": STRIPE_PAYMENT_ID,
+    "payouts": STRIPE_PAYOUT_ID,
 }
 
 

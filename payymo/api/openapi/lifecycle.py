@@ -79,11 +79,21 @@ ERRORS = {
         "The key lacks the scope this operation needs, or the tenant is suspended.",
         _RATE,
     ),
+    402: (
+        "PaymentDeclined",
+        "The card was declined (`type` card_error, `code` the decline code).",
+        _RATE,
+    ),
     404: ("NotFound", "No such object for this tenant (`param` names the id).", _RATE),
     409: (
         "Conflict",
         "The change conflicts with the object's state (the `code` says how), with a "
         "concurrent change (`concurrent_update`: retry), or with an Idempotency-Key's first use.",
+        _RATE,
+    ),
+    502: (
+        "ProviderError",
+        "A provider (Stripe, the bank-data provider) failed; retry later.",
         _RATE,
     ),
     413: ("PayloadTooLarge", "The body is over this endpoint's size limit.", _RATE),

@@ -1,0 +1,214 @@
+"""Stripe through the API: linking, payments for invoices, signed webhooks, payouts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from payymo.models import StripeEvent, StripeLink
+from payymo.tenancy import system_scope
+from tasks.stripe import process_events
+from tests.helpers import invoice_body
+from tests.stripe.conftest import WEBHOOK_SECRET
+
+
+def _invoice(api, amount=12_300, currency="EUR", external_id="ERP-S1") -> dict:
+    response = api.post(
+        "invoices", json=invoice_body(external_id, amount_due=amount, currency=currency)
+    )
+    assert response.status_code == 201
+    return response.json
+
+
+def _pay(api, invoice_id, method="pm_card_visa", **extra):
+    return api.post(
+        "stripe/payments", json={"invoice_id": invoice_id, "payment_method": method, **extra}
+    )
+
+
+def _process(linked) -> None:
+    """What the queued job does (a no-op when the embedded default already ran it)."""
+    process_events(linked.tenant_id)
+
+
+def test_linking_checks_the_key_and_shows_it_masked(api, tenant, fake_stripe, session):
+    account = fake_stripe.new_account()
+    response = api.request(
+        "PUT",
+        "integrations/stripe",
+        json={"api_key": account.key, "webhook_secret": WEBHOOK_SECRET},
+    )
+    assert response.status_code == 200
+    body = response.json
+    assert (body["status"], body["livemode"]) == ("linked", False)
+    assert body["key_hint"] == f"sk_test_…{account.key[-4:]}"
+    assert body["webhook_url"].endswith(f"/webhooks/stripe/{tenant.tenant_id}")
+    assert api.get("integrations/stripe").json["key_hint"] == body["key_hint"]
+    with system_scope():
+        stored = session.scalars(select(StripeLink)).one()
+    assert account.key not in stored.api_key and WEBHOOK_SECRET not in stored.webhook_secret
+    gone = api.delete("integrations/stripe")
+    assert gone.status_code == 200 and gone.json["status"] == "not_linked"
+
+
+def test_a_bad_key_is_refused_with_stripes_message_and_nothing_stored(api, session):
+    response = api.request(
+        "PUT",
+        "integrations/stripe",
+        json={"api_key": "sk_test_notAKeyStripeKnows99", "webhook_secret": WEBHOOK_SECRET},
+    )
+    assert response.status_code == 400
+    error = response.json["error"]
+    assert (error["code"], error["param"]) == ("stripe_key_rejected", "api_key")
+    assert "Invalid API Key provided" in error["message"]
+    malformed = api.request(
+        "PUT",
+        "integrations/stripe",
+        json={"api_key": "pk_test_1234567890", "webhook_secret": "x" * 12},
+    )
+    assert malformed.status_code == 400 and malformed.json["error"]["param"] == "api_key"
+    assert api.get("integrations/stripe").json["status"] == "not_linked"
+
+
+def test_a_card_payment_for_an_invoice(api, linked):
+    invoice = _invoice(api)
+    response = _pay(api, invoice["id"])
+    assert response.status_code == 201, response.json
+    payment = response.json
+    assert (payment["status"], payment["invoice_id"], payment["amount"]) == (
+        "succeeded",
+        invoice["id"],
+        12_300,
+    )
+    assert payment["client_secret"].startswith(payment["stripe_id"] + "_secret_")
+    assert (payment["fee"], payment["net"], payment["fee_display"]) == (387, 11_913, "3.87")
+    again = _pay(api, invoice["id"])  # the same request again: the same intent
+    assert again.json["stripe_id"] == payment["stripe_id"]
+    listed = api.get("stripe/payments", query_string={"invoice_id": invoice["id"]}).json
+    assert [p["id"] for p in listed["data"]] == [payment["id"]]
+    assert "client_secret" not in listed["data"][0]
+
+
+def test_a_declined_card_answers_its_decline_in_plain_words(api, linked):
+    invoice = _invoice(api)
+    response = _pay(api, invoice["id"], method="pm_card_chargeDeclinedInsufficientFunds")
+    assert response.status_code == 402
+    error = response.json["error"]
+    assert (error["type"], error["code"]) == ("card_error", "insufficient_funds")
+    assert error["message"] == "The card was declined: Your card has insufficient funds."
+
+
+def test_payment_requests_are_checked(api, linked):
+    invoice = _invoice(api)
+    too_much = _pay(api, invoice["id"], amount=12_301)
+    assert too_much.status_code == 400 and too_much.json["error"]["param"] == "amount"
+    missing = _pay(api, "inv_00000000000000000000000000")
+    assert missing.status_code == 404 and missing.json["error"]["param"] == "invoice_id"
+
+
+def test_signed_events_are_stored_once_and_processed(api, linked, session):
+    invoice = _invoice(api)
+    linked.ledger.create_payment_intent(
+        {
+            "amount": "12300",
+            "currency": "eur",
+            "payment_method": "pm_card_visa",
+            "confirm": "true",
+            "metadata": {"invoice_id": invoice["id"]},
+        }
+    )
+    answers = linked.post_new_events()
+    assert {a.status_code for a in answers} == {200}
+    assert all(a.json == {"received": True, "duplicate": False} for a in answers)
+    replay = linked.post_event(linked.ledger.events[-1])
+    assert replay.status_code == 200 and replay.json["duplicate"] is True
+    _process(linked)
+    [payment] = api.get("stripe/payments").json["data"]
+    assert (payment["status"], payment["invoice_id"]) == ("succeeded", invoice["id"])
+    succeeded = api.get("events", query_string={"event_type": "stripe_payment.succeeded"})
+    assert len(succeeded.json["data"]) == 1
+    with system_scope():
+        stored = session.scalars(select(StripeEvent.processed_at)).all()
+    assert len(stored) == len(linked.ledger.events) and all(stored)
+
+
+def test_a_bad_signature_or_an_unknown_tenant_stores_nothing(api, linked, session):
+    event = {"id": "evt_forged", "object": "event", "type": "payout.paid", "data": {"object": {}}}
+    forged = linked.post_event(event, secret="whsec_someoneElse12345")
+    assert forged.status_code == 400
+    assert forged.json["error"]["code"] == "signature_invalid"
+    import time
+
+    stale = linked.post_event(event, stamp=time.time() - 3600)
+    assert stale.status_code == 400
+    stranger = api.client.post(
+        "/webhooks/stripe/ten_00000000000000000000000000",
+        data=b"{}",
+        headers={"Stripe-Signature": "t=1,v1=00", "Content-Type": "application/json"},
+    )
+    assert stranger.status_code == 404
+    with system_scope():
+        assert session.scalars(select(StripeEvent)).all() == []
+
+
+def test_events_out_of_order_reach_the_same_end_state(api, linked):
+    invoice = _invoice(api)
+    intent = linked.ledger.create_payment_intent(
+        {
+            "amount": "12300",
+            "currency": "eur",
+            "payment_method": "pm_card_visa",
+            "confirm": "true",
+            "metadata": {"invoice_id": invoice["id"]},
+        }
+    )
+    linked.ledger.create_refund({"payment_intent": intent["id"], "amount": "2300"})
+    for event in reversed(linked.ledger.events):  # the refund arrives first
+        assert linked.post_event(event).status_code == 200
+    _process(linked)
+    [payment] = api.get("stripe/payments").json["data"]
+    assert (payment["status"], payment["amount_refunded"]) == ("succeeded", 2_300)
+    types = [e["event_type"] for e in api.get("events").json["data"]]
+    assert types.count("stripe_payment.succeeded") == 1 and types.count("refund.created") == 1
+
+
+def test_a_paid_payout_is_broken_down_into_charges_refunds_and_fees(api, linked):
+    invoice = _invoice(api, amount=50_000)
+    assert _pay(api, invoice["id"], amount=30_000).status_code == 201
+    assert _pay(api, invoice["id"], amount=20_000).status_code == 201
+    [first, _] = api.get("stripe/payments").json["data"]
+    linked.ledger.create_refund({"payment_intent": first["stripe_id"], "amount": "5000"})
+    payout = linked.ledger.settle()
+    linked.post_new_events()
+    _process(linked)
+    [shown] = api.get("stripe/payouts").json["data"]
+    assert (shown["stripe_id"], shown["status"], shown["amount"]) == (
+        payout["id"],
+        "paid",
+        payout["amount"],
+    )
+    breakdown = shown["breakdown"]
+    assert (breakdown["charges"], breakdown["charge_count"]) == (50_000, 2)
+    assert (breakdown["refunds"], breakdown["refund_count"]) == (-5_000, 1)
+    assert breakdown["fees"] == (870 + 30) + (580 + 30)  # 2.9 % + 0.30 each
+    assert breakdown["net"] == shown["amount"] == 50_000 - 5_000 - 1_510
+    assert api.get(f"stripe/payouts/{shown['id']}").json == shown
+    paid = api.get("events", query_string={"event_type": "stripe_payout.paid"}).json["data"]
+    assert [e["data"]["object"]["id"] for e in paid] == [shown["id"]]
+
+
+def test_zero_decimal_amounts_stay_exact(api, linked):
+    invoice = _invoice(api, amount=5_000, currency="JPY", external_id="ERP-JPY")
+    payment = _pay(api, invoice["id"]).json
+    assert (payment["currency"], payment["amount"], payment["amount_display"]) == (
+        "JPY",
+        5_000,
+        "5000",
+    )
+    assert payment["fee"] == 145  # 2.9 % of ¥5,000, no fixed part in yen
+
+
+def test_another_tenants_payments_are_not_found(api, other_api, linked):
+    invoice = _invoice(api)
+    payment = _pay(api, invoice["id"]).json
+    assert other_api.get(f"stripe/payments/{payment['id']}").status_code == 404
+    assert other_api.get("stripe/payments").json["data"] == []
