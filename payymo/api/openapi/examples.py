@@ -275,6 +275,7 @@ TEST_DELIVERY = {
     "attempts": [],
 }
 REDELIVERY = {**TEST_DELIVERY, "event_type": "invoice.paid", "attempt_count": 2}
+EXAMPLE_CLIENT_SECRET = "pi_3QHjvX2eZvKYlo2C1a2b3c4d_secret_x9Yz"  # noqa: S105 (an example)
 STRIPE_LINKED = {
     "status": "linked",
     "key_hint": "sk_test_…4242",
@@ -582,7 +583,7 @@ RESPONSES: dict[str, dict[int, object]] = {
     f"DELETE {_V1}/integrations/stripe": {200: STRIPE_UNLINKED},
     f"GET {_V1}/stripe/payments": {200: _listing(STRIPE_PAYMENT)},
     f"POST {_V1}/stripe/payments": {
-        201: _obj(payment=STRIPE_PAYMENT, client_secret="pi_3QHjvX2eZvKYlo2C1a2b3c4d_secret_x9Yz")
+        201: _obj(payment=STRIPE_PAYMENT, client_secret=EXAMPLE_CLIENT_SECRET)
     },
     f"GET {_V1}/stripe/payments/{{payment_id}}": {200: STRIPE_PAYMENT},
     f"GET {_V1}/stripe/payouts": {200: _listing(STRIPE_PAYOUT)},
