@@ -212,3 +212,40 @@ def test_another_tenants_payments_are_not_found(api, other_api, linked):
     payment = _pay(api, invoice["id"]).json
     assert other_api.get(f"stripe/payments/{payment['id']}").status_code == 404
     assert other_api.get("stripe/payments").json["data"] == []
+
+
+def test_a_dispute_opened_and_lost_is_recorded_with_its_events(api, linked):
+    invoice = _invoice(api)
+    payment = _pay(api, invoice["id"]).json
+    dispute = linked.ledger.open_dispute(payment["charge_id"])
+    linked.ledger.close_dispute(dispute["id"], won=False)
+    linked.post_new_events()
+    _process(linked)
+    shown = api.get(f"stripe/payments/{payment['id']}").json
+    assert shown["dispute_status"] == "lost"
+    types = [e["event_type"] for e in api.get("events").json["data"]]
+    assert types.count("dispute.created") == 1 and types.count("dispute.closed") == 1
+
+
+def test_a_paid_payout_that_bounces_is_marked_failed(api, linked):
+    invoice = _invoice(api)
+    _pay(api, invoice["id"])
+    payout = linked.ledger.settle()
+    linked.ledger.fail_payout(payout["id"])
+    linked.post_new_events()
+    _process(linked)
+    [shown] = api.get("stripe/payouts").json["data"]
+    assert (shown["status"], shown["failure_code"]) == ("failed", "account_closed")
+    failed = api.get("events", query_string={"event_type": "stripe_payout.failed"}).json
+    assert [e["data"]["object"]["id"] for e in failed["data"]] == [shown["id"]]
+
+
+def test_a_manual_payout_is_kept_without_a_breakdown_from_stripe(api, linked):
+    invoice = _invoice(api)
+    _pay(api, invoice["id"])
+    linked.ledger.settle(automatic=False)
+    linked.post_new_events()
+    _process(linked)
+    [shown] = api.get("stripe/payouts").json["data"]
+    assert (shown["automatic"], shown["reconciliation_status"]) == (False, "not_applicable")
+    assert shown["breakdown"] is None  # ?payout= cannot list a manual payout's lines
