@@ -4,11 +4,27 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from payymo.services.stripe.process import process_pending
+from payymo.services.stripe.inbound import unprocessed
+from payymo.services.stripe.links import account_of, get_link
+from payymo.services.stripe.process import mark_processed, process_event
 from tasks.base import tenant_job
 
 
 @tenant_job
 def process_events(session: Session) -> dict:
-    """Process the tenant's stored, unprocessed Stripe events in order (idempotent)."""
-    return process_pending(session=session)
+    """Process the tenant's stored, unprocessed Stripe events, oldest first (idempotent).
+
+    Each event commits on its own: a Stripe failure leaves that event unprocessed for the
+    job's retry, and the ones before it done. Answers counts by outcome.
+    """
+    link = get_link(session)
+    if link is None:
+        return {"skipped": "stripe not linked"}
+    stripe = account_of(link)
+    counts: dict[str, int] = {}
+    for event in unprocessed(session=session):
+        outcome = process_event(session, stripe, event)
+        mark_processed(event, outcome)
+        session.commit()
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

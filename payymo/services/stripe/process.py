@@ -9,8 +9,6 @@ from sqlalchemy.orm import Session
 from payymo.db import utcnow
 from payymo.models import StripeEvent
 from payymo.services.stripe import mirror
-from payymo.services.stripe.inbound import unprocessed
-from payymo.services.stripe.links import account_of, get_link
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +37,7 @@ def process_event(session: Session, stripe, event: StripeEvent) -> str:
     return "acknowledged"
 
 
-def process_pending(*, session: Session) -> dict:
-    """Every stored, unprocessed event of the tenant, oldest first; each commits alone.
-
-    Answers counts by outcome. A Stripe failure leaves the event unprocessed (the job
-    retries); the events before it stay done.
-    """
-    link = get_link(session)
-    if link is None:
-        return {"skipped": "stripe not linked"}
-    stripe = account_of(link)
-    counts: dict[str, int] = {}
-    for event in unprocessed(session=session):
-        outcome = process_event(session, stripe, event)
-        event.processed_at = utcnow()
-        event.outcome = outcome
-        session.commit()
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+def mark_processed(event: StripeEvent, outcome: str) -> None:
+    """Record that ``event`` was applied, and how."""
+    event.processed_at = utcnow()
+    event.outcome = outcome
