@@ -75,6 +75,8 @@ def upgrade() -> None:
         sa.Column("failure_message", sa.Text()),
         sa.Column("decline_code", sa.String(60)),
         sa.Column("stripe_created", UTCDateTime(), nullable=False),
+        sa.Column("transaction_id", sa.String(40)),
+        sa.Column("match_id", sa.String(40)),
         *_times(),
         sa.UniqueConstraint("tenant_id", "id"),
         sa.UniqueConstraint("tenant_id", "stripe_id"),

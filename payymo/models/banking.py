@@ -12,7 +12,8 @@ from payymo.tenancy import TenantScoped
 
 from ._base import created_at_column, id_column, tenant_fk, updated_at_column
 
-ACCOUNT_KINDS = ("manual", "provider")
+# "stripe": the clearing account a tenant's Stripe payments land in, one per currency.
+ACCOUNT_KINDS = ("manual", "provider", "stripe")
 CONNECTION_STATUSES = ("pending", "linked", "expired", "suspended", "error", "revoked")
 # A connection in one of these can be synced or refreshed; the others need the user.
 SYNCABLE = ("linked",)

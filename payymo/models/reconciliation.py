@@ -24,7 +24,7 @@ from payymo.tenancy import TenantScoped
 from ._base import created_at_column, id_column, tenant_fk
 from .transaction import Transaction
 
-MATCH_METHODS = ("auto", "manual", "suggestion")
+MATCH_METHODS = ("auto", "manual", "suggestion", "stripe")
 MATCH_STATUSES = ("active", "reversed")
 SUGGESTION_STATUSES = ("open", "accepted", "rejected", "expired")
 

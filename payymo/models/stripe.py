@@ -62,6 +62,9 @@ class StripePayment(TenantScoped, Base):
     failure_message: Mapped[str | None] = mapped_column(Text)
     decline_code: Mapped[str | None] = mapped_column(String(60))
     stripe_created: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Its line in the Stripe clearing account, and the match paying its invoice.
+    transaction_id: Mapped[str | None] = mapped_column(String(40))
+    match_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = created_at_column()
     updated_at: Mapped[dt.datetime] = updated_at_column()
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payymo.matching.types import InvoiceIn, MatchSettings, PayerMemory, TxnIn
-from payymo.models import Invoice, MatchBlock, Suggestion, Transaction
+from payymo.models import BankAccount, Invoice, MatchBlock, Suggestion, Transaction
 from payymo.services import payer_memory, tenants
 
 OPEN_MATCH_STATUSES = ("unmatched", "suggested", "partially_matched")
@@ -88,6 +88,8 @@ def open_credits(session: Session) -> tuple[list[TxnIn], frozenset[str]]:
         .where(
             t.match_status.in_(OPEN_MATCH_STATUSES),
             t.status.in_(("booked", "pending")),
+            # Stripe clearing lines are settled from Stripe's own facts, never guessed.
+            t.account_id.not_in(select(BankAccount.id).where(BankAccount.kind == "stripe")),
             t.amount > 0,
             t.amount > t.amount_allocated,
         )

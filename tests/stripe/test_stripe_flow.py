@@ -81,8 +81,8 @@ def test_a_card_payment_for_an_invoice(api, linked):
     )
     assert payment["client_secret"].startswith(payment["stripe_id"] + "_secret_")
     assert (payment["fee"], payment["net"], payment["fee_display"]) == (387, 11_913, "3.87")
-    again = _pay(api, invoice["id"])  # the same request again: the same intent
-    assert again.json["stripe_id"] == payment["stripe_id"]
+    again = _pay(api, invoice["id"])  # the invoice is paid now: nothing left to take
+    assert again.status_code == 409 and again.json["error"]["code"] == "invoice_settled"
     listed = api.get("stripe/payments", query_string={"invoice_id": invoice["id"]}).json
     assert [p["id"] for p in listed["data"]] == [payment["id"]]
     assert "client_secret" not in listed["data"][0]
@@ -95,6 +95,17 @@ def test_a_declined_card_answers_its_decline_in_plain_words(api, linked):
     error = response.json["error"]
     assert (error["type"], error["code"]) == ("card_error", "insufficient_funds")
     assert error["message"] == "The card was declined: Your card has insufficient funds."
+
+
+def test_a_retried_request_takes_one_payment(api, linked):
+    invoice = _invoice(api)
+    body = {"invoice_id": invoice["id"], "payment_method": "pm_card_visa"}
+    headers = {"Idempotency-Key": "pay-erp-s1"}
+    first = api.post("stripe/payments", json=body, headers=headers)
+    again = api.post("stripe/payments", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    assert len(linked.ledger.all("payment_intent")) == 1
 
 
 def test_payment_requests_are_checked(api, linked):
@@ -249,3 +260,73 @@ def test_a_manual_payout_is_kept_without_a_breakdown_from_stripe(api, linked):
     [shown] = api.get("stripe/payouts").json["data"]
     assert (shown["automatic"], shown["reconciliation_status"]) == (False, "not_applicable")
     assert shown["breakdown"] is None  # ?payout= cannot list a manual payout's lines
+
+
+def _matches(api, invoice_id):
+    return api.get("reconciliation/matches", query_string={"invoice_id": invoice_id}).json["data"]
+
+
+def test_a_succeeded_payment_pays_its_invoice_through_a_stripe_match(api, linked):
+    invoice = _invoice(api)
+    payment = _pay(api, invoice["id"]).json
+    paid = api.get(f"invoices/{invoice['id']}").json
+    assert (paid["status"], paid["amount_paid"]) == ("paid", 12_300)
+    [match] = _matches(api, invoice["id"])
+    assert (match["method"], match["amount"], match["created_by"]) == ("stripe", 12_300, "stripe")
+    line = api.get(f"transactions/{match['transaction_id']}").json
+    assert (line["provider_id"], line["amount"], line["match_status"]) == (
+        payment["stripe_id"],
+        12_300,
+        "matched",
+    )
+    [account] = [a for a in api.get("bank_accounts").json["data"] if a["id"] == line["account_id"]]
+    assert (account["kind"], account["name"]) == ("stripe", "Stripe balance (EUR)")
+    types = [e["event_type"] for e in api.get("events").json["data"]]
+    assert "invoice.paid" in types and "transaction.matched" in types
+
+
+def test_refunds_take_back_their_share_of_the_invoice(api, linked):
+    invoice = _invoice(api)
+    payment = _pay(api, invoice["id"]).json
+    linked.ledger.create_refund({"payment_intent": payment["stripe_id"], "amount": "2300"})
+    linked.post_new_events()
+    _process(linked)
+    partly = api.get(f"invoices/{invoice['id']}").json
+    assert (partly["status"], partly["amount_paid"]) == ("partially_paid", 10_000)
+    live = [m for m in _matches(api, invoice["id"]) if m["status"] == "active"]
+    assert [m["amount"] for m in live] == [10_000]
+    linked.ledger.create_refund({"payment_intent": payment["stripe_id"]})  # the rest
+    linked.post_new_events()
+    _process(linked)
+    gone = api.get(f"invoices/{invoice['id']}").json
+    assert (gone["status"], gone["amount_paid"]) == ("open", 0)
+
+
+def test_a_lost_dispute_reverses_the_payment_and_a_won_one_keeps_it(api, linked):
+    lost_invoice = _invoice(api, external_id="ERP-LOST")
+    won_invoice = _invoice(api, external_id="ERP-WON")
+    lost = _pay(api, lost_invoice["id"]).json
+    won = _pay(api, won_invoice["id"]).json
+    linked.ledger.close_dispute(linked.ledger.open_dispute(lost["charge_id"])["id"], won=False)
+    linked.ledger.close_dispute(linked.ledger.open_dispute(won["charge_id"])["id"], won=True)
+    linked.post_new_events()
+    _process(linked)
+    assert api.get(f"invoices/{lost_invoice['id']}").json["status"] == "open"
+    assert api.get(f"invoices/{won_invoice['id']}").json["status"] == "paid"
+
+
+def test_a_payment_for_no_invoice_stays_unmatched_and_the_engine_leaves_it(api, linked):
+    from tasks.reconcile import reconcile_tenant
+
+    _invoice(api)  # same amount, could be guessed: it must not be
+    linked.ledger.create_payment_intent(
+        {"amount": "12300", "currency": "eur", "payment_method": "pm_card_visa", "confirm": "true"}
+    )
+    linked.post_new_events()
+    _process(linked)
+    [payment] = api.get("stripe/payments").json["data"]
+    assert payment["invoice_id"] is None
+    job = api.post("reconciliation/run").json
+    reconcile_tenant(linked.tenant_id, job["id"])
+    assert api.get("reconciliation/matches").json["data"] == []
+    assert api.get("reconciliation/suggestions").json["data"] == []

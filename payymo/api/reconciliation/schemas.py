@@ -310,6 +310,7 @@ class MatchCounts(Schema):
     auto = fields.Integer()
     manual = fields.Integer()
     suggestion = fields.Integer()
+    stripe = fields.Integer(metadata={"description": "Stripe payments that paid their invoice"})
     reversed = fields.Integer()
 
 

@@ -18,6 +18,7 @@ from payymo import events, money
 from payymo.models import Invoice, StripeBalanceTransaction, StripePayment, StripePayout
 from payymo.representations.stripe import payment as payment_document
 from payymo.representations.stripe import payout as payout_document
+from payymo.services.stripe import clearing
 
 
 def _time(seconds: int | None) -> dt.datetime | None:
@@ -73,6 +74,7 @@ def refresh_payment(session: Session, stripe: StripeAccount, intent_id: str) -> 
     row.decline_code = error.get("decline_code")
     session.flush()
     _announce_payment(session, row, before)
+    clearing.settle(session, row)
     return row
 
 
@@ -85,6 +87,7 @@ def set_dispute(session: Session, stripe: StripeAccount, dispute: dict) -> Strip
     previous = row.dispute_status
     row.dispute_status = current["status"]
     session.flush()
+    clearing.settle(session, row)
     if previous is None and current["status"]:
         events.emit(session, "dispute.created", {"object": payment_document(row)})
     if current["status"] in ("won", "lost") and previous != current["status"]:
