@@ -83,12 +83,13 @@ def _reconciliation_ids(session, tenant_id: str, transaction_id: str, invoice_id
     return {"match": match.id, "suggestion": suggestion}
 
 
-def _stripe_ids(api, tenant_id: str, fake, invoice_id: str) -> dict:
-    """A Stripe payment for A's invoice and the payout it went out in."""
+def _stripe_ids(api, tenant_id: str, fake) -> dict:
+    """A Stripe payment for an invoice of A's (not the one the walk checks) and its payout."""
     from tasks.stripe import process_events
     from tests.stripe.conftest import link
 
     linked = link(api, tenant_id, fake)
+    invoice_id = _ok(api.post("invoices", json=invoice_body(f"{SECRET}-ERP-9")), 201)["id"]
     payment = _ok(
         api.post(
             "stripe/payments",
@@ -156,7 +157,7 @@ def tenant_a(api, tenant, session, fake_stripe) -> TenantA:
         ),
         201,
     )
-    stripe_ids = _stripe_ids(api, tenant.tenant_id, fake_stripe, invoice["id"])
+    stripe_ids = _stripe_ids(api, tenant.tenant_id, fake_stripe)
     events = _ok(api.get("events"))["data"]
     assert events, "creating an invoice must emit an event"
     ids = {

@@ -51,7 +51,14 @@ def test_an_empty_tenant_has_an_empty_summary(api):
         "object": "reconciliation_summary",
         "credit_count": 0,
         "credits": [],
-        "matches": {"active": 0, "auto": 0, "manual": 0, "suggestion": 0, "reversed": 0},
+        "matches": {
+            "active": 0,
+            "auto": 0,
+            "manual": 0,
+            "suggestion": 0,
+            "stripe": 0,
+            "reversed": 0,
+        },
         "auto_match_rate": None,
         "auto_matched_credit_rate": None,
         "open_suggestions": 0,
@@ -127,7 +134,14 @@ def test_the_summary_counts_every_state_per_currency(api, books):
             "ignored": ZERO,
         },
     ]
-    assert body["matches"] == {"active": 3, "auto": 2, "manual": 1, "suggestion": 0, "reversed": 1}
+    assert body["matches"] == {
+        "active": 3,
+        "auto": 2,
+        "manual": 1,
+        "suggestion": 0,
+        "stripe": 0,
+        "reversed": 1,
+    }
     assert body["auto_match_rate"] == pytest.approx(2 / 3, abs=1e-4)
     # Two of the six credits that are not ignored carry a live auto match.
     assert body["auto_matched_credit_rate"] == pytest.approx(2 / 6, abs=1e-4)
