@@ -92,3 +92,19 @@ def test_an_unknown_event_type_is_refused(api, receiver):
     assert response.json["error"]["code"] == "unknown_event_type"
     empty = api.post("webhook_endpoints", json={"url": receiver.url, "event_types": []})
     assert empty.status_code == 400 and empty.json["error"]["param"] == "event_types"
+
+
+def test_a_tenant_may_hold_twenty_endpoints_whatever_others_hold(api, other_api, receiver):
+    from payymo.services.webhooks.endpoints import MAX_ENDPOINTS
+
+    for n in range(MAX_ENDPOINTS):
+        assert (
+            api.post(
+                "webhook_endpoints", json={"url": f"{receiver.url}/{n}", "event_types": ["*"]}
+            ).status_code
+            == 201
+        )
+    over = api.post("webhook_endpoints", json={"url": receiver.url, "event_types": ["*"]})
+    assert over.status_code == 409 and over.json["error"]["code"] == "too_many_endpoints"
+    theirs = other_api.post("webhook_endpoints", json={"url": receiver.url, "event_types": ["*"]})
+    assert theirs.status_code == 201

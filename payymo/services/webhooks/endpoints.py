@@ -11,7 +11,7 @@ from integrations.webhooks.signing import new_secret
 from payymo import events, runtime, secrets_box
 from payymo.errors import Conflict, InvalidRequest
 from payymo.event_types import WILDCARD, unknown_patterns
-from payymo.models import Event, WebhookDelivery, WebhookEndpoint
+from payymo.models import WebhookDelivery, WebhookEndpoint
 from payymo.pagination import Page, paginate
 from payymo.representations.webhooks import endpoint as endpoint_document
 from payymo.services.webhooks.targets import check_url
@@ -165,8 +165,3 @@ def send_test(*, session: Session, endpoint_id: str, now: dt.datetime) -> Webhoo
     session.add(delivery)
     session.flush()
     return delivery
-
-
-def event_of(session: Session, delivery: WebhookDelivery) -> Event:
-    """The event a delivery carries."""
-    return session.get(Event, delivery.event_id)
