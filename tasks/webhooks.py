@@ -70,11 +70,6 @@ class Dispatcher:
         self.sent = {"attempts": 0, "delivered": 0}
         self._purged_at = 0.0  # monotonic; the first idle pass purges
 
-    @property
-    def in_flight(self) -> int:
-        """Attempts sent and not yet recorded."""
-        return self._in_flight
-
     def wake(self) -> None:
         """Look for work now instead of at the next poll."""
         self._wake.set()
