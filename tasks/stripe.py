@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from payymo.db import utcnow
+from payymo.services.stripe.backfill import LISTS, walk_page
 from payymo.services.stripe.inbound import unprocessed
 from payymo.services.stripe.links import account_of, get_link
 from payymo.services.stripe.process import mark_processed, process_event
-from tasks.base import tenant_job
+from tasks.base import run_recorded, tenant_job
 
 
 @tenant_job
@@ -28,3 +30,26 @@ def process_events(session: Session) -> dict:
         session.commit()
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+@tenant_job(records_job=True)
+def backfill(session: Session, job_id: str | None) -> dict:
+    """Walk Stripe's payments and payouts since the last sync, committing page by page."""
+
+    def work() -> dict:
+        link = get_link(session)
+        if link is None:
+            return {"skipped": "stripe not linked"}
+        stripe = account_of(link)
+        written: dict[str, int] = {}
+        for kind in LISTS:
+            more = True
+            while more:
+                count, more = walk_page(
+                    session=session, stripe=stripe, link=link, kind=kind, now=utcnow()
+                )
+                session.commit()  # the position is kept: a failure resumes from here
+                written[kind] = written.get(kind, 0) + count
+        return written
+
+    return run_recorded(session, job_id, work)

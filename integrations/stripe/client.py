@@ -99,6 +99,12 @@ class StripeAccount:
         params = {"expand": expand} if expand else None
         return self._call(lambda: service.retrieve(object_id, params=params)).to_dict()
 
+    def list_page(self, kind: str, params: dict) -> tuple[list[dict], bool]:
+        """One page of a list: its objects and whether more follow."""
+        service = getattr(self._client.v1, kind)
+        page = self._call(lambda: service.list(params=params))
+        return [item.to_dict() for item in page.data], bool(page.has_more)
+
     def list_all(self, kind: str, params: dict | None = None) -> Iterator[dict]:
         """Every object of a list, following Stripe's cursors page by page."""
         service = getattr(self._client.v1, kind)

@@ -13,7 +13,7 @@ from payymo.tenancy import TenantScoped
 from ._base import created_at_column, id_column
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
-JOB_TYPES = ("reconcile", "bank_sync")
+JOB_TYPES = ("reconcile", "bank_sync", "stripe_sync")
 
 
 class Job(TenantScoped, Base):

@@ -34,10 +34,13 @@ RECONCILE_TIMEOUT = 3600
 BANK_SYNC = "bank_sync"
 BANK_SYNC_TASK = "tasks.bank_sync.sync_connection"
 BANK_SYNC_TIMEOUT = 1800
+STRIPE_SYNC = "stripe_sync"
+STRIPE_SYNC_TASK = "tasks.stripe.backfill"
 # job type → (task, timeout in seconds, queue id prefix)
 _TASKS = {
     RECONCILE: (RECONCILE_TASK, RECONCILE_TIMEOUT, "reconcile"),
     BANK_SYNC: (BANK_SYNC_TASK, BANK_SYNC_TIMEOUT, "sync"),
+    STRIPE_SYNC: (STRIPE_SYNC_TASK, BANK_SYNC_TIMEOUT, "stripe-sync"),
 }
 FAILED = "The reconciliation run failed."
 SUPERSEDED = "A later run of the tenant's reconciliation covers this one; it is not retried."
@@ -128,6 +131,24 @@ def request_bank_sync(*, session: Session, connection_id: str, reason: str) -> J
     session.flush()
     _enqueue(session, current_tenant_id(), job.id, BANK_SYNC, connection_id)
     log.info("bank sync requested", extra={"job_id": job.id, "reason": reason})
+    return job
+
+
+def request_stripe_sync(*, session: Session, reason: str) -> Job:
+    """The tenant's queued or running Stripe backfill, or a new one enqueued after commit."""
+    current = session.scalars(
+        select(Job)
+        .where(Job.type == STRIPE_SYNC, Job.status.in_(("queued", "running")))
+        .order_by(Job.id)
+        .limit(1)
+    ).first()
+    if current is not None:
+        return current
+    job = Job(id=new_id("job"), type=STRIPE_SYNC, status="queued", created_at=utcnow())
+    session.add(job)
+    session.flush()
+    _enqueue(session, current_tenant_id(), job.id, STRIPE_SYNC)
+    log.info("stripe sync requested", extra={"job_id": job.id, "reason": reason})
     return job
 
 

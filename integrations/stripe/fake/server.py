@@ -254,6 +254,9 @@ class FakeStripe:
                     "not manual.",
                     param="payout",
                 )
+        created = params.get("created")
+        if isinstance(created, dict) and str(created.get("gte", "")).isdigit():
+            items = [i for i in items if i.get("created", 0) >= int(created["gte"])]
         limit = _limit(params.get("limit"))
         if params.get("starting_after"):
             ids = [i["id"] for i in items]

@@ -587,6 +587,7 @@ RESPONSES: dict[str, dict[int, object]] = {
     },
     f"GET {_V1}/stripe/payments/{{payment_id}}": {200: STRIPE_PAYMENT},
     f"GET {_V1}/stripe/payouts": {200: _listing(STRIPE_PAYOUT)},
+    f"POST {_V1}/stripe/sync": {202: _obj(**{**vars(QUEUED_JOB), "type": "stripe_sync"})},
     f"GET {_V1}/stripe/payouts/{{payout_id}}": {200: STRIPE_PAYOUT},
     "POST /webhooks/stripe/{tenant_id}": {200: {"duplicate": False}},
     f"GET {_V1}/webhook_endpoints": {200: _listing(ENDPOINT)},

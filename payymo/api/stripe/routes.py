@@ -6,6 +6,7 @@ from flask.views import MethodView
 
 from payymo import db
 from payymo.api.common import Blueprint, page_args
+from payymo.api.jobs.schemas import JobOut
 from payymo.api.stripe.schemas import (
     CreatedPayment,
     PaymentCreate,
@@ -17,7 +18,9 @@ from payymo.api.stripe.schemas import (
     StripePayoutList,
     StripePayoutOut,
 )
+from payymo.services import jobs as job_service
 from payymo.services.stripe import payments as service
+from payymo.services.stripe.links import require_link
 
 blp = Blueprint("stripe", __name__, url_prefix="/stripe", description="Stripe payments and payouts")
 
@@ -38,6 +41,16 @@ class StripePayments(MethodView):
     def post(self, data):
         """Take a payment for an invoice's open amount (idempotent per invoice and amount)."""
         return CreatedPayment(*service.create_payment(session=db.session, **data))
+
+
+@blp.route("/sync")
+class StripeSync(MethodView):
+    @blp.response(202, JobOut)
+    @blp.alt_response(404, description="Stripe is not linked")
+    def post(self):
+        """Backfill payments and payouts from Stripe since the last sync (a job)."""
+        require_link(db.session)
+        return job_service.request_stripe_sync(session=db.session, reason="api")
 
 
 @blp.route("/payments/<string:payment_id>")
