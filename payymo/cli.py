@@ -144,7 +144,10 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     from payymo import create_app, jobs, sweeper
 
     settings, bank_fake = _local_bank_fake(settings)
+    settings, stripe_fake = _local_stripe_fake(settings)
     app = create_app(settings)
+    if stripe_fake is not None:
+        _link_demo_to_fake(settings, stripe_fake, f"http://{host}:{port}")
     # Embedded default: jobs run in this process, and so do the sweep that catches them up
     # and the webhook dispatcher (retries included).
     sweep = sweeper.in_process(settings).start() if settings.embedded else None
@@ -159,6 +162,8 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
             sweep.stop(timeout=5)
         if bank_fake is not None:
             bank_fake.stop()
+        if stripe_fake is not None:
+            stripe_fake.stop()
 
 
 def _local_bank_fake(settings: Settings):
@@ -186,6 +191,41 @@ def _local_bank_fake(settings: Settings):
     runtime.configure(settings)
     click.echo(f"No {name} credentials: its fake serves at {local.base_url}", err=True)
     return settings, local
+
+
+def _local_stripe_fake(settings: Settings):
+    """Outside production, with no Stripe address set, serve a fake Stripe in-process."""
+    if settings.env == "production" or settings.stripe_api_base:
+        return settings, None
+    from integrations.stripe.fake import serve_in_thread
+    from payymo.services.stripe.demo import demo_credentials
+
+    local = serve_in_thread()
+    key, _secret = demo_credentials(settings.secret_key)
+    local.fake.new_account(key)
+    settings = settings.with_overrides(stripe_api_base=local.base_url)
+    runtime.configure(settings)
+    click.echo(f"No Stripe address set: a fake Stripe serves at {local.base_url}", err=True)
+    return settings, local
+
+
+def _link_demo_to_fake(settings: Settings, local, base_url: str) -> None:
+    """Link the demo tenant to the fake, and send the fake's events to our own webhook."""
+    from payymo.demo import DEMO_TENANT
+    from payymo.services.stripe.demo import demo_credentials, link_demo
+    from payymo.sweeper import Periodic
+
+    key, secret = demo_credentials(settings.secret_key)
+    with _unit_of_work() as session:
+        tenant_id = link_demo(
+            session=session, tenant_name=DEMO_TENANT, api_key=key, webhook_secret=secret
+        )
+    if tenant_id is None:
+        return
+    local.fake.send_webhooks_to(key, f"{base_url}/webhooks/stripe/{tenant_id}", secret)
+    # The fake sends what happened every couple of seconds, as Stripe would.
+    local.poster = Periodic("fake-stripe-webhooks", 2, lambda: local.fake.deliver(key)).start()
+    click.echo(f"The demo tenant is linked to the fake Stripe ({key[:12]}…)", err=True)
 
 
 @main.command("fake-gocardless")

@@ -118,17 +118,25 @@ class FakeStripe:
         account.webhook_url, account.webhook_secret = url, secret
 
     def deliver(self, key: str, *, event_ids=None, reverse: bool = False) -> list[int]:
-        """POST the events not yet sent (or exactly ``event_ids``), signed; answers statuses."""
+        """POST the events not yet sent (or exactly ``event_ids``), signed; answers statuses.
+
+        An event counts as sent once it was POSTed; one that could not be (the receiver is
+        down) is tried again at the next call, as Stripe retries.
+        """
         account = self.accounts[key]
         with self.lock:
             if event_ids is None:
                 chosen = account.ledger.events[account.sent :]
-                account.sent = len(account.ledger.events)
             else:
                 chosen = [account.ledger.get("event", i) for i in event_ids]
         if reverse:
             chosen = list(reversed(chosen))
-        return [self._post_event(account, event).status_code for event in chosen]
+        statuses = []
+        for event in chosen:
+            statuses.append(self._post_event(account, event).status_code)
+            if event_ids is None:
+                account.sent += 1
+        return statuses
 
     def _post_event(self, account: Account, event: dict) -> requests.Response:
         body = json.dumps(event).encode()
