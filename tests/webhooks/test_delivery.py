@@ -129,7 +129,7 @@ def test_410_disables_the_endpoint_and_tells_the_tenant(api, receiver, dispatche
     assert [e["data"]["object"]["id"] for e in events["data"]] == [endpoint["id"]]
     told = [json.loads(r.body) for r in receiver.requests if r.path == "/other"]
     assert [t["event_type"] for t in told] == ["webhook_endpoint.disabled"]
-    assert other["id"] != endpoint["id"]
+    assert told[0]["data"]["object"]["id"] == endpoint["id"] != other["id"]
 
 
 def test_an_endpoint_failing_for_three_days_is_disabled(api, receiver, dispatcher, clock):

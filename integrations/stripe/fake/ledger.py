@@ -7,7 +7,6 @@ Stripe does; the server lists them and can send them, signed, to a webhook URL.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -65,7 +64,7 @@ SUCCEEDS = {"pm_card_visa", "pm_card_mastercard", "pm_card_amex", "pm_card_gb", 
 def fee_for(amount: int, currency: str) -> int:
     """The fake's card fee: 2.9 % plus a fixed 0.30 in the currency's minor units."""
     fixed = 0 if currency in ZERO_DECIMAL else 30 * (10 if currency in THREE_DECIMAL else 1)
-    return math.ceil(amount * 0.029) + fixed
+    return -(-amount * 29 // 1000) + fixed  # 2.9 %, rounded up, in integers
 
 
 def dispute_fee(currency: str) -> int:

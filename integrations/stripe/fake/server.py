@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import secrets
 import threading
@@ -18,6 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from integrations.stripe.fake.forms import decode
 from integrations.stripe.fake.ledger import Ledger, StripeFailure, shown
+from integrations.webhooks.signing import payymo_signature
 
 # kind → URL segment
 SEGMENTS = {
@@ -287,9 +286,8 @@ class FakeStripe:
 
 
 def sign(secret: str, body: bytes, stamp: int) -> str:
-    """A ``Stripe-Signature`` header: ``t=…,v1=hex HMAC-SHA256(secret, "{t}.{body}")``."""
-    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={stamp},v1={digest}"
+    """A ``Stripe-Signature`` header: the scheme our own webhooks use (Stripe's)."""
+    return payymo_signature([secret], stamp, body)
 
 
 def _expand(ledger: Ledger, obj: dict, params: dict) -> dict:

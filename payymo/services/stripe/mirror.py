@@ -42,9 +42,14 @@ def _payment_row(session: Session, stripe_id: str) -> StripePayment | None:
     ).one_or_none()
 
 
-def refresh_payment(session: Session, stripe: StripeAccount, intent_id: str) -> StripePayment:
-    """Fetch a PaymentIntent (its charge and fee too) and write it; emits what changed."""
-    intent = stripe.retrieve("payment_intents", intent_id)
+def refresh_payment(
+    session: Session, stripe: StripeAccount, intent_id: str, *, intent: dict | None = None
+) -> StripePayment:
+    """Fetch a PaymentIntent (its charge and fee too) and write it; emits what changed.
+
+    ``intent`` is the PaymentIntent when the caller has just received it from Stripe.
+    """
+    intent = intent or stripe.retrieve("payment_intents", intent_id)
     charge = (
         stripe.retrieve("charges", intent["latest_charge"]) if intent.get("latest_charge") else None
     )
@@ -147,18 +152,23 @@ def refresh_payout(session: Session, stripe: StripeAccount, payout_id: str) -> S
 
 
 def _fetch_lines(session: Session, stripe: StripeAccount, payout: StripePayout) -> None:
+    lines = [
+        line
+        for line in stripe.list_all("balance_transactions", {"payout": payout.stripe_id})
+        # The payout's own line is what it took out of the balance, not part of it.
+        if line["type"] != "payout"
+    ]
+    sources = {line.get("source") for line in lines} - {None}
     charges = dict(
         session.execute(
             select(StripePayment.charge_id, StripePayment.id).where(
-                StripePayment.charge_id.is_not(None)
+                StripePayment.charge_id.in_(sources)
             )
         ).all()
     )
     totals: Counter[str] = Counter()
     counts: Counter[str] = Counter()
-    for line in stripe.list_all("balance_transactions", {"payout": payout.stripe_id}):
-        if line["type"] == "payout":
-            continue  # the payout's own line: what it took out of the balance
+    for line in lines:
         session.add(
             StripeBalanceTransaction(
                 stripe_id=line["id"],

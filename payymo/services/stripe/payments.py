@@ -63,7 +63,8 @@ def create_payment(
         raise InvalidRequest(f"Stripe refused the payment: {exc.message}") from None
     except StripeProblem as exc:
         raise ProviderError(f"Stripe could not take the payment now: {exc.message}") from None
-    return mirror.refresh_payment(session, stripe, intent["id"]), intent.get("client_secret")
+    row = mirror.refresh_payment(session, stripe, intent["id"], intent=intent)
+    return row, intent.get("client_secret")
 
 
 def list_payments(*, session: Session, filters: dict, page: dict) -> Page:
