@@ -193,6 +193,9 @@ def _local_bank_fake(settings: Settings):
     return settings, local
 
 
+FAKE_STRIPE_PORT = 12111
+
+
 def _local_stripe_fake(settings: Settings):
     """Outside production, with no Stripe address set, serve a fake Stripe in-process."""
     if settings.env == "production" or settings.stripe_api_base:
@@ -200,7 +203,10 @@ def _local_stripe_fake(settings: Settings):
     from integrations.stripe.fake import serve_in_thread
     from payymo.services.stripe.demo import demo_credentials
 
-    local = serve_in_thread()
+    try:  # the port the README's demo commands use, when it is free
+        local = serve_in_thread(port=FAKE_STRIPE_PORT)
+    except OSError:
+        local = serve_in_thread()
     key, _secret = demo_credentials(settings.secret_key)
     local.fake.new_account(key)
     settings = settings.with_overrides(stripe_api_base=local.base_url)
@@ -225,7 +231,11 @@ def _link_demo_to_fake(settings: Settings, local, base_url: str) -> None:
     local.fake.send_webhooks_to(key, f"{base_url}/webhooks/stripe/{tenant_id}", secret)
     # The fake sends what happened every couple of seconds, as Stripe would.
     local.poster = Periodic("fake-stripe-webhooks", 2, lambda: local.fake.deliver(key)).start()
-    click.echo(f"The demo tenant is linked to the fake Stripe ({key[:12]}…)", err=True)
+    click.echo(
+        "The demo tenant is linked to the fake Stripe; its test key drives the fake:\n"
+        f"  STRIPE={local.base_url} SK={key}",
+        err=True,
+    )
 
 
 @main.command("fake-gocardless")

@@ -1,7 +1,9 @@
 """The books balance: invoices, transactions and matches agree with live allocations.
 
 A line's ``charge`` settles its invoice without money: invoices add it up as
-``amount_charged``; transactions and matches never count it.
+``amount_charged``; transactions and matches never count it. A match's target is either
+invoices (allocation lines) or one Stripe payout (a payout line); the payout points back
+at its live line's credit.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from payymo.models import Allocation, Invoice, Match, Transaction
+from payymo.models import Allocation, Invoice, Match, PayoutAllocation, StripePayout, Transaction
 from payymo.services import allocations, invoices
 from payymo.tenancy import tenant_scope
 
@@ -34,6 +36,16 @@ def assert_books_balance(session: Session, tenant_id: str) -> None:
             by_invoice[invoice_id] += amount
             charged[invoice_id] += charge
             by_txn[txn_id] += amount
+        payout_lines = session.execute(
+            select(
+                PayoutAllocation.payout_id, PayoutAllocation.transaction_id, PayoutAllocation.amount
+            ).where(PayoutAllocation.status == "active")
+        ).all()
+        paid_out = {payout_id: txn_id for payout_id, txn_id, _ in payout_lines}
+        for _, txn_id, amount in payout_lines:
+            by_txn[txn_id] += amount
+        for payout in session.scalars(select(StripePayout)):
+            assert payout.bank_transaction_id == paid_out.get(payout.id), payout.id
         for inv in session.scalars(select(Invoice)):
             assert inv.amount_paid == by_invoice.get(inv.id, 0), inv.id
             assert inv.amount_charged == charged.get(inv.id, 0), inv.id
@@ -54,6 +66,8 @@ def assert_books_balance(session: Session, tenant_id: str) -> None:
             if txn.amount_allocated:
                 assert txn.match_status == allocations.transaction_match_status(txn), txn.id
         for match in session.scalars(select(Match)):
-            assert match.allocations, f"{match.id} has no allocation lines"
-            assert sum(a.amount for a in match.allocations) == match.amount
-            assert {a.status for a in match.allocations} == {match.status}
+            lines = [*match.allocations, *match.payout_lines]
+            assert lines, f"{match.id} has no lines"
+            assert not (match.allocations and match.payout_lines), f"{match.id} has two targets"
+            assert sum(line.amount for line in lines) == match.amount
+            assert {line.status for line in lines} == {match.status}

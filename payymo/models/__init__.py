@@ -13,7 +13,14 @@ from payymo.models.event import Event
 from payymo.models.idempotency import IdempotencyRecord
 from payymo.models.invoice import Invoice
 from payymo.models.job import Job
-from payymo.models.reconciliation import Allocation, Match, MatchBlock, PayerMemory, Suggestion
+from payymo.models.reconciliation import (
+    Allocation,
+    Match,
+    MatchBlock,
+    PayerMemory,
+    PayoutAllocation,
+    Suggestion,
+)
 from payymo.models.stripe import (
     StripeBalanceTransaction,
     StripeEvent,
@@ -39,6 +46,7 @@ __all__ = [
     "Match",
     "MatchBlock",
     "PayerMemory",
+    "PayoutAllocation",
     "ProviderAccount",
     "ProviderCredential",
     "ProviderToken",

@@ -57,6 +57,10 @@ class Match(TenantScoped, Base):
     allocations = relationship(
         "Allocation", back_populates="match", lazy="selectin", order_by="Allocation.id"
     )
+    # A bank credit explained by a Stripe payout rather than by invoices.
+    payout_lines = relationship(
+        "PayoutAllocation", back_populates="match", lazy="selectin", order_by="PayoutAllocation.id"
+    )
 
 
 class Allocation(TenantScoped, Base):
@@ -94,6 +98,49 @@ class Allocation(TenantScoped, Base):
         "Invoice",
         primaryjoin="Allocation.invoice_id == Invoice.id",
         foreign_keys=[invoice_id],
+        viewonly=True,
+        lazy="selectin",
+    )
+
+
+class PayoutAllocation(TenantScoped, Base):
+    """A match line whose target is a Stripe payout: this bank credit is that payout.
+
+    Reversed lines stay: a person's reversal is what keeps the engine from pairing the
+    two again. At most one active line per payout.
+    """
+
+    __tablename__ = "payout_allocations"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_payout_allocations_match_id", "match_id"),
+        Index("ix_payout_allocations_payout_id", "payout_id"),
+        Index(
+            "ux_payout_allocations_active_payout",
+            "payout_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+        tenant_fk("match_id", "matches", ondelete="CASCADE"),
+        tenant_fk("transaction_id", "transactions", ondelete="CASCADE"),
+        tenant_fk("payout_id", "stripe_payouts", ondelete="CASCADE"),
+    )
+
+    id: Mapped[str] = id_column("pal")
+    match_id: Mapped[str] = mapped_column(String(40))
+    transaction_id: Mapped[str] = mapped_column(String(40))
+    payout_id: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[dt.datetime] = created_at_column()
+
+    match = relationship("Match", back_populates="payout_lines", lazy="select")
+    payout = relationship(
+        "StripePayout",
+        primaryjoin="PayoutAllocation.payout_id == StripePayout.id",
+        foreign_keys=[payout_id],
         viewonly=True,
         lazy="selectin",
     )

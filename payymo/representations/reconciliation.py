@@ -39,8 +39,24 @@ def allocation_line(line, currency: str, invoice) -> dict:
     }
 
 
+def payout_line(line) -> dict:
+    """A match's payout line: the Stripe payout this bank credit is."""
+    payout = line.payout
+    return {
+        "payout_id": line.payout_id,
+        "stripe_id": payout.stripe_id,
+        "amount": line.amount,
+        "amount_display": to_display(line.amount, line.currency),
+        "arrival_date": iso(payout.arrival_date),
+        "status": line.status,
+    }
+
+
 def match(m) -> dict:
-    """A match as the API and events show it (its lines carry their ``invoice``)."""
+    """A match as the API and events show it (its lines carry their ``invoice``).
+
+    Its target is either invoices (``allocations``) or a Stripe payout (``payouts``).
+    """
     currency = m.currency
     return {
         "object": "match",
@@ -50,6 +66,7 @@ def match(m) -> dict:
             allocation_line(line, line.currency, getattr(line, "invoice", None))
             for line in m.allocations
         ],
+        "payouts": [payout_line(line) for line in getattr(m, "payout_lines", ())],
         "amount": m.amount,
         "amount_display": to_display(m.amount, currency),
         "currency": currency,

@@ -52,6 +52,32 @@ def payment(p) -> dict:
     }
 
 
+def breakdown(stored: dict | None, currency: str) -> dict | None:
+    """A payout's stored breakdown with each amount's display string beside it."""
+    if stored is None:
+        return None
+
+    def amount(name: str) -> dict:
+        value = stored.get(name, 0)
+        return {name: value, f"{name}_display": to_display(value, currency)}
+
+    return {
+        **amount("charges"),
+        "charge_count": stored.get("charge_count", 0),
+        **amount("refunds"),
+        "refund_count": stored.get("refund_count", 0),
+        **amount("disputes"),
+        "dispute_count": stored.get("dispute_count", 0),
+        **amount("other"),
+        **amount("fees"),
+        **amount("net"),
+        "invoices": [
+            {**line, "amount_display": to_display(line["amount"], currency)}
+            for line in stored.get("invoices", ())
+        ],
+    }
+
+
 def payout(p) -> dict:
     """A Stripe payout with its breakdown (once its lines are known)."""
     currency = p.currency
@@ -69,7 +95,7 @@ def payout(p) -> dict:
         "trace_id": p.trace_id,
         "failure_code": p.failure_code,
         "failure_message": p.failure_message,
-        "breakdown": p.breakdown,
+        "breakdown": breakdown(p.breakdown, currency),
         "breakdown_source": p.breakdown_source,
         "bank_transaction_id": p.bank_transaction_id,
         "stripe_created": iso(p.stripe_created),

@@ -19,7 +19,17 @@ from payymo.db import utcnow
 from payymo.errors import Conflict, InvalidRequest, NotFound, PayymoError
 from payymo.ids import new_id
 from payymo.matching.types import Candidate
-from payymo.models import Allocation, Invoice, Match, MatchBlock, Suggestion, Transaction
+from payymo.models import (
+    Allocation,
+    BankAccount,
+    Invoice,
+    Match,
+    MatchBlock,
+    PayoutAllocation,
+    StripePayout,
+    Suggestion,
+    Transaction,
+)
 from payymo.representations.invoices import invoice as invoice_document
 from payymo.representations.reconciliation import match as match_document
 from payymo.services.invoices import derive_status
@@ -255,10 +265,131 @@ def block_pairs(session: Session, transaction_id: str, invoice_ids, reason: str)
             )
 
 
+def lock_payouts_of(session: Session, match: Match) -> dict[str, StripePayout]:
+    """Lock the payouts a match explains its credit by (taken before its transaction)."""
+    ids = sorted({line.payout_id for line in match.payout_lines})
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(StripePayout)
+        .where(StripePayout.id.in_(ids))
+        .order_by(StripePayout.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.id: row for row in rows}
+
+
+def _check_payout(session: Session, txn: Transaction, payout: StripePayout) -> None:
+    if payout.status not in ("paid", "in_transit"):
+        raise Conflict(
+            f"The payout is {payout.status}: only a paid or in-transit payout reaches the bank.",
+            code="payout_not_paid",
+        )
+    if payout.bank_transaction_id is not None:
+        raise Conflict(
+            f"The payout is already matched to {payout.bank_transaction_id}.",
+            code="payout_matched",
+        )
+    if txn.amount <= 0:
+        raise InvalidRequest(
+            "Only money in (a credit) can be a payout.",
+            param="transaction_id",
+            code="transaction_not_credit",
+        )
+    if txn.match_status == "ignored":
+        raise Conflict("This transaction is ignored.", param="transaction_id", code="ignored")
+    if session.get(BankAccount, txn.account_id).kind == "stripe":
+        raise InvalidRequest(
+            "This line is in the Stripe balance itself, not a bank account.",
+            param="transaction_id",
+            code="transaction_not_bank",
+        )
+    if txn.amount_allocated != 0:
+        raise Conflict(
+            "This transaction is already matched.",
+            param="transaction_id",
+            code="transaction_matched",
+        )
+    if payout.currency != txn.currency or payout.amount != txn.amount:
+        raise InvalidRequest(
+            f"The payout is {money.to_display(payout.amount, payout.currency)} "
+            f"{payout.currency}; the transaction {money.to_display(txn.amount, txn.currency)} "
+            f"{txn.currency}. A payout reaches the bank as one credit of exactly its amount.",
+            param="transaction_id",
+            code="amount_mismatch",
+        )
+
+
+def apply_payout_match(
+    *,
+    session: Session,
+    payout_id: str,
+    transaction_id: str,
+    method: str,
+    created_by: str,
+    confidence: float | None = None,
+    reasons: Sequence[dict] = (),
+) -> Match:
+    """Match a bank credit to the Stripe payout it is, re-checked under locks (payout first)."""
+    payout = session.scalars(
+        select(StripePayout)
+        .where(StripePayout.id == payout_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if payout is None:
+        raise NotFound(f"No such payout: '{payout_id}'", param="payout_id")
+    txn = lock_transaction(session, transaction_id)
+    _check_payout(session, txn, payout)
+    now = utcnow()
+    match = Match(
+        id=new_id("mat"),
+        transaction_id=txn.id,
+        method=method,
+        status="active",
+        amount=txn.amount,
+        currency=txn.currency,
+        confidence=confidence,
+        reasons=list(reasons),
+        created_by=created_by,
+        created_at=now,
+    )
+    session.add(match)
+    session.add(
+        PayoutAllocation(
+            id=new_id("pal"),
+            match=match,
+            transaction_id=txn.id,
+            payout_id=payout.id,
+            amount=txn.amount,
+            currency=txn.currency,
+            status="active",
+            created_at=now,
+        )
+    )
+    payout.bank_transaction_id = txn.id
+    _book(txn, txn.amount)
+    txn.updated_at = now
+    _expire_open_suggestions(session, txn.id, now, created_by)
+    session.flush()
+    events.emit(session, "transaction.matched", {"object": match_document(match)})
+    return match
+
+
+def _unpay_payouts(match: Match, payouts: Mapping[str, StripePayout]) -> None:
+    for line in match.payout_lines:
+        line.status = "reversed"  # kept: the engine will not pair these two again
+        payout = payouts[line.payout_id]
+        if payout.bank_transaction_id == line.transaction_id:
+            payout.bank_transaction_id = None
+
+
 def reverse_match(*, session: Session, match: Match, reversed_by: str) -> Match:
     """Reverse a match: history kept, invoices recomputed, the pairs blocked. Idempotent."""
     if match.status == "reversed":
         return match
+    payouts = lock_payouts_of(session, match)
     txn = lock_transaction(session, match.transaction_id)
     # Re-read under the lock: a reversal racing this one may have committed meanwhile.
     session.refresh(match)
@@ -273,6 +404,7 @@ def reverse_match(*, session: Session, match: Match, reversed_by: str) -> Match:
         invoice.updated_at = now
         line.status = "reversed"
         _invoice_event(session, invoice, previous)
+    _unpay_payouts(match, payouts)
     _book(txn, -match.amount)
     txn.updated_at = now
     match.status = "reversed"
@@ -329,7 +461,7 @@ def _record(writer: ChunkWriter, txn, candidate: Candidate, method: str, created
     writer.lines.extend(lines)
     # Reasons dump as they are; each line shows its invoice as this match leaves it.
     shown = [{**line, "invoice": writer.invoices[line["invoice_id"]]} for line in lines]
-    view = row_view(match, allocations=shown, reasons=candidate.reasons)
+    view = row_view(match, allocations=shown, payout_lines=[], reasons=candidate.reasons)
     writer.event("transaction.matched", {"object": match_document(view)})
 
 

@@ -58,6 +58,7 @@ def create_manual_match(
 
 def reverse(*, session: Session, match: Match, actor: str) -> Match:
     """Reverse a match (idempotent); a person's match also takes back what it taught."""
+    allocations.lock_payouts_of(session, match)  # the lock order is payout, then transaction
     txn = allocations.lock_transaction(session, match.transaction_id)
     # Re-read under the transaction's lock: a concurrent reversal may have won.
     session.refresh(match)

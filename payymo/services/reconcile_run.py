@@ -41,6 +41,7 @@ from payymo.services.reconcile_write import (
     TxnState,
     row_view,
 )
+from payymo.services.stripe import payout_matching
 
 CHUNK_SIZE = 1000
 COUNTS = ("auto_matched", "suggested", "skipped_conflicts", "unmatched")
@@ -273,6 +274,9 @@ def run_reconciliation(
         parallel_min = configured.reconcile_parallel_min
     with tenant_run_lock(session):
         table_statistics.refresh_if_stale(session=session)  # the chunks' plans depend on them
+        # Payout credits first: a bank line that is a Stripe payout pays no invoice.
+        payouts_matched = payout_matching.match_open_payouts(session=session)
+        session.commit()
         data = load_input(session)
         session.commit()
         seen = {t.id: t for t in data.transactions}
@@ -280,6 +284,7 @@ def run_reconciliation(
             "transactions_considered": len(data.transactions),
             "invoices_considered": len(data.invoices),
             **dict.fromkeys(COUNTS, 0),
+            "payouts_matched": payouts_matched,
         }
 
         def write(chunk: Sequence[Decision], shown: Shown | None = None) -> None:

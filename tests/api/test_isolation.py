@@ -213,8 +213,19 @@ def _send(client: ApiClient, method: str, url: str, body: dict):
     return client.request(method.upper(), url, **kwargs)
 
 
-def _valid_change(spec: dict, method: str, op: dict) -> dict:
+# Bodies that pass validation for POSTs that require one, so the path's id is what is
+# looked up (an id nobody has: the path's id must answer 404 before it matters).
+WALK_BODIES = {
+    ("post", f"{API}/stripe/payouts/{{payout_id}}/match"): {
+        "transaction_id": "txn_01JDX0000000000000000000"
+    },
+}
+
+
+def _valid_change(spec: dict, method: str, path: str, op: dict) -> dict:
     """A body the operation accepts: a PATCH must change something, so it clears a field."""
+    if (method, path) in WALK_BODIES:
+        return WALK_BODIES[(method, path)]
     if method != "patch":
         return {}
     properties = _body_schema(spec, op).get("properties", {})
@@ -239,7 +250,7 @@ def test_every_route_with_an_id_answers_404_to_another_tenant(
             url = url.replace(f"{{{name}}}", tenant_a.ids[ID_KINDS[name]])
             kinds.add(ID_KINDS[name])
         caplog.clear()
-        response = _send(other_api, method, url, _valid_change(spec, method, op))
+        response = _send(other_api, method, url, _valid_change(spec, method, path, op))
         walked.append(f"{method.upper()} {path}")
         text = response.get_data(as_text=True)
         if response.status_code != 404:
@@ -333,7 +344,19 @@ BODY_CASES = {
     ("post", f"{API}/events/{{event_id}}/redeliver", "endpoint_id"): lambda ids: {
         "endpoint_id": ids["webhook_endpoint"],
     },
+    ("post", f"{API}/stripe/payouts/{{payout_id}}/match", "transaction_id"): lambda ids: {
+        "transaction_id": ids["transaction"],
+    },
 }
+
+
+@dataclass
+class Own:
+    """Tenant B, calling: its client, its id, and the fake Stripe it may link to."""
+
+    client: ApiClient
+    tenant_id: str
+    fake: object
 
 
 def _own_event(client: ApiClient) -> str:
@@ -342,16 +365,27 @@ def _own_event(client: ApiClient) -> str:
     return _ok(client.get("events"))["data"][0]["id"]
 
 
+def _own_payout(own: Own) -> str:
+    """A paid payout of the calling tenant's (B matches A's credit to its own payout)."""
+    return _stripe_ids(own.client, own.tenant_id, own.fake)["stripe_payout"]
+
+
 # Paths with a parameter of the caller's own: how to fill it in.
 OWN_PATHS = {
-    f"{API}/events/{{event_id}}/redeliver": lambda client: (
-        f"{API}/events/{_own_event(client)}/redeliver"
+    f"{API}/events/{{event_id}}/redeliver": lambda own: (
+        f"{API}/events/{_own_event(own.client)}/redeliver"
+    ),
+    f"{API}/stripe/payouts/{{payout_id}}/match": lambda own: (
+        f"{API}/stripe/payouts/{_own_payout(own)}/match"
     ),
 }
 
 
-def test_ids_inside_a_body_are_404_for_another_tenant(spec, tenant_a, api, other_api):
+def test_ids_inside_a_body_are_404_for_another_tenant(
+    spec, tenant_a, api, other_api, other_tenant, fake_stripe
+):
     problems, seen = [], set()
+    own = Own(other_api, other_tenant.tenant_id, fake_stripe)
     for path, method, op, _params in operations(spec):
         for name in _body_schema(spec, op).get("properties", {}):
             if not name.endswith("_id") or name in NOT_REFERENCES:
@@ -362,7 +396,7 @@ def test_ids_inside_a_body_are_404_for_another_tenant(spec, tenant_a, api, other
                 continue
             seen.add((method, path, name))
             body = case(tenant_a.ids)
-            url = OWN_PATHS[path](other_api) if path in OWN_PATHS else path
+            url = OWN_PATHS[path](own) if path in OWN_PATHS else path
             response = other_api.request(method.upper(), url, json=body)
             text = response.get_data(as_text=True)
             sent = (body[name],)

@@ -41,6 +41,7 @@ COUNT_NAMES = {
     "suggested",
     "skipped_conflicts",
     "unmatched",
+    "payouts_matched",
 }
 
 
@@ -136,6 +137,7 @@ def test_counts_of_a_run_that_found_work(api, tenant):
         "suggested": 0,
         "skipped_conflicts": 0,
         "unmatched": 1,
+        "payouts_matched": 0,
     }
 
 

@@ -106,6 +106,7 @@ def test_run_matches_the_clear_case_suggests_the_ambiguous_and_leaves_the_rest(s
         "suggested": 1,
         "skipped_conflicts": 0,
         "unmatched": 1,
+        "payouts_matched": 0,
     }
     clear = txn(session, world.tenant_id, world.clear)
     assert (clear.match_status, clear.amount_allocated) == ("matched", 12_300)

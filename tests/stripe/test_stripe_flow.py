@@ -202,6 +202,16 @@ def test_a_paid_payout_is_broken_down_into_charges_refunds_and_fees(api, linked)
     assert (breakdown["refunds"], breakdown["refund_count"]) == (-5_000, 1)
     assert breakdown["fees"] == (870 + 30) + (580 + 30)  # 2.9 % + 0.30 each
     assert breakdown["net"] == shown["amount"] == 50_000 - 5_000 - 1_510
+    assert breakdown["other"] == 0
+    assert (breakdown["fees_display"], breakdown["net_display"]) == ("15.10", "434.90")
+    assert breakdown["invoices"] == [
+        {
+            "invoice_id": invoice["id"],
+            "invoice_number": invoice["number"],
+            "amount": 50_000,
+            "amount_display": "500.00",
+        }
+    ]
     assert api.get(f"stripe/payouts/{shown['id']}").json == shown
     paid = api.get("events", query_string={"event_type": "stripe_payout.paid"}).json["data"]
     assert [e["data"]["object"]["id"] for e in paid] == [shown["id"]]
@@ -251,15 +261,35 @@ def test_a_paid_payout_that_bounces_is_marked_failed(api, linked):
     assert [e["data"]["object"]["id"] for e in failed["data"]] == [shown["id"]]
 
 
-def test_a_manual_payout_is_kept_without_a_breakdown_from_stripe(api, linked):
-    invoice = _invoice(api)
-    _pay(api, invoice["id"])
-    linked.ledger.settle(automatic=False)
+def test_a_manual_payout_is_explained_by_the_balance_since_the_payout_before_it(api, linked):
+    earlier = _invoice(api, external_id="ERP-EARLY")
+    _pay(api, earlier["id"])
+    linked.ledger.settle()  # automatic: its lines are its own
+    first, second = (_invoice(api, amount=8_000, external_id=f"ERP-M{i}") for i in (1, 2))
+    paid = [_pay(api, invoice["id"]).json for invoice in (first, second)]
+    linked.ledger.create_refund({"payment_intent": paid[0]["stripe_id"], "amount": "1000"})
+    manual = linked.ledger.settle(automatic=False)
     linked.post_new_events()
     _process(linked)
-    [shown] = api.get("stripe/payouts").json["data"]
+    shown = next(
+        p for p in api.get("stripe/payouts").json["data"] if p["stripe_id"] == manual["id"]
+    )
     assert (shown["automatic"], shown["reconciliation_status"]) == (False, "not_applicable")
-    assert shown["breakdown"] is None  # ?payout= cannot list a manual payout's lines
+    assert shown["breakdown_source"] == "between_payouts"  # ?payout= cannot list its lines
+    breakdown = shown["breakdown"]
+    assert (breakdown["charges"], breakdown["charge_count"]) == (16_000, 2)
+    assert (breakdown["refunds"], breakdown["refund_count"]) == (-1_000, 1)
+    assert breakdown["fees"] == 2 * (232 + 30)
+    assert breakdown["net"] == shown["amount"] == 16_000 - 1_000 - 524
+    assert breakdown["invoices"] == [
+        {
+            "invoice_id": invoice["id"],
+            "invoice_number": invoice["number"],
+            "amount": 8_000,
+            "amount_display": "80.00",
+        }
+        for invoice in sorted((first, second), key=lambda i: i["id"])
+    ]
 
 
 def _matches(api, invoice_id):

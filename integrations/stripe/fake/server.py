@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import operator
 import secrets
 import threading
 import time
@@ -53,6 +55,10 @@ _ROUTES = Map(
         Rule("/v1/payment_intents", endpoint="create_payment_intent", methods=["POST"]),
         Rule("/v1/payment_intents/<object_id>/confirm", endpoint="confirm", methods=["POST"]),
         Rule("/v1/refunds", endpoint="create_refund", methods=["POST"]),
+        # The fake's own controls over HTTP (not Stripe's API): what tests and a person
+        # trying the demo with curl do to the account, as time passing would in Stripe.
+        Rule("/_fake/payouts", endpoint="fake_settle", methods=["POST"]),
+        Rule("/_fake/payouts/<object_id>/fail", endpoint="fake_fail_payout", methods=["POST"]),
         Rule("/v1/<any(" + ",".join(SEGMENTS.values()) + "):segment>", endpoint="list"),
         Rule(
             "/v1/<any(" + ",".join(SEGMENTS.values()) + "):segment>/<object_id>",
@@ -208,7 +214,10 @@ class FakeStripe:
 
     def _authorise(self, request: Request) -> Account:
         header = request.headers.get("Authorization", "")
-        key = header.removeprefix("Bearer ").strip()
+        # Stripe takes the key as a bearer token or as basic auth's user (curl -u sk_…:).
+        basic = request.authorization.username if request.authorization else None
+        key = basic if basic and header.startswith("Basic ") else header.removeprefix("Bearer ")
+        key = key.strip()
         with self.lock:
             account = self.accounts.get(key)
         if account is None:
@@ -239,6 +248,27 @@ class FakeStripe:
     def _confirm(self, ledger: Ledger, params, object_id):
         return _expand(ledger, ledger.confirm_payment_intent(object_id, params), params), 200
 
+    def _fake_settle(self, ledger: Ledger, params):
+        """Pay out the balance now: ``automatic`` (default true), ``arrival_date`` (ISO)."""
+        arrival = params.get("arrival_date")
+        try:
+            arrival = dt.date.fromisoformat(arrival) if arrival else None
+        except ValueError:
+            raise StripeFailure(
+                400, "invalid_request_error", "arrival_date: YYYY-MM-DD", param="arrival_date"
+            ) from None
+        automatic = str(params.get("automatic", "true")).lower() != "false"
+        payout = ledger.settle(arrival=arrival, automatic=automatic)
+        if payout is None:
+            raise StripeFailure(400, "invalid_request_error", "Nothing to pay out.")
+        return shown(payout), 200
+
+    def _fake_fail_payout(self, ledger: Ledger, params, object_id):
+        """The bank returns a paid payout (``failure_code``, default account_closed)."""
+        return shown(
+            ledger.fail_payout(object_id, params.get("failure_code", "account_closed"))
+        ), 200
+
     def _create_refund(self, ledger: Ledger, params):
         return ledger.create_refund(params), 200
 
@@ -261,9 +291,7 @@ class FakeStripe:
                     "not manual.",
                     param="payout",
                 )
-        created = params.get("created")
-        if isinstance(created, dict) and str(created.get("gte", "")).isdigit():
-            items = [i for i in items if i.get("created", 0) >= int(created["gte"])]
+        items = _created_within(items, params.get("created"))
         limit = _limit(params.get("limit"))
         if params.get("starting_after"):
             ids = [i["id"] for i in items]
@@ -283,6 +311,39 @@ class FakeStripe:
             "has_more": len(items) > limit,
             "url": f"/v1/{segment}",
         }, 200
+
+
+_BOUNDS = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def _created_within(items: list[dict], created) -> list[dict]:
+    """Stripe's ``created[gte]=…&created[lte]=…`` (or ``created=…``, exactly)."""
+    if created is None:
+        return items
+    bounds = created if isinstance(created, dict) else {"eq": created}
+    for name, value in bounds.items():
+        if name not in _BOUNDS and name != "eq":
+            raise StripeFailure(
+                400,
+                "invalid_request_error",
+                f"Received unknown parameter: created[{name}]",
+                param=f"created[{name}]",
+            )
+        if not str(value).isdigit():
+            raise StripeFailure(
+                400,
+                "invalid_request_error",
+                f"Invalid integer: {value}",
+                param=f"created[{name}]" if name != "eq" else "created",
+            )
+        compare = _BOUNDS.get(name, operator.eq)
+        items = [i for i in items if compare(i.get("created", 0), int(value))]
+    return items
 
 
 def sign(secret: str, body: bytes, stamp: int) -> str:

@@ -291,8 +291,16 @@ def _stripe_payout(**changes) -> dict:
             "refund_count": 0,
             "disputes": 0,
             "dispute_count": 0,
+            "other": 0,
             "fees": 3_597,
             "net": 119_403,
+            "invoices": [
+                {
+                    "invoice_id": "inv_01JDX3S8Q2R5T7V9W1Y3Z5B7C9",
+                    "invoice_number": "INV-2026-0042",
+                    "amount": 123_000,
+                }
+            ],
         },
         breakdown_source="payout",
         bank_transaction_id=None,

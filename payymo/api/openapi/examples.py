@@ -331,14 +331,34 @@ STRIPE_PAYOUT = _obj(
         "refund_count": 0,
         "disputes": 0,
         "dispute_count": 0,
+        "other": 0,
         "fees": 387,
         "net": 11_913,
+        "invoices": [{"invoice_id": INVOICE_ID, "invoice_number": "INV-1042", "amount": 12_300}],
     },
     breakdown_source="payout",
     bank_transaction_id=None,
     stripe_created=_LATER,
     created_at=_LATER,
     updated_at=_LATER,
+)
+# A bank credit matched to the payout it is: a payout line instead of invoice lines.
+PAYOUT_MATCH = _obj(
+    **{
+        **vars(MATCH),
+        "allocations": [],
+        "payout_lines": [
+            _obj(
+                payout_id=STRIPE_PAYOUT_ID,
+                amount=11_913,
+                currency="GBP",
+                status="active",
+                payout=STRIPE_PAYOUT,
+            )
+        ],
+        "amount": 11_913,
+        "reasons": [{"code": "manual", "text": "Matched to the payout by hand."}],
+    }
 )
 QUEUED_JOB = _obj(
     id=JOB_ID,
@@ -364,6 +384,7 @@ FINISHED_JOB = _obj(
             "suggested": 2,
             "skipped_conflicts": 0,
             "unmatched": 2,
+            "payouts_matched": 1,
         },
         "started_at": _AT,
         "finished_at": _LATER,
@@ -589,6 +610,7 @@ RESPONSES: dict[str, dict[int, object]] = {
     f"GET {_V1}/stripe/payouts": {200: _listing(STRIPE_PAYOUT)},
     f"POST {_V1}/stripe/sync": {202: _obj(**{**vars(QUEUED_JOB), "type": "stripe_sync"})},
     f"GET {_V1}/stripe/payouts/{{payout_id}}": {200: STRIPE_PAYOUT},
+    f"POST {_V1}/stripe/payouts/{{payout_id}}/match": {201: PAYOUT_MATCH},
     "POST /webhooks/stripe/{tenant_id}": {200: {"duplicate": False}},
     f"GET {_V1}/webhook_endpoints": {200: _listing(ENDPOINT)},
     f"POST {_V1}/webhook_endpoints": {201: NEW_ENDPOINT},
@@ -717,6 +739,7 @@ REQUESTS: dict[str, dict] = {
         "webhook_secret": "whsec_…(the signing secret of your Stripe webhook endpoint)",
     },
     f"POST {_V1}/stripe/payments": {"invoice_id": INVOICE_ID, "payment_method": "pm_card_visa"},
+    f"POST {_V1}/stripe/payouts/{{payout_id}}/match": {"transaction_id": TRANSACTION_ID},
     f"POST {_V1}/events/{{event_id}}/redeliver": {"endpoint_id": ENDPOINT_ID},
 }
 

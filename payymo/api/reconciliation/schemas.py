@@ -72,6 +72,19 @@ class AllocationOut(OutputSchema):
     )
 
 
+class PayoutLineOut(OutputSchema):
+    """A match's payout line: the Stripe payout this bank credit is."""
+
+    payout_id = fields.String(metadata={"description": "The payout's id (spo_…)"})
+    stripe_id = fields.String(
+        attribute="payout.stripe_id", metadata={"description": "Stripe's id of the payout (po_…)"}
+    )
+    amount = fields.Integer(metadata={"description": "Minor units: the payout's amount"})
+    amount_display = Display("amount")
+    arrival_date = fields.Date(attribute="payout.arrival_date")
+    status = fields.String(metadata={"enum": list(MATCH_STATUSES)})
+
+
 class ReasonOut(OutputSchema):
     """A machine code and a sentence."""
 
@@ -87,7 +100,17 @@ class MatchOut(OutputSchema):
     object = fields.Constant("match")
     id = fields.String()
     transaction_id = fields.String()
-    allocations = fields.List(fields.Nested(AllocationOut))
+    allocations = fields.List(
+        fields.Nested(AllocationOut),
+        metadata={"description": "The invoices the credit paid (empty when it is a payout)"},
+    )
+    payouts = fields.List(
+        fields.Nested(PayoutLineOut),
+        attribute="payout_lines",
+        metadata={
+            "description": "The Stripe payout the bank credit is (empty when it paid invoices)"
+        },
+    )
     amount = fields.Integer()
     amount_display = Display("amount")
     currency = fields.String()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from flask import g
 from flask.views import MethodView
 
 from payymo import db
 from payymo.api.common import Blueprint, page_args
 from payymo.api.jobs.schemas import JobOut
+from payymo.api.reconciliation.schemas import MatchOut
 from payymo.api.stripe.schemas import (
     CreatedPayment,
     PaymentCreate,
     PaymentListArgs,
     PayoutListArgs,
+    PayoutMatchIn,
     StripePaymentCreated,
     StripePaymentList,
     StripePaymentOut,
@@ -20,6 +23,7 @@ from payymo.api.stripe.schemas import (
 )
 from payymo.services import jobs as job_service
 from payymo.services.stripe import payments as service
+from payymo.services.stripe import payout_matching
 from payymo.services.stripe.links import require_link
 
 blp = Blueprint("stripe", __name__, url_prefix="/stripe", description="Stripe payments and payouts")
@@ -76,3 +80,25 @@ class StripePayoutById(MethodView):
     def get(self, payout_id):
         """Retrieve a payout with its breakdown."""
         return service.get_payout(session=db.session, payout_id=payout_id)
+
+
+@blp.route("/payouts/<string:payout_id>/match")
+class StripePayoutMatch(MethodView):
+    @blp.arguments(PayoutMatchIn)
+    @blp.response(201, MatchOut)
+    @blp.alt_response(404, description="The payout or the transaction does not exist")
+    @blp.alt_response(
+        409, description="The payout is not paid or already matched, or the line is matched"
+    )
+    def post(self, body, payout_id):
+        """Match a bank credit to this payout by hand (the engine does it when it is sure).
+
+        The credit must be exactly the payout's amount and currency. Reverse it with
+        `DELETE /reconciliation/matches/{match_id}`; the engine then never pairs the two again.
+        """
+        return payout_matching.match_by_hand(
+            session=db.session,
+            payout_id=payout_id,
+            transaction_id=body["transaction_id"],
+            actor=g.api_key.id,
+        )

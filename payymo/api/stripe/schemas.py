@@ -49,6 +49,12 @@ class PaymentCreate(StrictSchema):
     )
 
 
+class PayoutMatchIn(StrictSchema):
+    """The bank credit that is this payout."""
+
+    transaction_id = fields.String(required=True, validate=OBJECT_ID)
+
+
 class PaymentListArgs(ListArgs):
     """Filters for ``GET /stripe/payments``."""
 
@@ -124,6 +130,49 @@ class StripePaymentCreated(StripePaymentOut):
 StripePaymentList = list_schema(StripePaymentOut, "StripePaymentList")
 
 
+def _shown(name: str) -> fields.String:
+    return fields.String(
+        metadata={"description": f"{name} in major units, e.g. 12.30 (JPY 1230, BHD 12.300)"}
+    )
+
+
+class PayoutInvoiceOut(OutputSchema):
+    """An invoice the payout's charges paid."""
+
+    invoice_id = fields.String()
+    invoice_number = fields.String(allow_none=True)
+    amount = fields.Integer(metadata={"description": "Minor units its charges paid (gross)"})
+    amount_display = _shown("amount")
+
+
+class PayoutBreakdownOut(OutputSchema):
+    """What a payout was made of; charges + refunds + disputes + other - fees = net."""
+
+    charges = fields.Integer(metadata={"description": "Gross card charges, minor units"})
+    charges_display = _shown("charges")
+    charge_count = fields.Integer()
+    refunds = fields.Integer(metadata={"description": "Refunds (negative), minor units"})
+    refunds_display = _shown("refunds")
+    refund_count = fields.Integer()
+    disputes = fields.Integer(
+        metadata={"description": "Disputes and their reversals (net), minor units"}
+    )
+    disputes_display = _shown("disputes")
+    dispute_count = fields.Integer()
+    other = fields.Integer(
+        metadata={
+            "description": "Everything else (adjustments, a failed payout's money returned), "
+            "minor units"
+        }
+    )
+    other_display = _shown("other")
+    fees = fields.Integer(metadata={"description": "Stripe's fees, minor units"})
+    fees_display = _shown("fees")
+    net = fields.Integer(metadata={"description": "What the payout paid out, minor units"})
+    net_display = _shown("net")
+    invoices = fields.List(fields.Nested(PayoutInvoiceOut))
+
+
 class StripePayoutOut(OutputSchema):
     """A payout: what reached the bank, what it was made of, which bank line it became."""
 
@@ -142,14 +191,23 @@ class StripePayoutOut(OutputSchema):
     trace_id = fields.String(allow_none=True)
     failure_code = fields.String(allow_none=True)
     failure_message = fields.String(allow_none=True)
-    breakdown = fields.Dict(
+    breakdown = fields.Nested(
+        PayoutBreakdownOut,
+        allow_none=True,
+        metadata={"description": "Null until Stripe has reconciled the payout"},
+    )
+    breakdown_source = fields.String(
         allow_none=True,
         metadata={
-            "description": "charges, refunds, disputes, fees and net (minor units) with counts"
+            "enum": ["payout", "between_payouts"],
+            "description": "payout: Stripe listed the payout's lines; between_payouts: a "
+            "manual payout, explained by the balance transactions since the payout before it",
         },
     )
-    breakdown_source = fields.String(allow_none=True)
-    bank_transaction_id = fields.String(allow_none=True)
+    bank_transaction_id = fields.String(
+        allow_none=True,
+        metadata={"description": "The bank credit matched to this payout (a match's payout line)"},
+    )
     stripe_created = fields.DateTime()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

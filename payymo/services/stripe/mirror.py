@@ -15,10 +15,24 @@ from sqlalchemy.orm import Session
 
 from integrations.stripe.client import StripeAccount
 from payymo import events, money
-from payymo.models import Invoice, StripeBalanceTransaction, StripePayment, StripePayout
+from payymo.models import (
+    Invoice,
+    Match,
+    PayoutAllocation,
+    StripeBalanceTransaction,
+    StripePayment,
+    StripePayout,
+)
 from payymo.representations.stripe import payment as payment_document
 from payymo.representations.stripe import payout as payout_document
-from payymo.services.stripe import clearing
+from payymo.services import jobs
+from payymo.services.allocations import reverse_match
+from payymo.services.stripe import clearing, payout_matching
+
+# Balance transaction types that are money a customer paid (card charges and others).
+CHARGE_TYPES = ("charge", "payment")
+# Categories the breakdown names; the rest (adjustments, payout reversals…) is "other".
+_NAMED = {"charge", "refund", "dispute", "dispute_reversal", "fees", "net"}
 
 
 def _time(seconds: int | None) -> dt.datetime | None:
@@ -140,32 +154,110 @@ def refresh_payout(session: Session, stripe: StripeAccount, payout_id: str) -> S
     row.failure_code = found.get("failure_code")
     row.failure_message = found.get("failure_message")
     session.flush()
-    if row.breakdown is None and row.automatic and row.reconciliation_status == "completed":
-        _fetch_lines(session, stripe, row)
+    if row.breakdown is None:
+        if row.automatic and row.reconciliation_status == "completed":
+            _store_lines(session, stripe, row, _lines_of_payout(stripe, row), "payout")
+        elif not row.automatic and row.status == "paid" and found.get("balance_transaction"):
+            lines = _lines_since_previous_payout(stripe, found["balance_transaction"], found)
+            _store_lines(session, stripe, row, lines, "between_payouts")
+    if row.status == "failed" and row.bank_transaction_id is not None:
+        _unmatch_bank_credit(session, row)
     if row.status != previous and row.status in ("paid", "failed"):
         events.emit(
             session,
             f"stripe_payout.{row.status}",
             {"object": payout_document(row), "previous_attributes": {"status": previous}},
         )
+    if row.status in payout_matching.OPEN_STATUSES and row.bank_transaction_id is None:
+        # Its bank credit may be imported already: the run's payout pass looks for it.
+        jobs.request_reconcile(session=session, reason="stripe_payout")
     return row
 
 
-def _fetch_lines(session: Session, stripe: StripeAccount, payout: StripePayout) -> None:
-    lines = [
+def _unmatch_bank_credit(session: Session, payout: StripePayout) -> None:
+    """A paid payout that failed never stayed in the bank: its credit is not it."""
+    for match in session.scalars(
+        select(Match)
+        .join(PayoutAllocation, PayoutAllocation.match_id == Match.id)
+        .where(PayoutAllocation.payout_id == payout.id, PayoutAllocation.status == "active")
+    ):
+        reverse_match(session=session, match=match, reversed_by=clearing.ACTOR)
+
+
+def _lines_of_payout(stripe: StripeAccount, payout: StripePayout) -> list[dict]:
+    """An automatic payout's balance transactions, as Stripe lists them for it."""
+    return [
         line
         for line in stripe.list_all("balance_transactions", {"payout": payout.stripe_id})
         # The payout's own line is what it took out of the balance, not part of it.
         if line["type"] != "payout"
     ]
-    sources = {line.get("source") for line in lines} - {None}
-    charges = dict(
-        session.execute(
-            select(StripePayment.charge_id, StripePayment.id).where(
-                StripePayment.charge_id.in_(sources)
-            )
-        ).all()
+
+
+def _lines_since_previous_payout(stripe: StripeAccount, own_line: str, found: dict) -> list[dict]:
+    """A manual payout's balance transactions: those since the payout before it.
+
+    Stripe cannot list a manual payout's lines; the balance between two payouts is what
+    the later one paid out. Newest first, from the payout's own line back to the one
+    before it (a payout failure gives money back, so its line counts).
+    """
+    lines: list[dict] = []
+    started = False
+    for line in stripe.list_all("balance_transactions", {"created": {"lte": found["created"]}}):
+        if not started:
+            started = line["id"] == own_line
+            continue
+        if line["type"] == "payout":
+            break
+        lines.append(line)
+    return lines
+
+
+def _payments_by_charge(
+    session: Session, stripe: StripeAccount, lines: list[dict]
+) -> dict[str, StripePayment]:
+    """The payments the lines' charges belong to, fetched from Stripe when not yet known."""
+    sources = {
+        line["source"] for line in lines if line["type"] in CHARGE_TYPES and line.get("source")
+    }
+    known = {
+        p.charge_id: p
+        for p in session.scalars(select(StripePayment).where(StripePayment.charge_id.in_(sources)))
+    }
+    for charge_id in sorted(sources - known.keys()):
+        intent = stripe.retrieve("charges", charge_id).get("payment_intent")
+        if intent:  # a webhook missed, or a payment from before the link
+            payment = refresh_payment(session, stripe, intent)
+            known[charge_id] = payment
+    return known
+
+
+def _invoices_paid(lines: list[dict], payments: dict[str, StripePayment], session) -> list[dict]:
+    """Per invoice, what the payout's charges paid of it (gross, before fees)."""
+    paid: dict[str, int] = {}
+    for line in lines:
+        payment = payments.get(line.get("source"))
+        if line["type"] in CHARGE_TYPES and payment is not None and payment.invoice_id:
+            paid[payment.invoice_id] = paid.get(payment.invoice_id, 0) + line["amount"]
+    numbers = dict(
+        session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(paid))).all()
     )
+    return [
+        {"invoice_id": invoice_id, "invoice_number": numbers.get(invoice_id), "amount": amount}
+        for invoice_id, amount in sorted(paid.items())
+    ]
+
+
+def _store_lines(
+    session: Session, stripe: StripeAccount, payout: StripePayout, lines: list[dict], source: str
+) -> None:
+    """Keep the payout's lines and its breakdown; ``source`` says how the lines were found."""
+    payments = _payments_by_charge(session, stripe, lines)
+    by_source = {
+        line["source"]: payments[line["source"]].id
+        for line in lines
+        if line.get("source") in payments
+    }
     totals: Counter[str] = Counter()
     counts: Counter[str] = Counter()
     for line in lines:
@@ -173,7 +265,7 @@ def _fetch_lines(session: Session, stripe: StripeAccount, payout: StripePayout) 
             StripeBalanceTransaction(
                 stripe_id=line["id"],
                 payout_id=payout.id,
-                payment_id=charges.get(line.get("source")),
+                payment_id=by_source.get(line.get("source")),
                 type=line["type"],
                 reporting_category=line.get("reporting_category"),
                 amount=line["amount"],
@@ -196,8 +288,10 @@ def _fetch_lines(session: Session, stripe: StripeAccount, payout: StripePayout) 
         "refund_count": counts["refund"],
         "disputes": totals["dispute"] + totals["dispute_reversal"],
         "dispute_count": counts["dispute"] + counts["dispute_reversal"],
+        "other": sum(v for k, v in totals.items() if k not in _NAMED),
         "fees": totals["fees"],
         "net": totals["net"],
+        "invoices": _invoices_paid(lines, payments, session),
     }
-    payout.breakdown_source = "payout"
+    payout.breakdown_source = source
     session.flush()
