@@ -45,6 +45,8 @@ class Invoice(TenantScoped, ChangeStamped, Base):
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="open")
     metadata_: Mapped[dict] = mapped_column("metadata", JSONType, default=dict)
+    # A card dispute over a Stripe payment for it: needs_response, under_review, won, lost…
+    dispute_status: Mapped[str | None] = mapped_column(String(40))
     voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = created_at_column()
     updated_at: Mapped[dt.datetime] = updated_at_column()

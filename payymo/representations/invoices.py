@@ -33,6 +33,7 @@ def invoice(inv) -> dict:
         "issue_date": iso(inv.issue_date),
         "due_date": iso(inv.due_date),
         "status": inv.status,
+        "dispute_status": inv.dispute_status,
         "metadata": None if metadata is None else dict(metadata),
         "voided_at": iso(inv.voided_at),
         "created_at": iso(inv.created_at),

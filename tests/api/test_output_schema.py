@@ -157,7 +157,8 @@ def _invoice(**changes) -> SimpleNamespace:
         "customer_email": None, "customer_reference": None, "amount_due": 12_300,
         "amount_paid": 2_300, "amount_charged": 0, "currency": "EUR",
         "issue_date": dt.date(2026, 11, 1), "due_date": None, "status": "partially_paid",
-        "metadata_": {"crm": "42"}, "voided_at": None, "created_at": now, "updated_at": now,
+        "dispute_status": None, "metadata_": {"crm": "42"}, "voided_at": None,
+        "created_at": now, "updated_at": now,
     }  # fmt: skip
     values |= changes
     remaining = values["amount_due"] - values["amount_paid"] - values["amount_charged"]
@@ -173,6 +174,7 @@ def _invoice(**changes) -> SimpleNamespace:
         _invoice(amount_charged=150, metadata_={}, due_date=dt.date(2026, 12, 1)),
         _invoice(currency="JPY", amount_due=5, amount_paid=0, customer_email="a@b.c"),
         _invoice(status="void", voided_at=dt.datetime(2026, 11, 26, tzinfo=dt.UTC)),
+        _invoice(status="paid", amount_paid=12_300, dispute_status="needs_response"),
     ],
 )
 def test_represented_invoices_equal_their_fields(invoice):

@@ -228,6 +228,24 @@ def test_zero_decimal_amounts_stay_exact(api, linked):
     assert payment["fee"] == 145  # 2.9 % of ¥5,000, no fixed part in yen
 
 
+def test_three_decimal_amounts_stay_exact_through_the_payout(api, linked):
+    invoice = _invoice(api, amount=12_340, currency="KWD", external_id="ERP-KWD")
+    payment = _pay(api, invoice["id"]).json
+    assert (payment["amount"], payment["amount_display"]) == (12_340, "12.340")
+    assert payment["fee"] == 358 + 300  # 2.9 % rounded up, and 0.300 KWD
+    assert api.get(f"invoices/{invoice['id']}").json["amount_paid"] == 12_340
+    linked.ledger.settle()
+    linked.post_new_events()
+    _process(linked)
+    [payout] = api.get("stripe/payouts").json["data"]
+    assert (payout["currency"], payout["amount"], payout["amount_display"]) == (
+        "KWD",
+        12_340 - 658,
+        "11.682",
+    )
+    assert payout["breakdown"]["fees_display"] == "0.658"
+
+
 def test_another_tenants_payments_are_not_found(api, other_api, linked):
     invoice = _invoice(api)
     payment = _pay(api, invoice["id"]).json
@@ -238,14 +256,29 @@ def test_another_tenants_payments_are_not_found(api, other_api, linked):
 def test_a_dispute_opened_and_lost_is_recorded_with_its_events(api, linked):
     invoice = _invoice(api)
     payment = _pay(api, invoice["id"]).json
+    assert api.get(f"invoices/{invoice['id']}").json["dispute_status"] is None
     dispute = linked.ledger.open_dispute(payment["charge_id"])
+    linked.post_new_events()
+    _process(linked)
+    flagged = api.get(f"invoices/{invoice['id']}").json
+    assert (flagged["dispute_status"], flagged["status"]) == ("needs_response", "paid")
     linked.ledger.close_dispute(dispute["id"], won=False)
     linked.post_new_events()
     _process(linked)
     shown = api.get(f"stripe/payments/{payment['id']}").json
     assert shown["dispute_status"] == "lost"
+    assert api.get(f"invoices/{invoice['id']}").json["dispute_status"] == "lost"
     types = [e["event_type"] for e in api.get("events").json["data"]]
     assert types.count("dispute.created") == 1 and types.count("dispute.closed") == 1
+    flags = [
+        e["data"]
+        for e in api.get("events", query_string={"event_type": "invoice.updated"}).json["data"]
+        if "dispute_status" in e["data"].get("previous_attributes", {})
+    ]
+    assert [f["previous_attributes"]["dispute_status"] for f in reversed(flags)] == [
+        None,
+        "needs_response",
+    ]
 
 
 def test_a_paid_payout_that_bounces_is_marked_failed(api, linked):
@@ -341,8 +374,10 @@ def test_a_lost_dispute_reverses_the_payment_and_a_won_one_keeps_it(api, linked)
     linked.ledger.close_dispute(linked.ledger.open_dispute(won["charge_id"])["id"], won=True)
     linked.post_new_events()
     _process(linked)
-    assert api.get(f"invoices/{lost_invoice['id']}").json["status"] == "open"
-    assert api.get(f"invoices/{won_invoice['id']}").json["status"] == "paid"
+    lost_now = api.get(f"invoices/{lost_invoice['id']}").json
+    won_now = api.get(f"invoices/{won_invoice['id']}").json
+    assert (lost_now["status"], lost_now["dispute_status"]) == ("open", "lost")
+    assert (won_now["status"], won_now["dispute_status"]) == ("paid", "won")
 
 
 def test_a_payment_for_no_invoice_stays_unmatched_and_the_engine_leaves_it(api, linked):

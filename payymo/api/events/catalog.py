@@ -106,6 +106,7 @@ def _invoice(**changes) -> SimpleNamespace:
         issue_date=dt.date(2026, 11, 1),
         due_date=dt.date(2026, 11, 30),
         status="open",
+        dispute_status=None,
         metadata_={"crm_id": "10023"},
         voided_at=None,
         created_at=_AT - dt.timedelta(days=26),

@@ -93,6 +93,14 @@ class InvoiceOut(OutputSchema):
     issue_date = fields.Date(allow_none=True)
     due_date = fields.Date(allow_none=True)
     status = fields.String(metadata={"enum": list(INVOICE_STATUSES)})
+    dispute_status = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Set while a card payment for it is disputed, and to how the "
+            "dispute ended (Stripe's dispute status: needs_response, under_review, won, lost, "
+            "…); null when no payment for it was ever disputed"
+        },
+    )
     metadata = fields.Dict(attribute="metadata_")
     voided_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()

@@ -100,6 +100,7 @@ INVOICE = _obj(
     issue_date=dt.date(2026, 11, 1),
     due_date=dt.date(2026, 12, 1),
     status="open",
+    dispute_status=None,
     metadata_={"crm_deal": "D-311"},
     voided_at=None,
     created_at=_AT,

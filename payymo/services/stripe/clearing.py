@@ -5,7 +5,8 @@ A payment that succeeded is money in the tenant's Stripe balance: one credit lin
 ``invoice_id``), the line is matched to that invoice (method ``stripe``) through the same
 locked allocation path as any match, so the invoice is paid or partly paid and says so in
 its events. A refund re-matches what is left (in proportion: only the money kept pays the
-invoice); a full refund or a lost dispute reverses the match. Later, the payout that
+invoice); a full refund or a lost dispute reverses the match. A dispute also flags the
+invoice (its ``dispute_status``) until, and as, it closes. Later, the payout that
 empties the balance explains the bank credit it became.
 """
 
@@ -18,6 +19,7 @@ from payymo import events
 from payymo.db import utcnow
 from payymo.ids import new_id
 from payymo.models import BankAccount, Invoice, Match, StripePayment, Transaction
+from payymo.representations.invoices import invoice as invoice_document
 from payymo.representations.transactions import transaction as transaction_document
 from payymo.services.allocations import apply_match, reverse_match
 
@@ -99,6 +101,32 @@ def settle(session: Session, payment: StripePayment) -> None:
         )
         payment.match_id = match.id
     session.flush()
+
+
+def flag_invoice(session: Session, payment: StripePayment) -> None:
+    """Show the payment's dispute on its invoice (``invoice.updated`` when it changes)."""
+    if payment.invoice_id is None:
+        return
+    invoice = session.scalars(
+        select(Invoice)
+        .where(Invoice.id == payment.invoice_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if invoice.dispute_status == payment.dispute_status:
+        return
+    previous = invoice.dispute_status
+    invoice.dispute_status = payment.dispute_status
+    invoice.updated_at = utcnow()
+    session.flush()
+    events.emit(
+        session,
+        "invoice.updated",
+        {
+            "object": invoice_document(invoice),
+            "previous_attributes": {"dispute_status": previous},
+        },
+    )
 
 
 def _wanted_amount(session: Session, payment: StripePayment, live: Match | None) -> int:

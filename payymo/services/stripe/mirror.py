@@ -107,6 +107,7 @@ def set_dispute(session: Session, stripe: StripeAccount, dispute: dict) -> Strip
     row.dispute_status = current["status"]
     session.flush()
     clearing.settle(session, row)
+    clearing.flag_invoice(session, row)
     if previous is None and current["status"]:
         events.emit(session, "dispute.created", {"object": payment_document(row)})
     if current["status"] in ("won", "lost") and previous != current["status"]:
