@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from payymo.errors import AuthenticationError, AuthorizationError
-from payymo.models import ApiKey, Tenant
+from payymo.models import ApiKey, Partner, PartnerKey, Tenant
 from payymo.tenancy import system_scope, tenant_scope
 
 KEY_MODES = ("live", "test")
@@ -36,6 +36,9 @@ SCOPES = (
     "stripe:write",
     "admin",
 )
+PARTNER_SCOPES = ("partner:read", "partner:write")
+# Blueprints a partner key calls as itself (no X-Tenant-Id); no tenant key may.
+PARTNER_BLUEPRINTS = {"partner_tenants"}
 # Which scope family guards each API blueprint; reads need ":read", the rest ":write".
 BLUEPRINT_SCOPES = {
     "invoices": "invoices",
@@ -54,6 +57,7 @@ BLUEPRINT_SCOPES = {
     "event_redelivery": "webhooks",
     "stripe_integration": "stripe",
     "stripe": "stripe",
+    "partner_tenants": "partner",
 }
 log = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -118,13 +122,54 @@ class TenantSuspended(KeyRefused):
 INVALID_KEY = "Invalid API key provided."
 
 
+@dataclass(frozen=True)
+class PartnerCaller:
+    """A partner's live key and the partner: who calls when a partner key is sent."""
+
+    key: PartnerKey
+    partner: Partner
+
+
+class ActingPartner:
+    """A partner key acting for one of its tenants: the request's key as the API sees it.
+
+    Audit rows and rate limits name the partner key's id; its tenant scopes follow its
+    partner scopes (``partner:write``: everything; ``partner:read``: every read).
+    """
+
+    def __init__(self, key: PartnerKey, tenant: Tenant):
+        self.key = key
+        self.id = key.id
+        self.partner_id = key.partner_id
+        self.tenant_id = tenant.id
+        self.last_used_at = key.last_used_at
+        if "partner:write" in key.scopes:
+            self.scopes = ["admin"]
+        else:
+            self.scopes = [scope for scope in SCOPES if scope.endswith(":read")]
+
+
+def _partner_caller(session: Session, digest: str) -> PartnerCaller | None:
+    row = session.execute(
+        select(PartnerKey, Partner)
+        .join(Partner, Partner.id == PartnerKey.partner_id)
+        .where(PartnerKey.key_hash == digest)
+    ).one_or_none()
+    if row is None or not hmac.compare_digest(row[0].key_hash, digest):
+        return None
+    key, partner = row
+    if key.revoked_at is not None or partner.status != "active":
+        raise AuthenticationError(INVALID_KEY)
+    return PartnerCaller(key, partner)
+
+
 def authenticate(
     session: Session, secret: str | None, *, now: dt.datetime
-) -> tuple[ApiKey, Tenant]:
-    """Resolve a key to its live ``ApiKey`` and active ``Tenant`` or raise.
+) -> tuple[ApiKey, Tenant] | PartnerCaller:
+    """Resolve a key to its live ``ApiKey`` and active ``Tenant`` (or a partner's key) or raise.
 
-    Unknown, revoked and expired keys all answer ``INVALID_KEY``; the last two raise
-    ``KeyRefused`` carrying the real reason for the audit log.
+    Unknown, revoked and expired keys all answer ``INVALID_KEY``; a tenant key's last two
+    raise ``KeyRefused`` carrying the real reason for the audit log.
     """
     if not secret:
         raise AuthenticationError(
@@ -137,6 +182,10 @@ def authenticate(
             .join(Tenant, Tenant.id == ApiKey.tenant_id)
             .where(ApiKey.key_hash == digest)
         ).one_or_none()
+    if row is None:
+        partner = _partner_caller(session, digest)
+        if partner is not None:
+            return partner
     if row is None or not hmac.compare_digest(row[0].key_hash, digest):
         raise AuthenticationError(INVALID_KEY)
     key, tenant = row
@@ -147,6 +196,31 @@ def authenticate(
     if tenant.status != "active":
         raise TenantSuspended("This tenant is suspended.", reason="tenant_suspended", key=key)
     return key, tenant
+
+
+def touch_partner_last_used(session: Session, key: PartnerKey, *, now: dt.datetime) -> None:
+    """``touch_last_used`` for a partner's key (its own table, outside any tenant)."""
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    stale = or_(
+        PartnerKey.last_used_at.is_(None), PartnerKey.last_used_at < now - LAST_USED_RESOLUTION
+    )
+    free = (
+        select(PartnerKey.id)
+        .where(PartnerKey.id == key.id, stale)
+        .with_for_update(skip_locked=True)
+    )
+    try:
+        session.execute(
+            update(PartnerKey)
+            .where(PartnerKey.id.in_(free))
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    except DBAPIError as exc:  # bookkeeping only: never fails the request it follows
+        session.rollback()
+        log.warning("last_used_at not recorded", extra={"error": type(exc.orig).__name__})
 
 
 def touch_last_used(session: Session, key: ApiKey, *, now: dt.datetime) -> None:

@@ -528,6 +528,26 @@ def tenants_list() -> None:
 
 
 @main.group()
+def partners() -> None:
+    """White-label partners (operator access)."""
+
+
+@partners.command("create")
+@click.option("--name", required=True, help="The partner's name.")
+def partners_create(name: str) -> None:
+    """Create a partner with a read and write key; prints {"partner_id", "api_key"} only."""
+    from payymo.services.partners.accounts import create_partner
+
+    _settings()
+    if not name.strip():
+        raise click.BadParameter("must not be blank", param_hint="--name")
+    with _unit_of_work() as session:
+        partner, secret = create_partner(session=session, name=name)
+        partner_id = partner.id
+    _emit({"partner_id": partner_id, "api_key": secret})
+
+
+@main.group()
 def keys() -> None:
     """API keys."""
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from payymo import db, runtime
 from payymo.cli import is_loopback, main
 from payymo.db import utcnow
-from payymo.models import ApiKey, BankAccount, Invoice, Job, Tenant, Transaction
+from payymo.models import ApiKey, BankAccount, Invoice, Job, Partner, Tenant, Transaction
 from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient, invoice_body
 from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env, terminate
@@ -58,6 +58,18 @@ def test_tenants_create_rejects_a_bad_currency_and_creates_nothing(cli, session)
     assert result.stdout == ""
     assert "--currency" in result.stderr
     assert session.scalar(select(func.count()).select_from(Tenant)) == before
+
+
+def test_partners_create_prints_only_its_id_and_a_working_partner_key(app, cli, session):
+    doc = _json(cli("partners", "create", "--name", "Ledgerly"))
+    assert set(doc) == {"partner_id", "api_key"} and doc["api_key"].startswith("pym_live_")
+    partner = ApiClient(app.test_client(), doc["api_key"])
+    made = partner.post("partner/tenants", json={"name": "Shop Ltd", "currency": "GBP"})
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["tenant"]["partner_id"] == doc["partner_id"]
+    assert session.get_one(Partner, doc["partner_id"]).name == "Ledgerly"
+    blank = cli("partners", "create", "--name", "  ")
+    assert (blank.exit_code, blank.stdout) == (2, "")
 
 
 def test_tenants_list_is_a_json_array_of_every_tenant(cli):

@@ -17,7 +17,8 @@ def _section(heading: str) -> str:
 
 def test_the_authentication_paragraph_lists_every_scope():
     text = _section("**Authentication.**")
-    missing = [scope for scope in auth.SCOPES if f"`{scope}`" not in text]
+    scopes = (*auth.SCOPES, *auth.PARTNER_SCOPES)
+    missing = [scope for scope in scopes if f"`{scope}`" not in text]
     assert not missing, f"README's Authentication paragraph lacks {missing}"
 
 
@@ -28,6 +29,7 @@ def test_the_authentication_paragraph_names_every_guarded_resource():
         "bank_integrations": "/integrations/{provider}",
         "event_redelivery": "/events/{id}/redeliver",
         "stripe_integration": "/integrations/stripe",
+        "partner_tenants": "/partner/tenants",
     }
     for blueprint in auth.BLUEPRINT_SCOPES:
         resource = paths.get(blueprint) or "/" + blueprint.removeprefix("reconciliation_").replace(

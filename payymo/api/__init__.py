@@ -50,6 +50,7 @@ def _blueprints():
     from payymo.api.institutions.routes import blp as institutions
     from payymo.api.invoices.routes import blp as invoices
     from payymo.api.jobs.routes import blp as jobs
+    from payymo.api.partner.routes import blp as partner_tenants
     from payymo.api.reconciliation.routes import blp as reconciliation
     from payymo.api.reconciliation_run.routes import blp as reconciliation_run
     from payymo.api.stripe.routes import blp as stripe
@@ -75,6 +76,7 @@ def _blueprints():
         reconciliation,
         reconciliation_run,
         jobs,
+        partner_tenants,
     ]
 
 

@@ -17,11 +17,11 @@ from flask import Flask, Response, g, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from payymo import auth, db, idempotency, runtime, tenancy
-from payymo.api import audit, body_checks, query_parameters, rate_limits, request_ids
+from payymo.api import audit, body_checks, partners, query_parameters, rate_limits, request_ids
 from payymo.api.database_errors import database_error
 from payymo.api.errors import error_response, log_unexpected
 from payymo.db import utcnow
-from payymo.errors import ApiError, Conflict
+from payymo.errors import ApiError, AuthorizationError, Conflict
 from payymo.observability import Metrics
 
 API_PREFIX = "/api/v1"
@@ -49,10 +49,22 @@ def _authenticate_and_claim() -> Response | None:
     g.now = now
     try:
         with rate_limits.bad_keys_limited():
-            key, tenant = auth.authenticate(db.session, auth.extract_key(request.headers), now=now)
+            caller = auth.authenticate(db.session, auth.extract_key(request.headers), now=now)
     except auth.KeyRefused as refused:
         g.refused = refused
         raise
+    if isinstance(caller, auth.PartnerCaller):
+        g.partner_key, g.partner = caller.key, caller.partner
+        if request.blueprint in auth.PARTNER_BLUEPRINTS:
+            return partners.partner_request(caller)
+        key, tenant = partners.acting_for_tenant(caller)
+    else:
+        key, tenant = caller
+        partners.refuse_tenant_header()
+        if request.blueprint in auth.PARTNER_BLUEPRINTS:
+            raise AuthorizationError(
+                "Only a partner's API key may call the partner API.", code="partner_key_required"
+            )
     g.api_key, g.tenant = key, tenant
     g.tenant_tokens = tenancy.enter(tenant.id)
     rate_limits.count_request(key, tenant)
@@ -87,11 +99,16 @@ def finish_request(response: Response) -> Response:
     if refused is not None and audit.wanted(response):
         db.session.rollback()
         audit.record_refused(response, refused)
+    if g.get("partner_request"):
+        return partners.finish_partner_request(response)
     if g.get("tenant_tokens") is None:
         return response
     if not g.get("replayed"):
         response = _commit_or_roll_back(response)
-    auth.touch_last_used(db.session, g.api_key, now=g.now)
+    if g.get("partner_key") is not None:
+        auth.touch_partner_last_used(db.session, g.partner_key, now=g.now)
+    else:
+        auth.touch_last_used(db.session, g.api_key, now=g.now)
     return response
 
 

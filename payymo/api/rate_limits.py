@@ -53,6 +53,22 @@ def count_request(key: ApiKey, tenant: Tenant) -> None:
         )
 
 
+def count_partner_request(key) -> None:
+    """Count a partner API call against the partner (the standard plan's budget)."""
+    settings = runtime.settings()
+    plan = settings.plan_rate_limits["standard"]
+    state = ratelimit.hit(
+        [(f"partner:{key.partner_id}", plan)], window_seconds=settings.rate_limit_window_seconds
+    )
+    _note_fallback(state)
+    g.rate_limit = state
+    if not state.allowed:
+        raise RateLimited(
+            "Too many requests for this partner; slow down.",
+            headers={**state.headers(), "Retry-After": str(state.retry_after)},
+        )
+
+
 def _note_fallback(state: RateLimitState) -> None:
     # Counted once per request, however many buckets fell back.
     if state.fallback and not g.get("rate_limit_fallback"):

@@ -13,6 +13,7 @@ from payymo.models.event import Event
 from payymo.models.idempotency import IdempotencyRecord
 from payymo.models.invoice import Invoice
 from payymo.models.job import Job
+from payymo.models.partner import Partner, PartnerKey
 from payymo.models.reconciliation import (
     Allocation,
     Match,
@@ -45,6 +46,8 @@ __all__ = [
     "Job",
     "Match",
     "MatchBlock",
+    "Partner",
+    "PartnerKey",
     "PayerMemory",
     "PayoutAllocation",
     "ProviderAccount",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from payymo.db import Base, JSONType
@@ -32,6 +32,10 @@ class Tenant(Base):
     plan: Mapped[str] = mapped_column(String(40), default="standard")
     default_currency: Mapped[str] = mapped_column(String(3), default="EUR")
     settings: Mapped[dict] = mapped_column(JSONType, default=lambda: dict(DEFAULT_SETTINGS))
+    # The white-label partner that provisioned and runs it (None: a direct customer).
+    partner_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("partners.id"), index=True
+    )
     created_at: Mapped[dt.datetime] = created_at_column()
     updated_at: Mapped[dt.datetime] = updated_at_column()
 

@@ -207,14 +207,3 @@ def test_the_run_body_is_optional_and_documented_so(api):
     spec = api.client.get("/api/v1/openapi.json").json
     assert spec["paths"]["/api/v1/reconciliation/run"]["post"]["requestBody"]["required"] is False
     assert spec["paths"]["/api/v1/tenant"]["patch"]["requestBody"]["required"] is True
-
-
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("GET", "partner/tenants"),
-    ],
-)
-def test_guideline_paths_not_built_yet_answer_the_envelopes_404(api, method, path):
-    body = assert_error(api.request(method, path, json={}), 404, type_="not_found")
-    assert (body["code"], body["message"]) == ("route_not_found", "Unrecognized request URL.")

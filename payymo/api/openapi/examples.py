@@ -66,6 +66,24 @@ TENANT = _obj(
     created_at=_AT,
     updated_at=_LATER,
 )
+PARTNER_ID = "ptn_01M8HC2Q9T4V6X8Z0B2D4F6H8J"
+PARTNER_TENANT = _obj(
+    **vars(TENANT),
+    partner_id=PARTNER_ID,
+    usage=_obj(
+        month_transaction_count=1_284,
+        bank_connections={
+            "pending": 0,
+            "linked": 2,
+            "expired": 1,
+            "suspended": 0,
+            "error": 0,
+            "revoked": 0,
+        },
+        last_synced_at=_LATER,
+        auto_match_rate=0.8731,
+    ),
+)
 API_KEY = _obj(
     id=KEY_ID,
     name="crm sync",
@@ -612,6 +630,17 @@ RESPONSES: dict[str, dict[int, object]] = {
     f"POST {_V1}/stripe/sync": {202: _obj(**{**vars(QUEUED_JOB), "type": "stripe_sync"})},
     f"GET {_V1}/stripe/payouts/{{payout_id}}": {200: STRIPE_PAYOUT},
     f"POST {_V1}/stripe/payouts/{{payout_id}}/match": {201: PAYOUT_MATCH},
+    f"GET {_V1}/partner/tenants": {200: _listing(PARTNER_TENANT)},
+    f"POST {_V1}/partner/tenants": {
+        201: {
+            "tenant": _obj(**{**vars(PARTNER_TENANT), "usage": None}),
+            "api_key": "pym_live_3kQ9vX2mT8pL1nR5wZ7yB4cD6fH0jS2uA9eG3iK5oM7",
+        }
+    },
+    f"GET {_V1}/partner/tenants/{{tenant_id}}": {200: PARTNER_TENANT},
+    f"PATCH {_V1}/partner/tenants/{{tenant_id}}": {
+        200: _obj(**{**vars(PARTNER_TENANT), "status": "suspended", "usage": None})
+    },
     "POST /webhooks/stripe/{tenant_id}": {200: {"duplicate": False}},
     f"GET {_V1}/webhook_endpoints": {200: _listing(ENDPOINT)},
     f"POST {_V1}/webhook_endpoints": {201: NEW_ENDPOINT},
@@ -741,6 +770,12 @@ REQUESTS: dict[str, dict] = {
     },
     f"POST {_V1}/stripe/payments": {"invoice_id": INVOICE_ID, "payment_method": "pm_card_visa"},
     f"POST {_V1}/stripe/payouts/{{payout_id}}/match": {"transaction_id": TRANSACTION_ID},
+    f"POST {_V1}/partner/tenants": {
+        "name": "Initech Ltd",
+        "currency": "GBP",
+        "settings": {"auto_match_threshold": 0.9},
+    },
+    f"PATCH {_V1}/partner/tenants/{{tenant_id}}": {"status": "suspended"},
     f"POST {_V1}/events/{{event_id}}/redeliver": {"endpoint_id": ENDPOINT_ID},
 }
 
@@ -801,6 +836,7 @@ _BY_OPERATION = {
     ("GET", "/webhook_endpoints/{endpoint_id}/deliveries", "status"): "failed",
     ("GET", "/stripe/payments", "status"): "succeeded",
     ("GET", "/stripe/payouts", "status"): "paid",
+    ("GET", "/partner/tenants", "status"): "active",
     ("GET", "/webhook_endpoints/{endpoint_id}/deliveries", "event_id"): EVENT_ID,
 }
 
@@ -829,6 +865,7 @@ _PREFIXES = {
     "deliveries": DELIVERY_ID,
     "payments": STRIPE_PAYMENT_ID,
     "payouts": STRIPE_PAYOUT_ID,
+    "tenants": TENANT_ID,
 }
 
 

@@ -1,0 +1,80 @@
+"""Partner requests and responses: provisioning tenants, their usage, suspension."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from payymo.api.common import ListArgs, StrictSchema, list_schema
+from payymo.api.fields import CurrencyCode
+from payymo.api.tenant.schemas import TenantOut, TenantSettingsIn
+from payymo.models.banking import CONNECTION_STATUSES
+from payymo.services.partners.tenants import STATUSES
+
+
+class TenantProvision(StrictSchema):
+    """A new tenant for the partner."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    currency = CurrencyCode(required=True, metadata={"description": "The default currency"})
+    settings = fields.Nested(TenantSettingsIn)
+
+
+class TenantStatusChange(StrictSchema):
+    """Suspend or reactivate a tenant."""
+
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(STATUSES),
+        metadata={
+            "description": "suspended: its keys answer 403, its bank syncs and runs stop; "
+            "active: as before"
+        },
+    )
+
+
+class PartnerTenantListArgs(ListArgs):
+    """Filters for ``GET /partner/tenants``."""
+
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+BankConnectionCounts = Schema.from_dict(
+    {status: fields.Integer() for status in CONNECTION_STATUSES},
+    name="BankConnectionCounts",
+)
+
+
+class UsageOut(Schema):
+    """What the tenant used."""
+
+    month_transaction_count = fields.Integer(
+        metadata={"description": "Transactions it received since the month began (UTC)"}
+    )
+    bank_connections = fields.Nested(
+        BankConnectionCounts,
+        metadata={"description": "How many bank connections it has in each state"},
+    )
+    last_synced_at = fields.DateTime(
+        allow_none=True, metadata={"description": "Its latest bank sync, null if none yet"}
+    )
+    auto_match_rate = fields.Float(
+        allow_none=True,
+        metadata={"description": "Share of its credits the engine matched on its own"},
+    )
+
+
+class PartnerTenantOut(TenantOut):
+    """One of the partner's tenants and its usage."""
+
+    partner_id = fields.String()
+    usage = fields.Nested(UsageOut, allow_none=True)
+
+
+class ProvisionedTenantOut(Schema):
+    """The new tenant and its first API key (the secret is shown this once)."""
+
+    tenant = fields.Nested(PartnerTenantOut)
+    api_key = fields.String(metadata={"description": "The tenant's first API key, shown once"})
+
+
+PartnerTenantList = list_schema(PartnerTenantOut, "PartnerTenantList")

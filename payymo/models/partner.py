@@ -1,0 +1,44 @@
+"""Partners: white-label resellers who provision and act for many tenants, and their keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from payymo.db import Base, JSONType, UTCDateTime
+
+from ._base import created_at_column, id_column, updated_at_column
+
+
+class Partner(Base):
+    """A partner; the tenants it owns point here (``tenants.partner_id``)."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[str] = id_column("ptn")
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    # name, logo_url, primary_color, support_email, custom_domain (the portal's look)
+    branding: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[dt.datetime] = created_at_column()
+    updated_at: Mapped[dt.datetime] = updated_at_column()
+
+
+class PartnerKey(Base):
+    """A partner's API key: the tenant keys' format and hashing, the partner's scopes."""
+
+    __tablename__ = "partner_keys"
+
+    id: Mapped[str] = id_column("pkey")
+    partner_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("partners.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = created_at_column()
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

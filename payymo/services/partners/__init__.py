@@ -1,0 +1,1 @@
+"""Partners: white-label resellers, their keys, and the tenants they provision and run."""

@@ -1,0 +1,40 @@
+"""The partner wall: a partner reaches only the tenants it owns, and a miss is a 404."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from payymo.errors import NotFound
+from payymo.models import Tenant
+from payymo.tenancy.lookup import _PUBLIC_ID, security_log
+
+
+def owned_tenants(partner_id: str) -> Select:
+    """The partner's tenants, as a statement to filter, order and page."""
+    return select(Tenant).where(Tenant.partner_id == partner_id)
+
+
+def owned_tenant(
+    session: Session, partner_id: str, tenant_id: str, *, param: str | None = "tenant_id"
+) -> Tenant:
+    """One of the partner's tenants, or ``NotFound`` (logged when another partner owns it)."""
+    missing = NotFound(
+        f"No such tenant: '{str(tenant_id)[:64]}'", param=param, code="resource_missing"
+    )
+    if not isinstance(tenant_id, str) or not _PUBLIC_ID.fullmatch(tenant_id):
+        raise missing
+    tenant = session.scalars(owned_tenants(partner_id).where(Tenant.id == tenant_id)).one_or_none()
+    if tenant is not None:
+        return tenant
+    if session.scalars(select(Tenant.id).where(Tenant.id == tenant_id)).one_or_none():
+        security_log.warning(
+            "cross-partner access refused",
+            extra={
+                "event": "security.cross_partner_access",
+                "partner_id": partner_id,
+                "resource": "tenants",
+                "resource_id": tenant_id,
+            },
+        )
+    raise missing
