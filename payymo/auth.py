@@ -38,7 +38,7 @@ SCOPES = (
 )
 PARTNER_SCOPES = ("partner:read", "partner:write")
 # Blueprints a partner key calls as itself (no X-Tenant-Id); no tenant key may.
-PARTNER_BLUEPRINTS = {"partner_tenants"}
+PARTNER_BLUEPRINTS = {"partner_tenants", "partner_branding"}
 # Which scope family guards each API blueprint; reads need ":read", the rest ":write".
 BLUEPRINT_SCOPES = {
     "invoices": "invoices",
@@ -58,6 +58,7 @@ BLUEPRINT_SCOPES = {
     "stripe_integration": "stripe",
     "stripe": "stripe",
     "partner_tenants": "partner",
+    "partner_branding": "partner",
 }
 log = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)

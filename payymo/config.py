@@ -82,6 +82,8 @@ class Settings:
     webhook_poll_interval: float = DEFAULT_WEBHOOK_POLL_INTERVAL
     # Where the Stripe adapter sends its calls (None: Stripe's own API).
     stripe_api_base: str | None = None
+    # Days an offboarded tenant's data is kept before the purge deletes it.
+    offboard_retention_days: int = 30
 
     @property
     def embedded(self) -> bool:
@@ -201,6 +203,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             env_vars, "PAYYMO_WEBHOOK_POLL_INTERVAL", DEFAULT_WEBHOOK_POLL_INTERVAL, maximum=60
         ),
         stripe_api_base=env_vars.get("PAYYMO_STRIPE_API_BASE") or None,
+        offboard_retention_days=_whole_number(
+            env_vars, "PAYYMO_OFFBOARD_RETENTION_DAYS", 30, minimum=0
+        ),
         bank_provider=env_vars.get("PAYYMO_BANK_PROVIDER", "gocardless"),
         provider_env={k: v for k, v in env_vars.items() if k.startswith("PAYYMO_") and v},
         bank_sync_daily_budget=_whole_number(env_vars, "PAYYMO_BANK_SYNC_DAILY_BUDGET", 4),

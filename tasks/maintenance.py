@@ -12,6 +12,7 @@ from payymo import idempotency
 from payymo.db import utcnow
 from payymo.services import job_sweeper
 from payymo.services.banking import scheduler as bank_scheduler
+from payymo.services.partners import offboarding
 from payymo.tenancy import tenant_scope
 from tasks.base import system_job
 
@@ -58,6 +59,9 @@ def sweep_jobs(session: Session, now: dt.datetime | None = None) -> dict:
         log.info("jobs swept", extra={"counts": dict(counts)})
         for outcome, count in schedule_bank_syncs(session, now).items():
             counts[f"bank_{outcome}"] += count
+        purged = offboarding.purge_due(session=session, now=now)
+        if purged:
+            counts["tenants_purged"] += purged
     return dict(counts)
 
 

@@ -30,6 +30,7 @@ def test_the_authentication_paragraph_names_every_guarded_resource():
         "event_redelivery": "/events/{id}/redeliver",
         "stripe_integration": "/integrations/stripe",
         "partner_tenants": "/partner/tenants",
+        "partner_branding": "/partner/branding",
     }
     for blueprint in auth.BLUEPRINT_SCOPES:
         resource = paths.get(blueprint) or "/" + blueprint.removeprefix("reconciliation_").replace(

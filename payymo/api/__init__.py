@@ -51,6 +51,7 @@ def _blueprints():
     from payymo.api.invoices.routes import blp as invoices
     from payymo.api.jobs.routes import blp as jobs
     from payymo.api.partner.routes import blp as partner_tenants
+    from payymo.api.partner_branding.routes import blp as partner_branding
     from payymo.api.reconciliation.routes import blp as reconciliation
     from payymo.api.reconciliation_run.routes import blp as reconciliation_run
     from payymo.api.stripe.routes import blp as stripe
@@ -77,6 +78,7 @@ def _blueprints():
         reconciliation_run,
         jobs,
         partner_tenants,
+        partner_branding,
     ]
 
 

@@ -64,6 +64,8 @@ def acting_for_tenant(caller: auth.PartnerCaller) -> tuple[auth.ActingPartner, T
             code="tenant_header_required",
         )
     tenant = owned_tenant(db.session, caller.partner.id, tenant_id, param=TENANT_HEADER)
+    if tenant.status == "offboarded":
+        raise AuthorizationError("This tenant is offboarded.", code="tenant_offboarded")
     if tenant.status != "active":
         raise AuthorizationError("This tenant is suspended.", code="tenant_suspended")
     return auth.ActingPartner(caller.key, tenant), tenant

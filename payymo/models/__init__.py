@@ -13,7 +13,7 @@ from payymo.models.event import Event
 from payymo.models.idempotency import IdempotencyRecord
 from payymo.models.invoice import Invoice
 from payymo.models.job import Job
-from payymo.models.partner import Partner, PartnerKey
+from payymo.models.partner import Partner, PartnerKey, TenantOffboarding
 from payymo.models.reconciliation import (
     Allocation,
     Match,
@@ -61,6 +61,7 @@ __all__ = [
     "Suggestion",
     "SyncClock",
     "Tenant",
+    "TenantOffboarding",
     "Transaction",
     "WebhookAttempt",
     "WebhookDelivery",

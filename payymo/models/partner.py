@@ -26,6 +26,25 @@ class Partner(Base):
     updated_at: Mapped[dt.datetime] = updated_at_column()
 
 
+class TenantOffboarding(Base):
+    """A partner's tenant offboarded: kept until ``purge_after``, then purged; this stays."""
+
+    __tablename__ = "tenant_offboardings"
+
+    id: Mapped[str] = id_column("off")
+    # No foreign key: the record outlives the tenant it describes.
+    tenant_id: Mapped[str] = mapped_column(String(40), unique=True)
+    partner_id: Mapped[str] = mapped_column(String(40), ForeignKey("partners.id"), index=True)
+    tenant_name: Mapped[str] = mapped_column(String(200))
+    offboarded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    purge_after: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Bank connections whose consent the provider would not withdraw (stopped here).
+    unrevoked_connections: Mapped[list] = mapped_column(JSONType, default=list)
+    # What the purge deleted: {"invoices": n, "transactions": n}.
+    counts: Mapped[dict | None] = mapped_column(JSONType)
+
+
 class PartnerKey(Base):
     """A partner's API key: the tenant keys' format and hashing, the partner's scopes."""
 

@@ -106,6 +106,12 @@ def _stripe_ids(api, tenant_id: str, fake) -> dict:
 
 @pytest.fixture
 def tenant_a(api, tenant, session, fake_stripe) -> TenantA:
+    """Tenant A with one of each resource (see ``build_tenant_a``)."""
+    return build_tenant_a(api, tenant, session, fake_stripe)
+
+
+def build_tenant_a(api, tenant, session, fake_stripe) -> TenantA:
+    """One of each of tenant A's resources, and every string that must not leak from it."""
     # Keep A's rows as created: the walk checks nothing of them changes.
     _ok(api.patch("tenant", json={"settings": {"auto_match_enabled": False}}))
     invoice = _ok(

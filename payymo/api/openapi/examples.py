@@ -84,6 +84,14 @@ PARTNER_TENANT = _obj(
         auto_match_rate=0.8731,
     ),
 )
+BRANDING = {
+    "object": "partner_branding",
+    "name": "Ledgerly Pay",
+    "logo_url": "https://cdn.ledgerly.example/logo.svg",
+    "primary_color": "#1a73e8",
+    "support_email": "help@ledgerly.example",
+    "custom_domain": "pay.ledgerly.example",
+}
 API_KEY = _obj(
     id=KEY_ID,
     name="crm sync",
@@ -641,6 +649,19 @@ RESPONSES: dict[str, dict[int, object]] = {
     f"PATCH {_V1}/partner/tenants/{{tenant_id}}": {
         200: _obj(**{**vars(PARTNER_TENANT), "status": "suspended", "usage": None})
     },
+    f"DELETE {_V1}/partner/tenants/{{tenant_id}}": {
+        200: _obj(
+            id="off_01M8HC7W2Y4A6C8E0G2J4L6N8Q",
+            tenant_id=TENANT_ID,
+            tenant_name="Initech Ltd",
+            offboarded_at=_LATER,
+            purge_after=_LATER + dt.timedelta(days=30),
+            purged_at=None,
+            unrevoked_connections=[],
+        )
+    },
+    f"GET {_V1}/partner/branding": {200: BRANDING},
+    f"PUT {_V1}/partner/branding": {200: BRANDING},
     "POST /webhooks/stripe/{tenant_id}": {200: {"duplicate": False}},
     f"GET {_V1}/webhook_endpoints": {200: _listing(ENDPOINT)},
     f"POST {_V1}/webhook_endpoints": {201: NEW_ENDPOINT},
@@ -776,6 +797,7 @@ REQUESTS: dict[str, dict] = {
         "settings": {"auto_match_threshold": 0.9},
     },
     f"PATCH {_V1}/partner/tenants/{{tenant_id}}": {"status": "suspended"},
+    f"PUT {_V1}/partner/branding": {k: v for k, v in BRANDING.items() if k != "object"},
     f"POST {_V1}/events/{{event_id}}/redeliver": {"endpoint_id": ENDPOINT_ID},
 }
 

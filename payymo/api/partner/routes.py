@@ -8,6 +8,7 @@ from flask.views import MethodView
 from payymo import db
 from payymo.api.common import Blueprint, page_args
 from payymo.api.partner.schemas import (
+    OffboardingOut,
     PartnerTenantList,
     PartnerTenantListArgs,
     PartnerTenantOut,
@@ -15,6 +16,7 @@ from payymo.api.partner.schemas import (
     TenantProvision,
     TenantStatusChange,
 )
+from payymo.services.partners import offboarding
 from payymo.services.partners import tenants as service
 
 blp = Blueprint(
@@ -51,6 +53,13 @@ class PartnerTenantById(MethodView):
     def get(self, tenant_id):
         """Retrieve one of the partner's tenants with its usage."""
         return service.get_tenant(session=db.session, partner_id=g.partner.id, tenant_id=tenant_id)
+
+    @blp.response(200, OffboardingOut)
+    def delete(self, tenant_id):
+        """Offboard a tenant: keys revoked, bank consents withdrawn, data purged later."""
+        return offboarding.offboard(
+            session=db.session, partner_id=g.partner.id, tenant_id=tenant_id
+        )
 
     @blp.arguments(TenantStatusChange)
     @blp.response(200, PartnerTenantOut)

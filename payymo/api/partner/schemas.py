@@ -66,6 +66,7 @@ class UsageOut(Schema):
 class PartnerTenantOut(TenantOut):
     """One of the partner's tenants and its usage."""
 
+    status = fields.String(metadata={"enum": ["active", "suspended", "offboarded"]})
     partner_id = fields.String()
     usage = fields.Nested(UsageOut, allow_none=True)
 
@@ -75,6 +76,31 @@ class ProvisionedTenantOut(Schema):
 
     tenant = fields.Nested(PartnerTenantOut)
     api_key = fields.String(metadata={"description": "The tenant's first API key, shown once"})
+
+
+class OffboardingOut(Schema):
+    """A tenant offboarded: when, until when its data is kept, and when it was purged."""
+
+    object = fields.Constant("tenant_offboarding")
+    id = fields.String()
+    tenant_id = fields.String()
+    status = fields.Function(
+        lambda r: "purged" if r.purged_at else "offboarded",
+        metadata={"type": "string", "enum": ["offboarded", "purged"]},
+    )
+    tenant_name = fields.String()
+    offboarded_at = fields.DateTime()
+    purge_after = fields.DateTime(
+        metadata={"description": "When the purge deletes its data (PAYYMO_OFFBOARD_RETENTION_DAYS)"}
+    )
+    purged_at = fields.DateTime(allow_none=True)
+    unrevoked_connections = fields.List(
+        fields.String(),
+        metadata={
+            "description": "Bank connections whose consent the provider would not withdraw "
+            "(stopped here all the same)"
+        },
+    )
 
 
 PartnerTenantList = list_schema(PartnerTenantOut, "PartnerTenantList")

@@ -1,0 +1,1 @@
+"""/api/v1/partner/branding: the look of the partner's portal."""

@@ -1,0 +1,98 @@
+"""Offboarding a partner's tenant: access ends now, its data goes after a retention period.
+
+Offboarding revokes the tenant's API keys and withdraws its bank consents at the
+provider (a consent the provider will not withdraw is still stopped here, and said so),
+marks the tenant ``offboarded`` and sets when it is purged. The purge job deletes the
+tenant's rows (every tenant table cascades from ``tenants``) and keeps a record: who
+owned it, when it was offboarded and purged, and how much was deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from payymo import runtime
+from payymo.db import utcnow
+from payymo.errors import PayymoError
+from payymo.models import ApiKey, BankConnection, Invoice, Tenant, TenantOffboarding, Transaction
+from payymo.services.banking import connections
+from payymo.tenancy import system_scope, tenant_scope
+from payymo.tenancy.partners import owned_tenant
+
+log = logging.getLogger(__name__)
+
+
+def offboard(*, session: Session, partner_id: str, tenant_id: str) -> TenantOffboarding:
+    """Offboard one of the partner's tenants (idempotent: a second call answers the record)."""
+    tenant = owned_tenant(session, partner_id, tenant_id)
+    if tenant.status == "offboarded":
+        return session.scalars(
+            select(TenantOffboarding).where(TenantOffboarding.tenant_id == tenant.id)
+        ).one()
+    now = utcnow()
+    retention = dt.timedelta(days=runtime.settings().offboard_retention_days)
+    unrevoked: list[str] = []
+    with tenant_scope(tenant.id):
+        session.execute(update(ApiKey).where(ApiKey.revoked_at.is_(None)).values(revoked_at=now))
+        live = session.scalars(
+            select(BankConnection.id).where(BankConnection.status != "revoked")
+        ).all()
+        for connection_id in live:
+            try:
+                with session.begin_nested():
+                    connections.revoke(session=session, connection_id=connection_id)
+            except PayymoError:
+                unrevoked.append(connection_id)
+                _stop_locally(session, connection_id, now)
+    tenant.status = "offboarded"
+    tenant.updated_at = now
+    record = TenantOffboarding(
+        tenant_id=tenant.id,
+        partner_id=partner_id,
+        tenant_name=tenant.name,
+        offboarded_at=now,
+        purge_after=now + retention,
+        unrevoked_connections=unrevoked,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def _stop_locally(session: Session, connection_id: str, now: dt.datetime) -> None:
+    """The provider would not withdraw the consent: stop using it here all the same."""
+    conn = session.get_one(BankConnection, connection_id)
+    conn.status = "revoked"
+    conn.revoked_at = now
+    conn.next_sync_at = None
+    conn.link = None
+    log.warning(
+        "bank consent not withdrawn at the provider on offboarding",
+        extra={"connection_id": connection_id, "tenant_id": conn.tenant_id},
+    )
+
+
+def purge_due(*, session: Session, now: dt.datetime | None = None) -> int:
+    """Delete offboarded tenants whose retention has passed; answers how many (commits each)."""
+    now = now or utcnow()
+    due = session.scalars(
+        select(TenantOffboarding).where(
+            TenantOffboarding.purged_at.is_(None), TenantOffboarding.purge_after <= now
+        )
+    ).all()
+    for record in due:
+        with tenant_scope(record.tenant_id):
+            record.counts = {
+                "invoices": session.scalar(select(func.count(Invoice.id))),
+                "transactions": session.scalar(select(func.count(Transaction.id))),
+            }
+        with system_scope():
+            session.execute(Tenant.__table__.delete().where(Tenant.id == record.tenant_id))
+        record.purged_at = now
+        session.commit()
+        log.info("offboarded tenant purged", extra={"tenant_id": record.tenant_id})
+    return len(due)
