@@ -28,10 +28,10 @@ run: $(STAMP)
 	$(BIN)/payymo demo --url http://127.0.0.1:$(PORT)
 	exec $(BIN)/payymo serve --host 127.0.0.1 --port $(PORT)
 
-# The whole suite on PostgreSQL + Redis, then again on the embedded default (SQLite, no Redis).
+# The whole suite on PostgreSQL + Redis and on the embedded default (SQLite, no Redis),
+# side by side; each run's output is shown when both are done.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
-	PAYYMO_TEST_EMBEDDED=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	.ci/suites $(BIN)/python $(PYTEST_ARGS)
 
 # schemathesis's CLI against a served embedded app: every operation, the suite's four
 # checks, FUZZ_MAX_EXAMPLES (default 100) per operation, FUZZ_SEED (default 1).
