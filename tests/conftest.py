@@ -21,8 +21,10 @@ from payymo import create_app, db, migrate
 from payymo.config import DEFAULT_PLAN_RATE_LIMITS, Settings
 from payymo.services import api_keys as key_service
 from payymo.services import tenants as tenant_service
+from payymo.services.partners.accounts import create_partner
 from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient, TenantHandle
+from tests.partners import PartnerHandle
 
 EMBEDDED = os.environ.get("PAYYMO_TEST_EMBEDDED") == "1"
 PG_URL = os.environ.get(
@@ -202,3 +204,21 @@ def api(app, tenant) -> ApiClient:
 @pytest.fixture
 def other_api(app, other_tenant) -> ApiClient:
     return ApiClient(app.test_client(), other_tenant.secret)
+
+
+@pytest.fixture
+def make_partner(app, connection):
+    """Create a partner with a read and write key; answers a handle with its client."""
+
+    def factory(name: str) -> PartnerHandle:
+        partner, secret = create_partner(session=db.session, name=name)
+        db.session.commit()
+        return PartnerHandle(partner.id, ApiClient(app.test_client(), secret))
+
+    return factory
+
+
+@pytest.fixture
+def partner_api(make_partner) -> ApiClient:
+    """A partner's API client (the partner API's own routes need a partner key)."""
+    return make_partner("Partner Ltd").api

@@ -10,6 +10,8 @@ BODY_LIMIT = 256 * 1024
 BATCH_BODY_LIMIT = 1024 * 1024
 BATCH_SUFFIXES = ("/batch", "/import")
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+# The portal's pages post HTML forms; everything else takes JSON.
+FORM_PATHS = ("/portal/",)
 
 
 def body_limit(path: str) -> int:
@@ -18,7 +20,8 @@ def body_limit(path: str) -> int:
 
 
 def check() -> None:
-    """Refuse an oversized body (413) or a non-JSON one on a write (415)."""
+    """Refuse an oversized body (413) or a non-JSON one on a write (415; the portal's forms
+    excepted)."""
     limit = body_limit(request.path)
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
@@ -30,5 +33,7 @@ def check() -> None:
         request.max_content_length = limit + 1
         if len(request.get_data(cache=True)) > limit:
             raise PayloadTooLarge(f"The request body is over {limit // 1024} KB for this endpoint.")
+    if request.path.startswith(FORM_PATHS):
+        return
     if request.method in MUTATING and has_body and request.mimetype != "application/json":
         raise UnsupportedMediaType("Send the body as application/json.", param="Content-Type")

@@ -14,6 +14,7 @@ from payymo.models.idempotency import IdempotencyRecord
 from payymo.models.invoice import Invoice
 from payymo.models.job import Job
 from payymo.models.partner import Partner, PartnerKey, TenantOffboarding
+from payymo.models.portal import PortalLink
 from payymo.models.reconciliation import (
     Allocation,
     Match,
@@ -50,6 +51,7 @@ __all__ = [
     "PartnerKey",
     "PayerMemory",
     "PayoutAllocation",
+    "PortalLink",
     "ProviderAccount",
     "ProviderCredential",
     "ProviderToken",

@@ -6,10 +6,7 @@ import time
 
 import pytest
 
-from payymo import db, runtime
-from payymo.services.partners.accounts import create_partner
-from tests.helpers import ApiClient
-from tests.partners import PartnerHandle
+from payymo import runtime
 
 TINY = 3
 WINDOW = 3600
@@ -44,21 +41,3 @@ def tiny_plan(settings):
         yield install
     finally:
         runtime.configure(settings)
-
-
-@pytest.fixture
-def make_partner(app, connection):
-    """Create a partner with a read and write key; answers a handle with its client."""
-
-    def factory(name: str) -> PartnerHandle:
-        partner, secret = create_partner(session=db.session, name=name)
-        db.session.commit()
-        return PartnerHandle(partner.id, ApiClient(app.test_client(), secret))
-
-    return factory
-
-
-@pytest.fixture
-def partner_api(make_partner) -> ApiClient:
-    """A partner's API client (the partner API's own routes need a partner key)."""
-    return make_partner("Partner Ltd").api

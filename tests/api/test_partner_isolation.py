@@ -121,10 +121,10 @@ def test_the_partner_routes_answer_404_for_another_partners_tenants(spec, partne
             continue
         for alpha_tenant in partners["alpha_tenants"]:
             url = path.replace("{tenant_id}", alpha_tenant)
-            body = {"status": "suspended"} if method == "patch" else None
+            body = {"patch": {"status": "suspended"}, "post": {}}.get(method)
             response = (
                 beta.request(method.upper(), url, json=body)
-                if body
+                if body is not None
                 else beta.request(method.upper(), url)
             )
             if response.status_code != 404:

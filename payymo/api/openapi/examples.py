@@ -660,6 +660,13 @@ RESPONSES: dict[str, dict[int, object]] = {
             unrevoked_connections=[],
         )
     },
+    f"POST {_V1}/partner/tenants/{{tenant_id}}/portal_sessions": {
+        201: {
+            "object": "portal_session",
+            "url": "https://api.payymo.example/portal/sign-in/q3Xv9b…(one-time token)",
+            "expires_at": _LATER,
+        }
+    },
     f"GET {_V1}/partner/branding": {200: BRANDING},
     f"PUT {_V1}/partner/branding": {200: BRANDING},
     "POST /webhooks/stripe/{tenant_id}": {200: {"duplicate": False}},
@@ -798,6 +805,10 @@ REQUESTS: dict[str, dict] = {
     },
     f"PATCH {_V1}/partner/tenants/{{tenant_id}}": {"status": "suspended"},
     f"PUT {_V1}/partner/branding": {k: v for k, v in BRANDING.items() if k != "object"},
+    f"POST {_V1}/partner/tenants/{{tenant_id}}/portal_sessions": {
+        "return_url": "https://app.ledgerly.example/clients/42",
+        "expires_in": 900,
+    },
     f"POST {_V1}/events/{{event_id}}/redeliver": {"endpoint_id": ENDPOINT_ID},
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, url_for
 from flask.views import MethodView
 
 from payymo import db
@@ -12,11 +12,13 @@ from payymo.api.partner.schemas import (
     PartnerTenantList,
     PartnerTenantListArgs,
     PartnerTenantOut,
+    PortalSessionIn,
+    PortalSessionOut,
     ProvisionedTenantOut,
     TenantProvision,
     TenantStatusChange,
 )
-from payymo.services.partners import offboarding
+from payymo.services.partners import offboarding, portal_links
 from payymo.services.partners import tenants as service
 
 blp = Blueprint(
@@ -45,6 +47,19 @@ class PartnerTenants(MethodView):
             session=db.session, partner_id=g.partner.id, **body
         )
         return {"tenant": service.PartnerTenant(tenant), "api_key": secret}
+
+
+@blp.route("/<string:tenant_id>/portal_sessions")
+class PortalSessions(MethodView):
+    @blp.arguments(PortalSessionIn)
+    @blp.response(201, PortalSessionOut)
+    def post(self, body, tenant_id):
+        """A one-time sign-in link to the portal for a person of this tenant."""
+        link, token = portal_links.create_link(
+            session=db.session, partner_id=g.partner.id, tenant_id=tenant_id, **body
+        )
+        url = url_for("portal.sign_in", token=token, _external=True)
+        return {"url": url, "expires_at": link.expires_at}
 
 
 @blp.route("/<string:tenant_id>")

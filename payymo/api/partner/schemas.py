@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from urllib.parse import urlsplit
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from payymo.api.common import ListArgs, StrictSchema, list_schema
 from payymo.api.fields import CurrencyCode
@@ -17,6 +19,34 @@ class TenantProvision(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     currency = CurrencyCode(required=True, metadata={"description": "The default currency"})
     settings = fields.Nested(TenantSettingsIn)
+
+
+def _return_url(value: str) -> None:
+    parts = urlsplit(value)
+    local = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1")
+    if not (parts.scheme == "https" or local) or not parts.hostname:
+        raise ValidationError("Give an https:// URL (http only for localhost).")
+
+
+class PortalSessionIn(StrictSchema):
+    """A sign-in link for a person of the tenant."""
+
+    return_url = fields.String(
+        validate=validate.And(validate.Length(max=2000), _return_url),
+        metadata={"description": "Where the portal's back link goes (the partner's app)"},
+    )
+    expires_in = fields.Integer(
+        validate=validate.Range(min=60, max=86_400),
+        metadata={"description": "Seconds the link may be opened in (default 900)"},
+    )
+
+
+class PortalSessionOut(Schema):
+    """The link to give the person: it signs the browser in once, before it expires."""
+
+    object = fields.Constant("portal_session")
+    url = fields.String()
+    expires_at = fields.DateTime()
 
 
 class TenantStatusChange(StrictSchema):
