@@ -59,9 +59,10 @@ def sweep_jobs(session: Session, now: dt.datetime | None = None) -> dict:
         log.info("jobs swept", extra={"counts": dict(counts)})
         for outcome, count in schedule_bank_syncs(session, now).items():
             counts[f"bank_{outcome}"] += count
-        purged = offboarding.purge_due(session=session, now=now)
-        if purged:
-            counts["tenants_purged"] += purged
+        for record_id in offboarding.due_for_purge(session=session, now=now):
+            if offboarding.purge(session=session, record_id=record_id, now=now):
+                counts["tenants_purged"] += 1
+            session.commit()
     return dict(counts)
 
 

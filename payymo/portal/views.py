@@ -19,6 +19,7 @@ from payymo import db, tenancy
 from payymo.db import utcnow
 from payymo.errors import PayymoError
 from payymo.models import BankConnection, Tenant
+from payymo.portal import audit
 from payymo.services.banking import connections
 from payymo.services.partners import branding, portal_links
 
@@ -55,6 +56,7 @@ def sign_in(token: str):
         ends_at=(utcnow() + portal_links.SESSION_LIFETIME).isoformat(),
         csrf=secrets.token_urlsafe(32),
         return_url=link.return_url,
+        link_id=link.id,
     )
     return redirect(url_for("portal.home"))
 
@@ -117,7 +119,15 @@ def reconnect(connection_id: str):
         db.session.rollback()
         if exc.status == 404:
             abort(404)
+        audit.record(
+            resource_type="bank_connection",
+            resource_id=connection_id,
+            status_code=exc.status,
+            error_code=exc.code,
+        )
+        db.session.commit()
         return _message("Not reconnected", exc.message, exc.status)
+    audit.record(resource_type="bank_connection", resource_id=conn.id, status_code=302)
     db.session.commit()
     return redirect(conn.link)
 

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from payymo.models import BankConnection, Invoice, Tenant, TenantOffboarding
-from payymo.services.partners.offboarding import purge_due
+from payymo.services.partners import offboarding
 from payymo.tenancy import system_scope, tenant_scope
 from tests.banking import connect
 from tests.helpers import ApiClient, invoice_body
@@ -57,10 +57,13 @@ def test_offboarding_ends_access_withdraws_consents_and_purges_after_retention(
     assert patched.status_code == 409
 
     # Kept until the retention ends; then deleted, with a record that it was.
-    assert purge_due(session=session, now=purge_after - dt.timedelta(seconds=1)) == 0
+    early = purge_after - dt.timedelta(seconds=1)
+    assert offboarding.due_for_purge(session=session, now=early) == []
     with tenant_scope(tenant_id):
         assert session.scalar(select(func.count(Invoice.id))) == 1
-    assert purge_due(session=session, now=purge_after) == 1
+    [record_id] = offboarding.due_for_purge(session=session, now=purge_after)
+    assert offboarding.purge(session=session, record_id=record_id, now=purge_after)
+    assert not offboarding.purge(session=session, record_id=record_id, now=purge_after)
     with system_scope():
         assert session.get(Tenant, tenant_id) is None
         with tenant_scope(tenant_id):

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from payymo.models import BankConnection, PortalLink
+from payymo.models import AuditLog, BankConnection, PortalLink
 from payymo.tenancy import tenant_scope
 from tests.banking import connect
 
@@ -114,6 +114,14 @@ def test_an_expired_connection_is_reconnected_from_the_portal(shop, session):
     with tenant_scope(shop["tenant_id"]):
         conn = session.get_one(BankConnection, shop["connection_id"])
         assert conn.status == "pending" and sent.headers["Location"] == conn.link
+        [row] = session.scalars(select(AuditLog).where(AuditLog.actor.like("portal:%"))).all()
+        link_id = session.scalars(select(PortalLink.id)).one()
+    assert (row.actor, row.resource_id, row.status_code) == (
+        f"portal:{link_id}",
+        shop["connection_id"],
+        302,
+    )
+    assert row.action == "POST /portal/bank_connections/<connection_id>/reconnect"
 
 
 def test_another_tenants_connection_is_404_from_the_portal(shop, make_partner, app):

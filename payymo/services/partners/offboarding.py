@@ -76,23 +76,39 @@ def _stop_locally(session: Session, connection_id: str, now: dt.datetime) -> Non
     )
 
 
-def purge_due(*, session: Session, now: dt.datetime | None = None) -> int:
-    """Delete offboarded tenants whose retention has passed; answers how many (commits each)."""
-    now = now or utcnow()
-    due = session.scalars(
-        select(TenantOffboarding).where(
-            TenantOffboarding.purged_at.is_(None), TenantOffboarding.purge_after <= now
+def due_for_purge(*, session: Session, now: dt.datetime) -> list[str]:
+    """Ids of the offboarding records whose retention has passed and are not purged yet."""
+    return list(
+        session.scalars(
+            select(TenantOffboarding.id)
+            .where(TenantOffboarding.purged_at.is_(None), TenantOffboarding.purge_after <= now)
+            .order_by(TenantOffboarding.id)
         )
-    ).all()
-    for record in due:
-        with tenant_scope(record.tenant_id):
-            record.counts = {
-                "invoices": session.scalar(select(func.count(Invoice.id))),
-                "transactions": session.scalar(select(func.count(Transaction.id))),
-            }
-        with system_scope():
-            session.execute(Tenant.__table__.delete().where(Tenant.id == record.tenant_id))
-        record.purged_at = now
-        session.commit()
-        log.info("offboarded tenant purged", extra={"tenant_id": record.tenant_id})
-    return len(due)
+    )
+
+
+def purge(*, session: Session, record_id: str, now: dt.datetime) -> bool:
+    """Delete one offboarded tenant's data (its rows cascade) and note it on the record.
+
+    The record is locked and re-checked: two sweeps never purge one tenant twice.
+    Answers whether this call purged it.
+    """
+    record = session.scalars(
+        select(TenantOffboarding)
+        .where(TenantOffboarding.id == record_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if record.purged_at is not None or record.purge_after > now:
+        return False
+    with tenant_scope(record.tenant_id):
+        record.counts = {
+            "invoices": session.scalar(select(func.count(Invoice.id))),
+            "transactions": session.scalar(select(func.count(Transaction.id))),
+        }
+    with system_scope():
+        session.execute(Tenant.__table__.delete().where(Tenant.id == record.tenant_id))
+    record.purged_at = now
+    session.flush()
+    log.info("offboarded tenant purged", extra={"tenant_id": record.tenant_id})
+    return True
