@@ -584,7 +584,13 @@ def keys_create(tenant_id: str, scopes: tuple[str, ...], name: str | None) -> No
 )
 def demo(url: str) -> None:
     """Create the "Demo Ltd" tenant with sample data once; print a new key replacing the last."""
-    from payymo.demo import DEMO_KEY_NAME, DEMO_TENANT, replace_demo_key, seed_demo
+    from payymo.demo import (
+        DEMO_KEY_NAME,
+        DEMO_TENANT,
+        demo_portal_link,
+        replace_demo_key,
+        seed_demo,
+    )
     from payymo.models import Tenant
     from payymo.tenancy import tenant_scope
 
@@ -603,7 +609,18 @@ def demo(url: str) -> None:
             with tenant_scope(tenant.id):
                 _key, secret, replaced = replace_demo_key(session=session)
         tenant_id = tenant.id
-    _emit({"tenant_id": tenant_id, "api_key": secret, "created": created, "replaced": replaced})
+        partner_id, token = demo_portal_link(session=session, tenant=tenant)
+    portal_url = f"{url.rstrip('/')}/portal/sign-in/{token}"
+    _emit(
+        {
+            "tenant_id": tenant_id,
+            "api_key": secret,
+            "created": created,
+            "replaced": replaced,
+            "partner_id": partner_id,
+            "portal_url": portal_url,
+        }
+    )
     if replaced:
         noun = "key" if len(replaced) == 1 else "keys"
         click.echo(
@@ -611,6 +628,8 @@ def demo(url: str) -> None:
         )
     click.echo(
         f"\nDemo tenant {DEMO_TENANT} ({tenant_id}) is ready. Its new API key is shown once.\n"
-        f'Try:  curl -s -H "X-API-Key: {secret}" {url.rstrip("/")}/api/v1/invoices\n',
+        f'Try:  curl -s -H "X-API-Key: {secret}" {url.rstrip("/")}/api/v1/invoices\n'
+        f"Its portal, as the demo partner's customer sees it (one use, 24 hours):\n"
+        f"      {portal_url}\n",
         err=True,
     )

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from payymo.models import ApiKey
+from payymo.models import ApiKey, Partner
 
 DEMO_TENANT = "Demo Ltd"
 DEMO_KEY_NAME = "demo"
@@ -114,3 +114,37 @@ def replace_demo_key(*, session: Session) -> tuple[ApiKey, str, list[str]]:
         api_keys.revoke_key(session=session, key=key)
     key, secret = api_keys.create_key(session=session, name=DEMO_KEY_NAME, capped=False)
     return key, secret, [old.id for old in previous]
+
+
+DEMO_PARTNER = "Demo Partner"
+DEMO_BRANDING = {
+    "name": "Demo Partner",
+    "logo_url": None,
+    "primary_color": "#0b6e4f",
+    "support_email": "support@partner.example",
+    "custom_domain": None,
+}
+
+
+def demo_portal_link(*, session: Session, tenant) -> tuple[str, str]:
+    """The demo partner (made once, owning the demo tenant) and a fresh portal sign-in
+    token for the demo tenant: (partner id, token)."""
+    from payymo.services.partners.accounts import create_partner
+    from payymo.services.partners.portal_links import create_link
+
+    partner = session.scalars(
+        select(Partner).where(Partner.name == DEMO_PARTNER).order_by(Partner.id).limit(1)
+    ).one_or_none()
+    if partner is None:
+        partner, _secret = create_partner(session=session, name=DEMO_PARTNER)
+        partner.branding = dict(DEMO_BRANDING)
+    if tenant.partner_id is None:
+        tenant.partner_id = partner.id
+    session.flush()
+    _link, token = create_link(
+        session=session,
+        partner_id=tenant.partner_id,
+        tenant_id=tenant.id,
+        expires_in=int(dt.timedelta(hours=24).total_seconds()),
+    )
+    return tenant.partner_id, token

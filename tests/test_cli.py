@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -135,12 +136,21 @@ def test_demo_seeds_once_and_replaces_its_key_each_time(app, cli, session):
     assert len(listed.get_json()["data"]) == 12
     with tenant_scope(tenant_id):
         [first_key] = session.scalars(select(ApiKey)).all()
+    # A demo partner owns the demo tenant; its portal link signs a browser in once.
+    assert session.get_one(Tenant, tenant_id).partner_id == first["partner_id"]
+    browser = app.test_client()
+    signed_in = browser.get(urlsplit(first["portal_url"]).path)
+    assert signed_in.status_code == 302, signed_in.get_data(as_text=True)
+    page = browser.get("/portal").get_data(as_text=True)
+    assert "Demo Partner" in page and "Demo Ltd" in page
 
     result = cli("demo")
     again = _json(result)
     assert (again["tenant_id"], again["created"]) == (tenant_id, False)
     assert again["api_key"] != first["api_key"]
     assert again["replaced"] == [first_key.id]
+    assert again["partner_id"] == first["partner_id"]  # one demo partner, a new link
+    assert again["portal_url"] != first["portal_url"]
     assert f"Replaced the previous demo key {first_key.id}" in result.stderr
     assert _demo_counts(session, tenant_id) == (1, 12, 13)
     assert session.scalar(select(func.count()).where(Tenant.name == "Demo Ltd")) == 1
