@@ -12,18 +12,23 @@ import datetime as dt
 import hmac
 import secrets
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from payymo import db, tenancy
+from payymo import db, money, tenancy
 from payymo.db import utcnow
-from payymo.errors import PayymoError
-from payymo.models import BankConnection, Tenant
+from payymo.errors import NotFound, PayymoError
+from payymo.models import BankConnection, Match, Suggestion, Tenant
 from payymo.portal import audit
+from payymo.services import matches, suggestions
+from payymo.services import review as review_service
 from payymo.services.banking import connections
 from payymo.services.partners import branding, portal_links
+from payymo.tenancy import get_or_404
 
 bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
+# Amounts on pages as the API shows them in its *_display strings.
+bp.add_app_template_global(money.to_display, "money")
 
 
 def _page(template: str, status: int = 200, **context):
@@ -118,7 +123,7 @@ def reconnect(connection_id: str):
     except PayymoError as exc:
         db.session.rollback()
         if exc.status == 404:
-            abort(404)
+            raise
         audit.record(
             resource_type="bank_connection",
             resource_id=connection_id,
@@ -130,6 +135,84 @@ def reconnect(connection_id: str):
     audit.record(resource_type="bank_connection", resource_id=conn.id, status_code=302)
     db.session.commit()
     return redirect(conn.link)
+
+
+@bp.get("/review")
+def review():
+    """Credits nothing explains yet, with the engine's suggestions to accept or reject."""
+    return _page(
+        "portal/review.html",
+        tenant=g.tenant,
+        credits=review_service.credits_to_review(session=db.session),
+        csrf=session["csrf"],
+    )
+
+
+def _suggestion_action(suggestion_id: str, decide, done: str):
+    suggestion = get_or_404(db.session, Suggestion, suggestion_id)
+    try:
+        decide(session=db.session, suggestion=suggestion, actor=_actor())
+    except suggestions.SuggestionExpired as exc:
+        # The expiry is part of the answer: kept, as the API keeps it.
+        audit.record(
+            resource_type="suggestion",
+            resource_id=suggestion_id,
+            status_code=exc.status,
+            error_code=exc.code,
+        )
+        db.session.commit()
+        return _message("No longer fits", exc.message, exc.status)
+    audit.record(resource_type="suggestion", resource_id=suggestion_id, status_code=303)
+    db.session.commit()
+    return redirect(url_for("portal.review", done=done), code=303)
+
+
+@bp.post("/suggestions/<suggestion_id>/accept")
+def accept(suggestion_id: str):
+    """Apply a suggestion as a match (re-checked now, as the API does)."""
+    return _suggestion_action(suggestion_id, suggestions.accept_suggestion, "accepted")
+
+
+@bp.post("/suggestions/<suggestion_id>/reject")
+def reject(suggestion_id: str):
+    """Reject a suggestion: the pairs it names are never suggested again."""
+    return _suggestion_action(suggestion_id, suggestions.reject_suggestion, "rejected")
+
+
+@bp.get("/invoices")
+def invoices():
+    """Invoices with their payment status and the payments that settled them."""
+    query = (request.args.get("q") or "").strip()[:100] or None
+    return _page(
+        "portal/invoices.html",
+        tenant=g.tenant,
+        invoices=review_service.invoices_with_payments(session=db.session, query=query),
+        query=query or "",
+        csrf=session["csrf"],
+    )
+
+
+@bp.post("/matches/<match_id>/undo")
+def undo(match_id: str):
+    """Reverse a match: the invoice owes again, the pair is never matched again."""
+    match = get_or_404(db.session, Match, match_id)
+    matches.reverse(session=db.session, match=match, actor=_actor())
+    audit.record(resource_type="match", resource_id=match.id, status_code=303)
+    db.session.commit()
+    return redirect(url_for("portal.invoices"), code=303)
+
+
+def _actor() -> str:
+    return f"portal:{session.get('link_id')}"
+
+
+@bp.errorhandler(PayymoError)
+def _refused(exc: PayymoError):
+    """A domain error on a portal page: the same rules as the API, said on a page."""
+    db.session.rollback()
+    if isinstance(exc, NotFound):
+        return _message("Not found", "There is nothing here.", 404)
+    return _message("That did not work", exc.message, exc.status)
 
 
 @bp.post("/sign-out")
