@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from payymo import db, money, tenancy
 from payymo.db import utcnow
-from payymo.errors import NotFound, PayymoError
-from payymo.models import BankConnection, Match, Suggestion, Tenant
+from payymo.errors import InvalidRequest, NotFound, PayymoError
+from payymo.models import BankConnection, Match, Suggestion, Tenant, Transaction
 from payymo.portal import audit
 from payymo.services import matches, suggestions
 from payymo.services import review as review_service
@@ -177,6 +177,44 @@ def accept(suggestion_id: str):
 def reject(suggestion_id: str):
     """Reject a suggestion: the pairs it names are never suggested again."""
     return _suggestion_action(suggestion_id, suggestions.reject_suggestion, "rejected")
+
+
+@bp.get("/credits/<transaction_id>/match")
+def match_form(transaction_id: str):
+    """Match a credit by hand: find invoices (number, customer or amount), tick them."""
+    credit = get_or_404(db.session, Transaction, transaction_id)
+    query = (request.args.get("q") or "").strip()[:100] or None
+    return _page(
+        "portal/match.html",
+        credit=credit,
+        invoices=review_service.open_invoices(session=db.session, query=query),
+        query=query or "",
+        csrf=session["csrf"],
+    )
+
+
+@bp.post("/credits/<transaction_id>/match")
+def match_by_hand(transaction_id: str):
+    """Allocate the credit to the ticked invoices, each by the amount given for it."""
+    lines = [
+        {"invoice_id": invoice_id, "amount": _minor_units(request.form.get(f"amount_{invoice_id}"))}
+        for invoice_id in request.form.getlist("invoice_id")[:50]
+    ]
+    if not lines:
+        return _message("Nothing ticked", "Tick at least one invoice to match.", 400)
+    match = matches.create_manual_match(
+        session=db.session, transaction_id=transaction_id, lines=lines, actor=_actor()
+    )
+    audit.record(resource_type="match", resource_id=match.id, status_code=303)
+    db.session.commit()
+    return redirect(url_for("portal.review", done="matched"), code=303)
+
+
+def _minor_units(value: str | None) -> int:
+    """A whole number of minor units from a form field (the API's own rules check the rest)."""
+    if not value or not value.strip().isdigit():
+        raise InvalidRequest("Give each ticked invoice an amount in minor units (e.g. 12300).")
+    return int(value.strip())
 
 
 @bp.get("/invoices")

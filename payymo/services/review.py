@@ -75,3 +75,22 @@ def invoices_with_payments(
         ):
             found[line.invoice_id].lines.append(line)
     return list(found.values())
+
+
+def open_invoices(
+    *, session: Session, query: str | None = None, limit: int = PAGE
+) -> list[Invoice]:
+    """Invoices still owing, newest first; ``query`` is part of the number or the customer,
+    or an amount in minor units."""
+    stmt = (
+        select(Invoice)
+        .where(Invoice.status.in_(("open", "partially_paid")))
+        .order_by(Invoice.id.desc())
+        .limit(limit)
+    )
+    if query:
+        found = [contains(Invoice.number, query), contains(Invoice.customer_name, query)]
+        if query.isdigit():
+            found.append(Invoice.amount_due == int(query))
+        stmt = stmt.where(or_(*found))
+    return list(session.scalars(stmt))

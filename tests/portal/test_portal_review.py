@@ -100,3 +100,39 @@ def test_another_tenants_ids_are_not_found_from_the_portal(desk, make_partner, s
         assert answer.status_code == 404 and "Not found" in answer.get_data(as_text=True)
     with tenant_scope(far.json["tenant"]["id"]):
         assert session.get_one(Suggestion, theirs).status == "open"
+
+
+def test_a_credit_is_matched_by_hand_to_two_invoices(desk, session):
+    seed = Seed(session, desk["tenant_id"])
+    small = seed.invoice("ERP-3", number="INV-3001", customer_name="Initech BV", amount_due=4_300)
+    page = desk["browser"].get("/portal/review").get_data(as_text=True)
+    form_url = f"/portal/credits/{desk['credit']}/match"
+    assert form_url in page
+    found = desk["browser"].get(f"{form_url}?q=initech").get_data(as_text=True)
+    assert "INV-1042" in found and "INV-3001" in found and "INV-2077" not in found
+    by_amount = desk["browser"].get(f"{form_url}?q=4300").get_data(as_text=True)
+    assert "INV-3001" in by_amount and "INV-1042" not in by_amount
+    sent = desk["browser"].post(
+        form_url,
+        data={
+            "csrf_token": _csrf(found),
+            "invoice_id": [desk["first"], small],
+            f"amount_{desk['first']}": "8000",
+            f"amount_{small}": "4300",
+        },
+    )
+    assert sent.status_code == 303, sent.get_data(as_text=True)
+    with tenant_scope(desk["tenant_id"]):
+        session.expire_all()
+        assert session.get_one(Invoice, small).status == "paid"
+        assert session.get_one(Invoice, desk["first"]).amount_paid == 8_000
+        assert session.get_one(Transaction, desk["credit"]).match_status == "matched"
+    not_a_number = desk["browser"].post(
+        form_url,
+        data={
+            "csrf_token": _csrf(found),
+            "invoice_id": [desk["first"]],
+            f"amount_{desk['first']}": "x",
+        },
+    )
+    assert not_a_number.status_code == 400 and "minor units" in not_a_number.get_data(as_text=True)
