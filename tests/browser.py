@@ -13,7 +13,8 @@ import json
 import os
 import signal
 import subprocess
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,3 +107,42 @@ def _page_requests(netlog: Path, origin: str) -> list[str]:
         if params.get("initiator") == origin or params.get("request_type") == "main frame":
             urls.append(params["url"])
     return urls
+
+
+CHROMEDRIVER = "/usr/bin/chromedriver"
+DRIVER_MISSING = "install Debian's chromium-driver: apt-get install chromium-driver"
+
+
+@contextmanager
+def driven(workdir: Path) -> Iterator:
+    """A Selenium-driven headless Chromium (Debian's, with chromium-driver): a person's
+    browser that clicks and types; every host but 127.0.0.1 is unresolvable."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary = chromium()
+    if not os.access(CHROMEDRIVER, os.X_OK):
+        if os.environ.get("PAYYMO_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"PAYYMO_REQUIRE_BROWSER=1 but {CHROMEDRIVER} is missing: {DRIVER_MISSING}")
+        pytest.skip(DRIVER_MISSING)
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--window-size=1200,900",
+        f"--user-data-dir={workdir / 'profile'}",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ):
+        options.add_argument(flag)
+    service = Service(executable_path=CHROMEDRIVER, log_output=str(workdir / "chromedriver.log"))
+    browser = webdriver.Chrome(options=options, service=service)
+    browser.set_page_load_timeout(30)
+    try:
+        yield browser
+    finally:
+        browser.quit()
