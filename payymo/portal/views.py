@@ -24,6 +24,9 @@ from payymo.services import matches, suggestions
 from payymo.services import review as review_service
 from payymo.services.banking import connections
 from payymo.services.partners import branding, portal_links
+from payymo.services.stripe import payments as stripe_payments
+from payymo.services.webhooks import deliveries as webhook_deliveries
+from payymo.services.webhooks import endpoints as webhook_endpoints
 from payymo.tenancy import get_or_404
 
 bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
@@ -251,6 +254,37 @@ def _refused(exc: PayymoError):
     if isinstance(exc, NotFound):
         return _message("Not found", "There is nothing here.", 404)
     return _message("That did not work", exc.message, exc.status)
+
+
+@bp.get("/payouts")
+def payouts():
+    """Stripe payouts: what reached the bank, what it was made of, which bank line it is."""
+    page = stripe_payments.list_payouts(session=db.session, filters={}, page={"limit": 50})
+    return _page("portal/payouts.html", payouts=page.data, csrf=session["csrf"])
+
+
+@bp.get("/webhooks")
+def webhooks():
+    """Webhook endpoints with their latest deliveries, and a test event button."""
+    listed = webhook_endpoints.list_endpoints(session=db.session, page={"limit": 50}).data
+    recent = {
+        endpoint.id: webhook_deliveries.list_deliveries(
+            session=db.session, endpoint_id=endpoint.id, filters={}, page={"limit": 5}
+        ).data
+        for endpoint in listed
+    }
+    return _page("portal/webhooks.html", endpoints=listed, deliveries=recent, csrf=session["csrf"])
+
+
+@bp.post("/webhooks/<endpoint_id>/test")
+def send_test_event(endpoint_id: str):
+    """Send the endpoint a ``webhook.test`` event now."""
+    delivery = webhook_endpoints.send_test(
+        session=db.session, endpoint_id=endpoint_id, now=utcnow()
+    )
+    audit.record(resource_type="webhook_delivery", resource_id=delivery.id, status_code=303)
+    db.session.commit()
+    return redirect(url_for("portal.webhooks", sent=endpoint_id), code=303)
 
 
 @bp.post("/sign-out")
