@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+import requests
 from sqlalchemy import delete, select
 
 from payymo.models import Partner, Tenant
@@ -38,11 +39,17 @@ def test_the_partner_quick_start_runs_as_written(demo_server, sessions):
             timeout=120,
         )
         assert done.returncode == 0, done.stderr + demo_server["log"].read_text()[-3000:]
-        status, shown = done.stdout.split("\n", 1)
+        status, rest = done.stdout.split("\n", 1)
+        shown, link = rest.rstrip("\n").rsplit("\n", 1)
         assert json.loads(status) == "open"
         tenant = json.loads(shown)
         assert (tenant["name"], tenant["status"]) == ("Corner Shop Ltd", "active")
         assert tenant["usage"]["month_transaction_count"] == 0
+        # The printed link signs a browser in to the tenant's portal, once.
+        portal = requests.Session()
+        opened = portal.get(link, timeout=10)
+        assert opened.status_code == 200 and "Corner Shop Ltd" in opened.text
+        assert requests.get(link, timeout=10).status_code == 400
     finally:
         with sessions() as session:
             partners = session.scalars(select(Partner.id).where(Partner.name == "Ledgerly")).all()
