@@ -22,7 +22,7 @@ from payymo.models import BankConnection, Match, Suggestion, Tenant, Transaction
 from payymo.portal import audit
 from payymo.services import matches, suggestions
 from payymo.services import review as review_service
-from payymo.services.banking import connections
+from payymo.services.banking import connections, institutions
 from payymo.services.partners import branding, portal_links
 from payymo.services.stripe import payments as stripe_payments
 from payymo.services.webhooks import deliveries as webhook_deliveries
@@ -135,6 +135,48 @@ def reconnect(connection_id: str):
         )
         db.session.commit()
         return _message("Not reconnected", exc.message, exc.status)
+    audit.record(resource_type="bank_connection", resource_id=conn.id, status_code=302)
+    db.session.commit()
+    return redirect(conn.link)
+
+
+COUNTRIES = {
+    "GB": "United Kingdom",
+    "IE": "Ireland",
+    "DE": "Germany",
+    "FR": "France",
+    "NL": "Netherlands",
+    "ES": "Spain",
+    "IT": "Italy",
+}
+
+
+@bp.get("/connect")
+def connect_form():
+    """Pick a bank to connect (by country): the consent then happens at the bank."""
+    country = (request.args.get("country") or "GB").upper()
+    if country not in COUNTRIES:
+        country = "GB"
+    banks = institutions.list_institutions(session=db.session, country=country)
+    return _page(
+        "portal/connect.html",
+        countries=COUNTRIES,
+        country=country,
+        banks=banks,
+        csrf=session["csrf"],
+    )
+
+
+@bp.post("/connect")
+def connect_bank():
+    """Start a consent at the chosen bank; the bank sends the person back to the portal."""
+    conn = connections.create_connection(
+        session=db.session,
+        institution_id=(request.form.get("institution_id") or "")[:100],
+        redirect_url=url_for("portal.home", _external=True),
+        callback_url=url_for("bank_connections.BankConnectionCallback", _external=True),
+    )
+    db.session.flush()
     audit.record(resource_type="bank_connection", resource_id=conn.id, status_code=302)
     db.session.commit()
     return redirect(conn.link)

@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from payymo.models import StripePayout, WebhookDelivery
+from payymo.models import BankConnection, StripePayout, WebhookDelivery
 from payymo.tenancy import tenant_scope
+from tests.banking import SANDBOX, walk
 
 
 @pytest.fixture
@@ -87,3 +88,29 @@ def test_the_session_ends_after_its_time(signed_in):
     ended = browser.get("/portal")
     assert ended.status_code == 401 and "Your session has ended" in ended.get_data(as_text=True)
     assert browser.get("/portal/invoices").status_code == 401  # and it stays ended
+
+
+def test_a_bank_is_connected_from_the_portal_and_the_person_comes_back_to_it(signed_in, session):
+    browser = signed_in["browser"]
+    form = browser.get("/portal/connect?country=GB").get_data(as_text=True)
+    assert "Sandbox Finance" in form and "Monzo" in form
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    started = browser.post("/portal/connect", data={"csrf_token": csrf, "institution_id": SANDBOX})
+    assert started.status_code == 302
+    back = walk(started.headers["Location"])  # the consent at the fake bank
+    landed = callback_in(browser, back)
+    assert landed.status_code == 302 and urlsplit(landed.headers["Location"]).path == "/portal"
+    page = browser.get("/portal").get_data(as_text=True)
+    assert "Sandbox Finance" in page and "linked" in page
+    with tenant_scope(signed_in["tenant_id"]):
+        [status] = session.scalars(select(BankConnection.status)).all()
+    assert status == "linked"
+    unknown = browser.post("/portal/connect", data={"csrf_token": csrf, "institution_id": "NOPE"})
+    assert unknown.status_code == 400
+    assert "Unknown institution" in unknown.get_data(as_text=True)
+
+
+def callback_in(browser, url: str):
+    """Payymo's callback, opened in the same browser (no API key: the bank sent it)."""
+    parts = urlsplit(url)
+    return browser.get(f"{parts.path}?{parts.query}")
