@@ -1,9 +1,12 @@
-"""/portal: sign in with a one-time link, then see and fix the tenant's bank connections.
+"""/portal: a person of a partner's tenant signs in with a one-time link, then reviews.
+
+Pages: bank connections (connect, reconnect), credits to review (accept, reject, match
+by hand), invoices (undo), Stripe payouts, webhooks (send a test event).
 
 The browser session is Flask's signed cookie (HttpOnly, SameSite=Lax, Secure in
 production) holding the tenant, the partner, when it ends and a CSRF token every form
 sends back. Each request enters the tenant's scope as an API request does, and every
-action goes through the same services as the API.
+action goes through the same services as the API and is audited.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def _enter():
         session.clear()
         return _message("Signed out", "Your session has ended. Ask for a new sign-in link.", 401)
     if request.method == "POST" and not hmac.compare_digest(
-        request.form.get("csrf_token", ""), session.get("csrf", "")
+        request.form.get("csrf_token", "").encode(), session.get("csrf", "").encode()
     ):
         return _message("Form expired", "That form could not be checked. Reload and retry.", 400)
     g.portal_tokens = tenancy.enter(session["tenant_id"])
@@ -93,6 +96,27 @@ def _enter():
     g.brand = branding.get_branding(session=db.session, partner_id=session["partner_id"])
     g.tenant = tenant
     return None
+
+
+# No scripts at all; styles inline; logos from https; never framed; no caching of pages
+# that show a tenant's money; the sign-in token never leaves in a Referer.
+_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self' https:; style-src 'unsafe-inline'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@bp.after_request
+def _protect(response):
+    for name, value in _HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 @bp.teardown_request

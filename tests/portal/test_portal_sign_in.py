@@ -70,6 +70,10 @@ def test_a_link_signs_the_browser_in_once_with_a_locked_down_cookie(shop):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/portal" in cookie
     page = shop["browser"].get("/portal")
     assert page.status_code == 200
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "script-src" not in page.headers["Content-Security-Policy"]  # none at all
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
     html = page.get_data(as_text=True)
     assert "Ledgerly Pay" in html and BRANDING["logo_url"] in html and "#1a73e8" in html
     assert "Corner Shop Ltd" in html and "linked" in html
@@ -96,6 +100,8 @@ def test_forms_need_the_sessions_csrf_token(shop):
     assert refused.status_code == 400 and "Form expired" in refused.get_data(as_text=True)
     wrong = shop["browser"].post(url, data={"csrf_token": "guess"})
     assert wrong.status_code == 400
+    odd = shop["browser"].post(url, data={"csrf_token": "é—not ascii"})
+    assert odd.status_code == 400
 
 
 def test_an_expired_connection_is_reconnected_from_the_portal(shop, session):
