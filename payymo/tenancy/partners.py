@@ -16,15 +16,26 @@ def owned_tenants(partner_id: str) -> Select:
 
 
 def owned_tenant(
-    session: Session, partner_id: str, tenant_id: str, *, param: str | None = "tenant_id"
+    session: Session,
+    partner_id: str,
+    tenant_id: str,
+    *,
+    param: str | None = "tenant_id",
+    for_update: bool = False,
 ) -> Tenant:
-    """One of the partner's tenants, or ``NotFound`` (logged when another partner owns it)."""
+    """One of the partner's tenants, or ``NotFound`` (logged when another partner owns it).
+
+    ``for_update`` re-reads it under a row lock, for a change of its status.
+    """
     missing = NotFound(
         f"No such tenant: '{str(tenant_id)[:64]}'", param=param, code="resource_missing"
     )
     if not isinstance(tenant_id, str) or not _PUBLIC_ID.fullmatch(tenant_id):
         raise missing
-    tenant = session.scalars(owned_tenants(partner_id).where(Tenant.id == tenant_id)).one_or_none()
+    stmt = owned_tenants(partner_id).where(Tenant.id == tenant_id)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    tenant = session.scalars(stmt).one_or_none()
     if tenant is not None:
         return tenant
     if session.scalars(select(Tenant.id).where(Tenant.id == tenant_id)).one_or_none():

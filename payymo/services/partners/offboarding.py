@@ -27,8 +27,12 @@ log = logging.getLogger(__name__)
 
 
 def offboard(*, session: Session, partner_id: str, tenant_id: str) -> TenantOffboarding:
-    """Offboard one of the partner's tenants (idempotent: a second call answers the record)."""
-    tenant = owned_tenant(session, partner_id, tenant_id)
+    """Offboard one of the partner's tenants (idempotent: a second call answers the record).
+
+    The tenant's row is locked first: two offboardings (or a suspension) racing for it
+    run one after the other, and the second sees the first's outcome.
+    """
+    tenant = owned_tenant(session, partner_id, tenant_id, for_update=True)
     if tenant.status == "offboarded":
         return session.scalars(
             select(TenantOffboarding).where(TenantOffboarding.tenant_id == tenant.id)

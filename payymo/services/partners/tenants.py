@@ -76,7 +76,7 @@ def get_tenant(*, session: Session, partner_id: str, tenant_id: str) -> PartnerT
 
 def set_status(*, session: Session, partner_id: str, tenant_id: str, status: str) -> Tenant:
     """Suspend (its keys answer 403, its syncs and runs stop) or reactivate a tenant."""
-    tenant = owned_tenant(session, partner_id, tenant_id)
+    tenant = owned_tenant(session, partner_id, tenant_id, for_update=True)
     if tenant.status not in STATUSES:
         raise Conflict(f"The tenant is {tenant.status}.", code="tenant_not_changeable")
     if tenant.status != status:
