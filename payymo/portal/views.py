@@ -38,7 +38,9 @@ bp.add_app_template_global(money.to_display, "money")
 
 
 def _page(template: str, status: int = 200, **context):
-    return render_template(template, brand=g.get("brand"), **context), status
+    # The partner's app, when its sign-in link named one (checked https when it was made).
+    back = session.get("return_url") if g.get("brand") else None
+    return render_template(template, brand=g.get("brand"), back_url=back, **context), status
 
 
 def _message(title: str, text: str, status: int):
@@ -194,12 +196,18 @@ def connect_form():
 @bp.post("/connect")
 def connect_bank():
     """Start a consent at the chosen bank; the bank sends the person back to the portal."""
-    conn = connections.create_connection(
-        session=db.session,
-        institution_id=(request.form.get("institution_id") or "")[:100],
-        redirect_url=url_for("portal.home", _external=True),
-        callback_url=url_for("bank_connections.BankConnectionCallback", _external=True),
-    )
+    try:
+        conn = connections.create_connection(
+            session=db.session,
+            institution_id=(request.form.get("institution_id") or "")[:100],
+            redirect_url=url_for("portal.home", _external=True),
+            callback_url=url_for("bank_connections.BankConnectionCallback", _external=True),
+        )
+    except InvalidRequest as exc:
+        if exc.code != "unknown_institution":
+            raise
+        db.session.rollback()
+        return _message("Bank not available", "Pick a bank from the list and try again.", 400)
     db.session.flush()
     audit.record(resource_type="bank_connection", resource_id=conn.id, status_code=302)
     db.session.commit()

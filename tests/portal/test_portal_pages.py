@@ -107,7 +107,7 @@ def test_a_bank_is_connected_from_the_portal_and_the_person_comes_back_to_it(sig
     assert status == "linked"
     unknown = browser.post("/portal/connect", data={"csrf_token": csrf, "institution_id": "NOPE"})
     assert unknown.status_code == 400
-    assert "Unknown institution" in unknown.get_data(as_text=True)
+    assert "Pick a bank from the list" in unknown.get_data(as_text=True)
 
 
 def callback_in(browser, url: str):

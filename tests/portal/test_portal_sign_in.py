@@ -142,6 +142,13 @@ def test_another_tenants_connection_is_404_from_the_portal(shop, make_partner, a
     assert answer.status_code == 404
 
 
+def test_a_links_return_url_is_the_pages_way_back(shop):
+    link = _link(shop, return_url="https://app.ledgerly.example/clients/42")
+    assert _open(shop, link["url"]).status_code == 302
+    page = shop["browser"].get("/portal").get_data(as_text=True)
+    assert '<a href="https://app.ledgerly.example/clients/42">Back to Ledgerly Pay</a>' in page
+
+
 def test_links_are_only_for_the_partners_own_active_tenants(shop, make_partner):
     other = make_partner("Other")
     url = f"partner/tenants/{shop['tenant_id']}/portal_sessions"
