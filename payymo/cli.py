@@ -547,6 +547,33 @@ def partners_create(name: str) -> None:
     _emit({"partner_id": partner_id, "api_key": secret})
 
 
+@partners.command("list")
+def partners_list() -> None:
+    """Print every partner as a JSON array, with how many tenants each owns."""
+    from sqlalchemy import func
+
+    from payymo.models import Partner, Tenant
+
+    _settings()
+    with _unit_of_work() as session:
+        owned = dict(
+            session.execute(
+                select(Tenant.partner_id, func.count(Tenant.id)).group_by(Tenant.partner_id)
+            ).all()
+        )
+        rows = [
+            {
+                "id": p.id,
+                "name": p.name,
+                "status": p.status,
+                "tenant_count": owned.get(p.id, 0),
+                "created_at": p.created_at.isoformat(),
+            }
+            for p in session.scalars(select(Partner).order_by(Partner.id))
+        ]
+    _emit(rows)
+
+
 @main.group()
 def keys() -> None:
     """API keys."""

@@ -73,6 +73,15 @@ def test_partners_create_prints_only_its_id_and_a_working_partner_key(app, cli, 
     assert (blank.exit_code, blank.stdout) == (2, "")
 
 
+def test_partners_list_shows_each_partner_and_its_tenant_count(app, cli):
+    made = _json(cli("partners", "create", "--name", "Listed Partner"))
+    partner = ApiClient(app.test_client(), made["api_key"])
+    for name in ("One Ltd", "Two Ltd"):
+        partner.post("partner/tenants", json={"name": name, "currency": "EUR"})
+    [row] = [p for p in _json(cli("partners", "list")) if p["id"] == made["partner_id"]]
+    assert (row["name"], row["status"], row["tenant_count"]) == ("Listed Partner", "active", 2)
+
+
 def test_tenants_list_is_a_json_array_of_every_tenant(cli):
     first = _json(cli("tenants", "create", "--name", "Alpha"))["tenant_id"]
     second = _json(cli("tenants", "create", "--name", "Beta", "--plan", "scale"))["tenant_id"]
