@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
@@ -199,47 +200,25 @@ def authenticate(
     return key, tenant
 
 
-def touch_partner_last_used(session: Session, key: PartnerKey, *, now: dt.datetime) -> None:
-    """``touch_last_used`` for a partner's key (its own table, outside any tenant)."""
-    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
-        return
-    stale = or_(
-        PartnerKey.last_used_at.is_(None), PartnerKey.last_used_at < now - LAST_USED_RESOLUTION
-    )
-    free = (
-        select(PartnerKey.id)
-        .where(PartnerKey.id == key.id, stale)
-        .with_for_update(skip_locked=True)
-    )
-    try:
-        session.execute(
-            update(PartnerKey)
-            .where(PartnerKey.id.in_(free))
-            .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        session.commit()
-    except DBAPIError as exc:  # bookkeeping only: never fails the request it follows
-        session.rollback()
-        log.warning("last_used_at not recorded", extra={"error": type(exc.orig).__name__})
-
-
-def touch_last_used(session: Session, key: ApiKey, *, now: dt.datetime) -> None:
+def touch_last_used(session: Session, key: ApiKey | PartnerKey, *, now: dt.datetime) -> None:
     """Record use at most once a minute, in a transaction of its own that never waits.
 
     Called after the request's own transaction has ended: the row is locked only for
     this one statement, and a row another request is touching right now is skipped
     (``SKIP LOCKED``) rather than waited for, so requests on one key never queue here.
+    A tenant's key is written in its tenant's scope; a partner's key belongs to none.
     """
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
         return
-    stale = or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION)
-    free = select(ApiKey.id).where(ApiKey.id == key.id, stale).with_for_update(skip_locked=True)
+    model = type(key)
+    stale = or_(model.last_used_at.is_(None), model.last_used_at < now - LAST_USED_RESOLUTION)
+    free = select(model.id).where(model.id == key.id, stale).with_for_update(skip_locked=True)
+    scope = tenant_scope(key.tenant_id) if isinstance(key, ApiKey) else nullcontext()
     try:
-        with tenant_scope(key.tenant_id):
+        with scope:
             session.execute(
-                update(ApiKey)
-                .where(ApiKey.id.in_(free))
+                update(model)
+                .where(model.id.in_(free))
                 .values(last_used_at=now)
                 .execution_options(synchronize_session=False)
             )

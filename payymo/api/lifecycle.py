@@ -105,10 +105,8 @@ def finish_request(response: Response) -> Response:
         return response
     if not g.get("replayed"):
         response = _commit_or_roll_back(response)
-    if g.get("partner_key") is not None:
-        auth.touch_partner_last_used(db.session, g.partner_key, now=g.now)
-    else:
-        auth.touch_last_used(db.session, g.api_key, now=g.now)
+    # Acting for a tenant, a partner's key is the one that was used.
+    auth.touch_last_used(db.session, g.get("partner_key") or g.api_key, now=g.now)
     return response
 
 

@@ -84,5 +84,5 @@ def finish_partner_request(response: Response) -> Response:
             if isinstance(error, ApiError):
                 log_unexpected(exc)
             response = error_response(error)
-    auth.touch_partner_last_used(db.session, g.partner_key, now=g.now)
+    auth.touch_last_used(db.session, g.partner_key, now=g.now)
     return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from payymo import db
 from payymo.models import AuditLog, Partner, PartnerKey
@@ -36,6 +36,30 @@ def test_a_partner_provisions_a_tenant_and_its_first_key(make_partner, app):
     assert tenant["settings"]["auto_match_threshold"] == 0.95
     own = ApiClient(app.test_client(), made["api_key"])
     assert own.get("tenant").json["id"] == tenant["id"]  # the key shown once works
+
+
+def test_a_partner_keys_use_is_recorded_whether_it_acts_for_itself_or_a_tenant(
+    make_partner, session
+):
+    partner = make_partner("Ledgerly")
+
+    def last_used():
+        session.expire_all()
+        return session.scalars(
+            select(PartnerKey.last_used_at).where(PartnerKey.partner_id == partner.partner_id)
+        ).one()
+
+    assert last_used() is None
+    tenant_id = _provision(partner, "Corner Shop Ltd")["tenant"]["id"]
+    assert last_used() is not None  # the partner API
+    session.execute(
+        update(PartnerKey)
+        .where(PartnerKey.partner_id == partner.partner_id)
+        .values(last_used_at=None)
+    )
+    session.commit()
+    assert partner.as_tenant(tenant_id).get("invoices").status_code == 200
+    assert last_used() is not None  # acting for a tenant
 
 
 def test_the_list_shows_each_tenant_with_its_usage(make_partner, app):
