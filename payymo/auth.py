@@ -39,7 +39,7 @@ SCOPES = (
 )
 PARTNER_SCOPES = ("partner:read", "partner:write")
 # Blueprints a partner key calls as itself (no X-Tenant-Id); no tenant key may.
-PARTNER_BLUEPRINTS = {"partner_tenants", "partner_branding"}
+PARTNER_BLUEPRINTS = {"partner_tenants", "partner_branding", "partner_webhook_endpoints"}
 # Which scope family guards each API blueprint; reads need ":read", the rest ":write".
 BLUEPRINT_SCOPES = {
     "invoices": "invoices",
@@ -60,6 +60,7 @@ BLUEPRINT_SCOPES = {
     "stripe": "stripe",
     "partner_tenants": "partner",
     "partner_branding": "partner",
+    "partner_webhook_endpoints": "partner",
 }
 log = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)

@@ -52,6 +52,7 @@ def _blueprints():
     from payymo.api.jobs.routes import blp as jobs
     from payymo.api.partner.routes import blp as partner_tenants
     from payymo.api.partner_branding.routes import blp as partner_branding
+    from payymo.api.partner_webhook_endpoints.routes import blp as partner_webhook_endpoints
     from payymo.api.reconciliation.routes import blp as reconciliation
     from payymo.api.reconciliation_run.routes import blp as reconciliation_run
     from payymo.api.stripe.routes import blp as stripe
@@ -79,6 +80,7 @@ def _blueprints():
         jobs,
         partner_tenants,
         partner_branding,
+        partner_webhook_endpoints,
     ]
 
 

@@ -33,7 +33,12 @@ from payymo.models.stripe import (
 from payymo.models.sync_clock import SyncClock
 from payymo.models.tenant import Tenant
 from payymo.models.transaction import Transaction
-from payymo.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from payymo.models.webhook import (
+    PartnerWebhookEndpoint,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "Allocation",
@@ -49,6 +54,7 @@ __all__ = [
     "MatchBlock",
     "Partner",
     "PartnerKey",
+    "PartnerWebhookEndpoint",
     "PayerMemory",
     "PayoutAllocation",
     "PortalLink",

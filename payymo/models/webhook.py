@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from payymo.db import Base, JSONType, UTCDateTime
@@ -15,13 +25,9 @@ from ._base import created_at_column, id_column, tenant_fk, updated_at_column
 DELIVERY_STATUSES = ("pending", "delivered", "failed", "cancelled")
 
 
-class WebhookEndpoint(TenantScoped, Base):
-    """A URL subscribed to some event types, with its signing secrets (encrypted)."""
+class EndpointColumns:
+    """What every webhook endpoint has: a URL, its event types, its signing secrets."""
 
-    __tablename__ = "webhook_endpoints"
-    __table_args__ = (UniqueConstraint("tenant_id", "id"),)
-
-    id: Mapped[str] = id_column("we")
     url: Mapped[str] = mapped_column(Text)
     event_types: Mapped[list] = mapped_column(JSONType)
     description: Mapped[str | None] = mapped_column(String(500))
@@ -36,17 +42,46 @@ class WebhookEndpoint(TenantScoped, Base):
     updated_at: Mapped[dt.datetime] = updated_at_column()
 
 
+class WebhookEndpoint(TenantScoped, EndpointColumns, Base):
+    """A tenant's URL subscribed to some of its event types."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (UniqueConstraint("tenant_id", "id"),)
+
+    id: Mapped[str] = id_column("we")
+
+
+class PartnerWebhookEndpoint(EndpointColumns, Base):
+    """A partner's URL subscribed to some event types of every tenant it owns."""
+
+    __tablename__ = "partner_webhook_endpoints"
+
+    id: Mapped[str] = id_column("pwe")
+    partner_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("partners.id", ondelete="CASCADE"), index=True
+    )
+
+
 class WebhookDelivery(TenantScoped, Base):
-    """One event owed to one endpoint, and where its retry schedule stands."""
+    """One event owed to one endpoint, and where its retry schedule stands.
+
+    The endpoint is the tenant's own (``endpoint_id``) or its partner's
+    (``partner_endpoint_id``), never both; either way the row is the event's tenant's.
+    """
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
         UniqueConstraint("endpoint_id", "event_id"),
+        UniqueConstraint("partner_endpoint_id", "event_id"),
+        CheckConstraint(
+            "(endpoint_id IS NULL) <> (partner_endpoint_id IS NULL)", name="one_endpoint"
+        ),
         tenant_fk("endpoint_id", "webhook_endpoints", ondelete="CASCADE"),
         tenant_fk("event_id", "events", ondelete="CASCADE"),
         Index("ix_webhook_deliveries_tenant_endpoint", "tenant_id", "endpoint_id", "id"),
         Index("ix_webhook_deliveries_tenant_event", "tenant_id", "event_id"),
+        Index("ix_webhook_deliveries_partner_endpoint", "partner_endpoint_id", "id"),
         # The dispatcher claims due deliveries: only pending rows are in this index.
         Index(
             "ix_webhook_deliveries_due",
@@ -58,7 +93,10 @@ class WebhookDelivery(TenantScoped, Base):
     )
 
     id: Mapped[str] = id_column("del")
-    endpoint_id: Mapped[str] = mapped_column(String(40))
+    endpoint_id: Mapped[str | None] = mapped_column(String(40))
+    partner_endpoint_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("partner_webhook_endpoints.id", ondelete="CASCADE")
+    )
     event_id: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

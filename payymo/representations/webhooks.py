@@ -42,7 +42,8 @@ def delivery(row, attempts=(), event_type: str | None = None) -> dict:
     return {
         "object": "webhook_delivery",
         "id": row.id,
-        "endpoint_id": row.endpoint_id,
+        "endpoint_id": row.endpoint_id or row.partner_endpoint_id,
+        "tenant_id": row.tenant_id,
         "event_id": row.event_id,
         "event_type": event_type,
         "status": row.status,

@@ -113,24 +113,43 @@ def test_acting_for_its_own_tenant_a_partner_reaches_none_of_another_tenants_ids
     assert walked > 30
 
 
-def test_the_partner_routes_answer_404_for_another_partners_tenants(spec, partners):
-    beta = partners["beta"].api
-    problems = []
-    for path, method, _op, _params in operations(spec):
-        if not path.startswith(f"{API}/partner/") or "{tenant_id}" not in path:
+def test_the_partner_routes_answer_404_for_another_partners_ids(spec, partners):
+    alpha, beta = partners["alpha"].api, partners["beta"].api
+    hook = {"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}
+    alphas = {"endpoint_id": alpha.post("partner/webhook_endpoints", json=hook).json["id"]}
+    own_endpoint = beta.post("partner/webhook_endpoints", json=hook).json["id"]
+    problems, walked = [], 0
+    for path, method, op, _params in operations(spec):
+        names = _path_params(path)
+        if not path.startswith(f"{API}/partner/") or not names:
+            continue
+        if unknown := [n for n in names if n not in ("tenant_id", *alphas)]:
+            problems.append(f"{method.upper()} {path}: no Alpha id for {unknown}")
             continue
         for alpha_tenant in partners["alpha_tenants"]:
-            url = path.replace("{tenant_id}", alpha_tenant)
-            body = {"patch": {"status": "suspended"}, "post": {}}.get(method)
-            response = (
-                beta.request(method.upper(), url, json=body)
-                if body is not None
-                else beta.request(method.upper(), url)
-            )
+            url = _url(path, {**alphas, "tenant_id": alpha_tenant})
+            if method in ("post", "put", "patch"):
+                body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+                response = beta.request(method.upper(), url, json=body.get("example", {}))
+            else:
+                response = beta.request(method.upper(), url)
+            walked += 1
             if response.status_code != 404:
                 problems.append(f"{method.upper()} {path}: {response.status_code}")
     assert not problems, "\n".join(problems)
+    assert walked >= 2 * 9
+    # Alpha's tenants named in a body or a filter of Beta's own endpoint: 404 too.
+    for alpha_tenant in partners["alpha_tenants"]:
+        tested = beta.post(
+            f"partner/webhook_endpoints/{own_endpoint}/test", json={"tenant_id": alpha_tenant}
+        )
+        listed = beta.get(
+            f"partner/webhook_endpoints/{own_endpoint}/deliveries",
+            query_string={"tenant_id": alpha_tenant},
+        )
+        assert (tested.status_code, listed.status_code) == (404, 404)
     listed = {t["id"] for t in beta.get("partner/tenants").json["data"]}
     assert listed == set(partners["beta_tenants"])
     alpha_listed = {t["id"] for t in partners["alpha"].api.get("partner/tenants").json["data"]}
     assert alpha_listed == set(partners["alpha_tenants"])
+    assert [e["id"] for e in beta.get("partner/webhook_endpoints").json["data"]] == [own_endpoint]

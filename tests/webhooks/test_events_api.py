@@ -130,7 +130,10 @@ def test_endpoint_and_delivery_documents_equal_their_fields(api, receiver, dispa
         out = WebhookDeliveryOut()
         fields_dump = out.dump_by_fields(
             {
-                **{k: getattr(view.row, k) for k in ("id", "endpoint_id", "event_id", "status")},
+                **{
+                    k: getattr(view.row, k)
+                    for k in ("id", "endpoint_id", "tenant_id", "event_id", "status")
+                },
                 "event_type": view.event_type,
                 "attempt_count": view.row.attempts,
                 "next_attempt_at": None,

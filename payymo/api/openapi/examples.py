@@ -33,6 +33,7 @@ ENDPOINT_ID = "we_01M8HBC2D3E4F5G6H7J8K9M0NP"
 STRIPE_PAYMENT_ID = "spay_01M8HBD1E2F3G4H5J6K7M8N9PQ"
 STRIPE_PAYOUT_ID = "spo_01M8HBD5F6G7H8J9K0M1N2P3QR"
 DELIVERY_ID = "del_01M8HBC5F6G7H8J9K0M1N2P3QR"
+PARTNER_ENDPOINT_ID = "pwe_01M8HC3A5C7E9G1J3L5N7Q9S1U"
 
 _AT = dt.datetime(2026, 11, 3, 9, 15, 42, tzinfo=dt.UTC)
 _LATER = dt.datetime(2026, 11, 3, 9, 16, 5, tzinfo=dt.UTC)
@@ -263,6 +264,7 @@ ROTATED_ENDPOINT = {**NEW_ENDPOINT, "previous_secret_expires_at": _LATER + dt.ti
 DELIVERY = {
     "id": DELIVERY_ID,
     "endpoint_id": ENDPOINT_ID,
+    "tenant_id": TENANT_ID,
     "event_id": EVENT_ID,
     "event_type": "invoice.paid",
     "status": "delivered",
@@ -302,6 +304,18 @@ TEST_DELIVERY = {
     "attempts": [],
 }
 REDELIVERY = {**TEST_DELIVERY, "event_type": "invoice.paid", "attempt_count": 2}
+PARTNER_ENDPOINT = _obj(
+    **{
+        **vars(ENDPOINT),
+        "id": PARTNER_ENDPOINT_ID,
+        "url": "https://api.ledgerly.example/payymo/events",
+        "event_types": ["invoice.paid", "transaction.matched", "bank_connection.expired"],
+        "description": "Ledgerly: every client's payments",
+    }
+)
+NEW_PARTNER_ENDPOINT = {**vars(PARTNER_ENDPOINT), "object": "webhook_endpoint", "secret": _SECRET}
+PARTNER_DELIVERY = {**DELIVERY, "endpoint_id": PARTNER_ENDPOINT_ID}
+PARTNER_TEST_DELIVERY = {**TEST_DELIVERY, "endpoint_id": PARTNER_ENDPOINT_ID}
 EXAMPLE_CLIENT_SECRET = "pi_3QHjvX2eZvKYlo2C1a2b3c4d_secret_x9Yz"  # noqa: S105 (an example)
 STRIPE_LINKED = {
     "status": "linked",
@@ -667,6 +681,18 @@ RESPONSES: dict[str, dict[int, object]] = {
             "expires_at": _LATER,
         }
     },
+    f"GET {_V1}/partner/webhook_endpoints": {200: _listing(PARTNER_ENDPOINT)},
+    f"POST {_V1}/partner/webhook_endpoints": {201: NEW_PARTNER_ENDPOINT},
+    f"GET {_V1}/partner/webhook_endpoints/{{endpoint_id}}": {200: PARTNER_ENDPOINT},
+    f"PATCH {_V1}/partner/webhook_endpoints/{{endpoint_id}}": {200: PARTNER_ENDPOINT},
+    f"DELETE {_V1}/partner/webhook_endpoints/{{endpoint_id}}": {200: {"id": PARTNER_ENDPOINT_ID}},
+    f"POST {_V1}/partner/webhook_endpoints/{{endpoint_id}}/rotate_secret": {
+        200: {**NEW_PARTNER_ENDPOINT, "previous_secret_expires_at": _LATER + dt.timedelta(days=1)}
+    },
+    f"POST {_V1}/partner/webhook_endpoints/{{endpoint_id}}/test": {202: PARTNER_TEST_DELIVERY},
+    f"GET {_V1}/partner/webhook_endpoints/{{endpoint_id}}/deliveries": {
+        200: _listing(PARTNER_DELIVERY)
+    },
     f"GET {_V1}/partner/branding": {200: BRANDING},
     f"PUT {_V1}/partner/branding": {200: BRANDING},
     "POST /webhooks/stripe/{tenant_id}": {200: {"duplicate": False}},
@@ -810,6 +836,13 @@ REQUESTS: dict[str, dict] = {
         "expires_in": 900,
     },
     f"POST {_V1}/events/{{event_id}}/redeliver": {"endpoint_id": ENDPOINT_ID},
+    f"POST {_V1}/partner/webhook_endpoints": {
+        "url": "https://api.ledgerly.example/payymo/events",
+        "event_types": ["invoice.paid", "transaction.matched", "bank_connection.expired"],
+        "description": "Ledgerly: every client's payments",
+    },
+    f"PATCH {_V1}/partner/webhook_endpoints/{{endpoint_id}}": {"enabled": True},
+    f"POST {_V1}/partner/webhook_endpoints/{{endpoint_id}}/test": {"tenant_id": TENANT_ID},
 }
 
 # Parameter name → example; per-operation values where a name means different things.
@@ -871,11 +904,14 @@ _BY_OPERATION = {
     ("GET", "/stripe/payouts", "status"): "paid",
     ("GET", "/partner/tenants", "status"): "active",
     ("GET", "/webhook_endpoints/{endpoint_id}/deliveries", "event_id"): EVENT_ID,
+    ("GET", "/partner/webhook_endpoints/{endpoint_id}/deliveries", "status"): "failed",
 }
 
 
 def parameter_example(method: str, path: str, name: str):
     """The example for one parameter of an operation (KeyError when there is none)."""
+    if name == "endpoint_id" and path.startswith(f"{_V1}/partner/"):
+        return PARTNER_ENDPOINT_ID
     for (m, suffix, n), value in _BY_OPERATION.items():
         if (m, n) == (method, name) and path == _V1 + suffix:
             return value
@@ -903,6 +939,8 @@ _PREFIXES = {
 
 
 def _first_id_for(path: str) -> str:
+    if path.startswith(f"{_V1}/partner/webhook_endpoints"):
+        return PARTNER_ENDPOINT_ID if path.endswith("endpoints") else DELIVERY_ID
     return _PREFIXES[path.rstrip("/").rsplit("/", 1)[-1]]
 
 
@@ -950,5 +988,9 @@ class ExampleDocs(BasePlugin):
         """Examples for the path parameters declared once for the whole path."""
         for parameter in parameters or []:
             if isinstance(parameter, dict) and parameter.get("in") == "path":
-                parameter.setdefault("example", PARAMETERS.get(parameter["name"]))
+                try:
+                    example = parameter_example("", path, parameter["name"])
+                except KeyError:
+                    example = None
+                parameter.setdefault("example", example)
         return None

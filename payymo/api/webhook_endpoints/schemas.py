@@ -145,6 +145,7 @@ class WebhookDeliveryOut(OutputSchema):
     object = fields.Constant("webhook_delivery")
     id = fields.String()
     endpoint_id = fields.String()
+    tenant_id = fields.String(metadata={"description": "Whose event it is"})
     event_id = fields.String()
     event_type = fields.String()
     status = fields.String(metadata={"enum": list(DELIVERY_STATUSES)})

@@ -22,7 +22,8 @@ class DeliveryView:
     event_type: str | None
 
 
-def _views(session: Session, rows: list[WebhookDelivery]) -> list[DeliveryView]:
+def views(session: Session, rows: list[WebhookDelivery]) -> list[DeliveryView]:
+    """The deliveries with their attempts and event types (two queries for the page)."""
     if not rows:
         return []
     ids = [d.id for d in rows]
@@ -43,7 +44,7 @@ def _views(session: Session, rows: list[WebhookDelivery]) -> list[DeliveryView]:
 
 def view(*, session: Session, delivery: WebhookDelivery) -> DeliveryView:
     """One delivery with its attempts."""
-    return _views(session, [delivery])[0]
+    return views(session, [delivery])[0]
 
 
 def list_deliveries(*, session: Session, endpoint_id: str, filters: dict, page: dict) -> Page:
@@ -55,4 +56,4 @@ def list_deliveries(*, session: Session, endpoint_id: str, filters: dict, page: 
     if filters.get("event_id"):
         stmt = stmt.where(WebhookDelivery.event_id == filters["event_id"])
     found = paginate(session, stmt, WebhookDelivery, prefix="del", **page)
-    return replace(found, data=_views(session, found.data))
+    return replace(found, data=views(session, found.data))

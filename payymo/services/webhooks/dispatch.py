@@ -1,7 +1,7 @@
 """Events → deliveries → attempts: the database side of webhook delivery.
 
 ``fan_out`` gives every committed event one delivery per enabled endpoint subscribed to
-its type; ``claim`` leases the deliveries that are due (a dispatcher that dies lets its
+its type (the tenant's own endpoints, and its partner's); ``claim`` leases the deliveries that are due (a dispatcher that dies lets its
 lease lapse and another picks them up); ``record`` writes what each attempt got and
 moves the delivery along the retry schedule. All three run in system scope, across
 tenants, and the caller commits. Rows are locked endpoints first, then deliveries, each
@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,14 @@ from integrations.webhooks.sender import Outcome
 from payymo.errors import Conflict
 from payymo.event_types import subscribed
 from payymo.ids import new_id
-from payymo.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from payymo.models import (
+    Event,
+    PartnerWebhookEndpoint,
+    Tenant,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from payymo.representations.events import body, event
 from payymo.services.webhooks import schedule
 from payymo.services.webhooks.endpoints import disable, live_secrets
@@ -57,11 +64,53 @@ class Result:
     attempted_at: dt.datetime
 
 
-def _insert(session: Session):
+def _insert(session: Session, endpoint_column: str):
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(WebhookDelivery.__table__).on_conflict_do_nothing(
-        index_elements=["endpoint_id", "event_id"]
+        index_elements=[endpoint_column, "event_id"]
     )
+
+
+def _subscribers(session: Session, ids: list[str]) -> dict[str, list]:
+    """Each event's (event, endpoint) pairs: its tenant's enabled endpoints, and its
+    partner's. An endpoint hears of what happened after it subscribed, not before."""
+    tenants = (
+        select(
+            Event.id, Event.tenant_id, Event.type, WebhookEndpoint.id, WebhookEndpoint.event_types
+        )
+        .join(
+            WebhookEndpoint,
+            and_(
+                WebhookEndpoint.tenant_id == Event.tenant_id,
+                WebhookEndpoint.enabled.is_(True),
+                WebhookEndpoint.created_at <= Event.created_at,
+            ),
+        )
+        .where(Event.id.in_(ids))
+    )
+    partners = (
+        select(
+            Event.id,
+            Event.tenant_id,
+            Event.type,
+            PartnerWebhookEndpoint.id,
+            PartnerWebhookEndpoint.event_types,
+        )
+        .join(Tenant, Tenant.id == Event.tenant_id)
+        .join(
+            PartnerWebhookEndpoint,
+            and_(
+                PartnerWebhookEndpoint.partner_id == Tenant.partner_id,
+                PartnerWebhookEndpoint.enabled.is_(True),
+                PartnerWebhookEndpoint.created_at <= Event.created_at,
+            ),
+        )
+        .where(Event.id.in_(ids))
+    )
+    return {
+        "endpoint_id": session.execute(tenants).all(),
+        "partner_endpoint_id": session.execute(partners).all(),
+    }
 
 
 def fan_out(*, session: Session, now: dt.datetime, limit: int = 1000) -> int:
@@ -76,44 +125,25 @@ def fan_out(*, session: Session, now: dt.datetime, limit: int = 1000) -> int:
     if not rows:
         return 0
     ids = [row.id for row in rows]
-    # Each event meets its own tenant's enabled endpoints (a join, across tenants).
-    pairs = session.execute(
-        select(
-            Event.id,
-            Event.tenant_id,
-            Event.type,
-            WebhookEndpoint.id.label("endpoint_id"),
-            WebhookEndpoint.event_types,
-        )
-        .join(
-            WebhookEndpoint,
-            and_(
-                WebhookEndpoint.tenant_id == Event.tenant_id,
-                WebhookEndpoint.enabled.is_(True),
-                # An endpoint hears of what happened after it subscribed, not before.
-                WebhookEndpoint.created_at <= Event.created_at,
-            ),
-        )
-        .where(Event.id.in_(ids))
-    ).all()
-    deliveries = [
-        {
-            "id": new_id("del"),
-            "tenant_id": pair.tenant_id,
-            "endpoint_id": pair.endpoint_id,
-            "event_id": pair.id,
-            "status": "pending",
-            "attempts": 0,
-            "schedule_step": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for pair in pairs
-        if subscribed(pair.event_types, pair.type)
-    ]
-    if deliveries:
-        session.execute(_insert(session), deliveries)
+    for column, pairs in _subscribers(session, ids).items():
+        deliveries = [
+            {
+                "id": new_id("del"),
+                "tenant_id": tenant_id,
+                column: endpoint_id,
+                "event_id": event_id,
+                "status": "pending",
+                "attempts": 0,
+                "schedule_step": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for event_id, tenant_id, event_type, endpoint_id, event_types in pairs
+            if subscribed(event_types, event_type)
+        ]
+        if deliveries:
+            session.execute(_insert(session, column), deliveries)
     session.execute(
         update(Event)
         .where(Event.id.in_(ids))
@@ -138,8 +168,9 @@ def claim(
     cannot take every slot from the other tenants.
     """
     in_flight = in_flight or {}
+    endpoint = func.coalesce(WebhookDelivery.endpoint_id, WebhookDelivery.partner_endpoint_id)
     stmt = (
-        select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
+        select(WebhookDelivery.id, endpoint)
         .where(
             WebhookDelivery.status == "pending",
             WebhookDelivery.next_attempt_at <= now,
@@ -152,7 +183,7 @@ def claim(
     if cap is not None:
         full = [ep for ep, count in in_flight.items() if count >= cap(ep)]
         if full:
-            stmt = stmt.where(WebhookDelivery.endpoint_id.not_in(full))
+            stmt = stmt.where(endpoint.not_in(full))
     due, taken = [], dict(in_flight)
     for delivery_id, endpoint_id in session.execute(stmt):
         if cap is not None and taken.get(endpoint_id, 0) >= cap(endpoint_id):
@@ -168,15 +199,20 @@ def claim(
         .execution_options(synchronize_session=False)
     )
     rows = session.execute(
-        select(WebhookDelivery.id, Event, WebhookEndpoint)
+        select(WebhookDelivery.id, Event, WebhookEndpoint, PartnerWebhookEndpoint)
         .join(Event, Event.id == WebhookDelivery.event_id)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .outerjoin(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .outerjoin(
+            PartnerWebhookEndpoint,
+            PartnerWebhookEndpoint.id == WebhookDelivery.partner_endpoint_id,
+        )
         .where(WebhookDelivery.id.in_(due))
         .order_by(WebhookDelivery.id)
     ).all()
     secrets: dict[str, tuple[str, ...]] = {}
     jobs = []
-    for delivery_id, ev, ep in rows:
+    for delivery_id, ev, tenants_endpoint, partners_endpoint in rows:
+        ep = tenants_endpoint or partners_endpoint
         if ep.id not in secrets:
             secrets[ep.id] = tuple(live_secrets(ep, now))
         jobs.append(
@@ -195,7 +231,7 @@ def _record_one(
     session: Session,
     result: Result,
     delivery: WebhookDelivery,
-    endpoint: WebhookEndpoint | None,
+    endpoint: WebhookEndpoint | PartnerWebhookEndpoint | None,
     now: dt.datetime,
     rng: random.Random | None,
 ) -> None:
@@ -259,11 +295,9 @@ def record(
     endpoint_ids = sorted({r.job.endpoint_id for r in results})
     endpoints = {
         ep.id: ep
+        for model in (WebhookEndpoint, PartnerWebhookEndpoint)
         for ep in session.scalars(
-            select(WebhookEndpoint)
-            .where(WebhookEndpoint.id.in_(endpoint_ids))
-            .order_by(WebhookEndpoint.id)
-            .with_for_update()
+            select(model).where(model.id.in_(endpoint_ids)).order_by(model.id).with_for_update()
         )
     }
     deliveries = {
@@ -286,7 +320,7 @@ def record(
                 delivery = deliveries.get(result.job.delivery_id)
                 if delivery is None:
                     continue  # its endpoint was deleted meanwhile
-                endpoint = endpoints.get(delivery.endpoint_id)
+                endpoint = endpoints.get(delivery.endpoint_id or delivery.partner_endpoint_id)
                 _record_one(session, result, delivery, endpoint, now, rng)
             session.flush()
 
