@@ -82,25 +82,23 @@ def test_partner_webhooks_copy_deliveries_on_sqlite_without_losing_their_attempt
     url = f"sqlite:///{tmp_path / 'deliveries.db'}"
     migrate.upgrade(url, "0017")
     engine = db.make_engine(url)
-    at = "2026-11-29 08:00:00.000000"
     rows = [
         "INSERT INTO tenants (id, name, status, plan, default_currency, settings, created_at,"
-        f" updated_at) VALUES ('ten_1', 'T', 'active', 'standard', 'EUR', '{{}}', '{at}', '{at}')",
+        " updated_at) VALUES ('ten_1', 'T', 'active', 'standard', 'EUR', '{}', :at, :at)",
         "INSERT INTO events (id, tenant_id, type, data, created_at)"
-        f" VALUES ('evt_1', 'ten_1', 'webhook.test', '{{}}', '{at}')",
+        " VALUES ('evt_1', 'ten_1', 'webhook.test', '{}', :at)",
         "INSERT INTO webhook_endpoints (id, tenant_id, url, event_types, enabled, secret,"
-        f" created_at, updated_at) VALUES ('we_1', 'ten_1', 'http://x', '[]', 1, 's', '{at}',"
-        f" '{at}')",
+        " created_at, updated_at) VALUES ('we_1', 'ten_1', 'http://x', '[]', 1, 's', :at, :at)",
         "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, attempts,"
-        f" schedule_step, created_at, updated_at) VALUES ('del_1', 'ten_1', 'we_1', 'evt_1',"
-        f" 'delivered', 1, 0, '{at}', '{at}')",
+        " schedule_step, created_at, updated_at) VALUES ('del_1', 'ten_1', 'we_1', 'evt_1',"
+        " 'delivered', 1, 0, :at, :at)",
         "INSERT INTO webhook_attempts (id, tenant_id, delivery_id, number, attempted_at,"
-        f" duration_ms) VALUES ('watt_1', 'ten_1', 'del_1', 1, '{at}', 12)",
+        " duration_ms) VALUES ('watt_1', 'ten_1', 'del_1', 1, :at, 12)",
     ]
     try:
         with engine.begin() as conn:
             for row in rows:
-                conn.execute(text(row))
+                conn.execute(text(row), {"at": "2026-11-29 08:00:00.000000"})
         migrate.upgrade(url)
         with engine.connect() as conn:
             assert conn.scalar(text("SELECT count(*) FROM webhook_attempts")) == 1
