@@ -56,7 +56,8 @@ def _authenticate_and_claim() -> Response | None:
     if isinstance(caller, auth.PartnerCaller):
         g.partner_key, g.partner = caller.key, caller.partner
         if request.blueprint in auth.PARTNER_BLUEPRINTS:
-            return partners.partner_request(caller)
+            partners.partner_request(caller)
+            return _claim_idempotency(partner_id=caller.partner.id)
         key, tenant = partners.acting_for_tenant(caller)
     else:
         key, tenant = caller
@@ -70,26 +71,33 @@ def _authenticate_and_claim() -> Response | None:
     rate_limits.count_request(key, tenant)
     auth.check_scope(key, auth.required_scope(request.blueprint, request.method))
     query_parameters.reject_unknown()
+    return _claim_idempotency(partner_id=None)
+
+
+def _claim_idempotency(*, partner_id: str | None) -> Response | None:
+    """Claim a POST's Idempotency-Key (the tenant's, or the partner's), or replay it."""
     idem_key = request.headers.get("Idempotency-Key")
-    if request.method == "POST" and idem_key is not None:
-        fingerprint = idempotency.request_fingerprint(
-            request.method, request.full_path.rstrip("?"), request.get_data()
-        )
-        replay = idempotency.claim(
-            db.session,
-            key=idem_key,
-            method=request.method,
-            path=request.path,
-            fingerprint=fingerprint,
-            ttl_seconds=runtime.settings().idempotency_ttl_seconds,
-        )
-        if replay is not None:
-            g.replayed = True
-            db.session.commit()
-            response = Response(replay.body, status=replay.status, mimetype="application/json")
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
-        g.idempotency_key = idem_key
+    if request.method != "POST" or idem_key is None:
+        return None
+    fingerprint = idempotency.request_fingerprint(
+        request.method, request.full_path.rstrip("?"), request.get_data()
+    )
+    replay = idempotency.claim(
+        db.session,
+        key=idem_key,
+        method=request.method,
+        path=request.path,
+        fingerprint=fingerprint,
+        ttl_seconds=runtime.settings().idempotency_ttl_seconds,
+        partner_id=partner_id,
+    )
+    if replay is not None:
+        g.replayed = True
+        db.session.commit()
+        response = Response(replay.body, status=replay.status, mimetype="application/json")
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+    g.idempotency_key = idem_key
     return None
 
 
@@ -99,9 +107,7 @@ def finish_request(response: Response) -> Response:
     if refused is not None and audit.wanted(response):
         db.session.rollback()
         audit.record_refused(response, refused)
-    if g.get("partner_request"):
-        return partners.finish_partner_request(response)
-    if g.get("tenant_tokens") is None:
+    if g.get("tenant_tokens") is None and not g.get("partner_request"):
         return response
     if not g.get("replayed"):
         response = _commit_or_roll_back(response)
@@ -127,6 +133,7 @@ def _commit_or_roll_back(response: Response) -> Response:
                 key=g.idempotency_key,
                 status=response.status_code,
                 body=response.get_data(as_text=True),
+                partner_id=g.partner.id if g.get("partner_request") else None,
             )
         db.session.commit()
         return response

@@ -9,14 +9,11 @@ own key may not send ``X-Tenant-Id`` (400).
 
 from __future__ import annotations
 
-from flask import Response, g, request
-from sqlalchemy.exc import DBAPIError
+from flask import g, request
 
 from payymo import auth, db
 from payymo.api import query_parameters, rate_limits
-from payymo.api.database_errors import database_error
-from payymo.api.errors import error_response, log_unexpected
-from payymo.errors import ApiError, AuthorizationError, InvalidRequest
+from payymo.errors import AuthorizationError, InvalidRequest
 from payymo.models import Tenant
 from payymo.tenancy.partners import owned_tenant
 
@@ -42,13 +39,6 @@ def partner_request(caller: auth.PartnerCaller) -> None:
             param=TENANT_HEADER,
             code="tenant_header_not_allowed",
         )
-    if request.headers.get("Idempotency-Key") is not None:
-        # Not silently ignored: a retried provisioning must not make a second tenant.
-        raise InvalidRequest(
-            "Idempotency-Key is not supported on the partner API yet.",
-            param="Idempotency-Key",
-            code="idempotency_not_supported",
-        )
     rate_limits.count_partner_request(caller.key)
     auth.check_scope(caller.key, auth.required_scope(request.blueprint, request.method))
     query_parameters.reject_unknown()
@@ -69,20 +59,3 @@ def acting_for_tenant(caller: auth.PartnerCaller) -> tuple[auth.ActingPartner, T
     if tenant.status != "active":
         raise AuthorizationError("This tenant is suspended.", code="tenant_suspended")
     return auth.ActingPartner(caller.key, tenant), tenant
-
-
-def finish_partner_request(response: Response) -> Response:
-    """Commit a partner API call that succeeded (roll back one that did not)."""
-    if response.status_code >= 400:
-        db.session.rollback()
-    else:
-        try:
-            db.session.commit()
-        except DBAPIError as exc:
-            db.session.rollback()
-            error = database_error(exc)
-            if isinstance(error, ApiError):
-                log_unexpected(exc)
-            response = error_response(error)
-    auth.touch_last_used(db.session, g.partner_key, now=g.now)
-    return response

@@ -1,7 +1,7 @@
 """All models, imported so that ``Base.metadata`` knows every table."""
 
 from payymo.models.api_key import ApiKey
-from payymo.models.audit import AuditLog
+from payymo.models.audit import AuditLog, PartnerAuditLog
 from payymo.models.banking import (
     BankAccount,
     BankConnection,
@@ -10,7 +10,7 @@ from payymo.models.banking import (
     ProviderToken,
 )
 from payymo.models.event import Event
-from payymo.models.idempotency import IdempotencyRecord
+from payymo.models.idempotency import IdempotencyRecord, PartnerIdempotencyRecord
 from payymo.models.invoice import Invoice
 from payymo.models.job import Job
 from payymo.models.partner import Partner, PartnerKey, TenantOffboarding
@@ -53,6 +53,8 @@ __all__ = [
     "Match",
     "MatchBlock",
     "Partner",
+    "PartnerAuditLog",
+    "PartnerIdempotencyRecord",
     "PartnerKey",
     "PartnerWebhookEndpoint",
     "PayerMemory",

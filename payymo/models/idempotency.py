@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from payymo.db import Base, UTCDateTime
@@ -13,13 +13,9 @@ from payymo.tenancy import TenantScoped
 from ._base import created_at_column, id_column
 
 
-class IdempotencyRecord(TenantScoped, Base):
-    """A stored response keyed by (tenant, Idempotency-Key); lives 24 h."""
+class IdempotencyColumns:
+    """A stored first response: the key, what was asked, what was answered, until when."""
 
-    __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
-
-    id: Mapped[str] = id_column("idem")
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
     method: Mapped[str] = mapped_column(String(10))
@@ -28,3 +24,24 @@ class IdempotencyRecord(TenantScoped, Base):
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = created_at_column()
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class IdempotencyRecord(TenantScoped, IdempotencyColumns, Base):
+    """A stored response keyed by (tenant, Idempotency-Key); lives 24 h."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+    id: Mapped[str] = id_column("idem")
+
+
+class PartnerIdempotencyRecord(IdempotencyColumns, Base):
+    """A stored response to the partner API keyed by (partner, Idempotency-Key); 24 h."""
+
+    __tablename__ = "partner_idempotency_records"
+    __table_args__ = (UniqueConstraint("partner_id", "key"),)
+
+    id: Mapped[str] = id_column("pidem")
+    partner_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("partners.id", ondelete="CASCADE")
+    )

@@ -15,9 +15,14 @@ def owned_tenants(partner_id: str) -> Select:
     return select(Tenant).where(Tenant.partner_id == partner_id)
 
 
+def owned_by(model, partner_id: str):
+    """The criterion for the partner's own rows of a partner-owned ``model``."""
+    return model.partner_id == partner_id
+
+
 def owned_rows(model, partner_id: str) -> Select:
     """The partner's own rows of a partner-owned ``model`` (one with ``partner_id``)."""
-    return select(model).where(model.partner_id == partner_id)
+    return select(model).where(owned_by(model, partner_id))
 
 
 def owned_row(
