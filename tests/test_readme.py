@@ -31,6 +31,7 @@ def test_the_authentication_paragraph_names_every_guarded_resource():
         "stripe_integration": "/integrations/stripe",
         "partner_tenants": "/partner/tenants",
         "partner_branding": "/partner/branding",
+        "partner_webhook_endpoints": "/partner/webhook_endpoints",
     }
     for blueprint in auth.BLUEPRINT_SCOPES:
         resource = paths.get(blueprint) or "/" + blueprint.removeprefix("reconciliation_").replace(
