@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 import payymo.models  # noqa: F401 (registers every table)
 from payymo.db import Base
+from payymo.migrate import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -27,6 +28,7 @@ def _configure(**kwargs) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         render_as_batch=url.startswith("sqlite"),
+        include_object=include_object,
         **kwargs,
     )
 

@@ -458,6 +458,54 @@ def db_upgrade(revision: str) -> None:
         click.echo(f"granted table access to the app role {role}", err=True)
 
 
+@db_group.command("search-indexes")
+def db_search_indexes() -> None:
+    """Build the trigram search indexes a database lacks (PostgreSQL, pg_trgm)."""
+    from sqlalchemy import create_engine
+
+    from payymo.services import search_indexes
+
+    settings = _settings()
+    url = settings.migration_database_url or settings.database_url
+    if make_url(url).get_backend_name() != "postgresql":
+        _emit({"created": [], "note": "SQLite keeps its plain LIKE: nothing to build."})
+        return
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            available, why = search_indexes.trigram_available(conn, in_transaction=False)
+            if not available:
+                raise click.ClickException(
+                    f"pg_trgm is not available ({why}): {search_indexes.HOW_TO}."
+                )
+            todo = search_indexes.build_missing(conn)
+    finally:
+        engine.dispose()
+    _emit({"created": todo})
+
+
+@db_group.command("check-rollups")
+@click.option("--tenant", "tenant_id", default=None, help="Check one tenant (ten_…) only.")
+def db_check_rollups(tenant_id: str | None) -> None:
+    """Recompute every rollup group from the rows and compare; exits 1 on a difference."""
+    from payymo.services.rollups import upkeep
+    from payymo.tenancy import system_scope
+
+    _settings()
+    with _unit_of_work() as session, system_scope():
+        differences = upkeep.check(session=session, tenant_id=tenant_id)
+    _emit(
+        {
+            "ok": not differences,
+            "differences": [
+                {"group": d.group, "expected": d.expected, "found": d.found} for d in differences
+            ],
+        }
+    )
+    if differences:
+        raise SystemExit(1)
+
+
 # -- tenants and keys ---------------------------------------------------------------------
 
 

@@ -84,6 +84,9 @@ class Settings:
     stripe_api_base: str | None = None
     # Days an offboarded tenant's data is kept before the purge deletes it.
     offboard_retention_days: int = 30
+    # Events (and their webhook deliveries) and audit rows older than these are purged.
+    event_retention_days: int = 90
+    audit_retention_days: int = 400
 
     @property
     def embedded(self) -> bool:
@@ -206,6 +209,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         offboard_retention_days=_whole_number(
             env_vars, "PAYYMO_OFFBOARD_RETENTION_DAYS", 30, minimum=0
         ),
+        event_retention_days=_whole_number(env_vars, "PAYYMO_EVENT_RETENTION_DAYS", 90, minimum=1),
+        audit_retention_days=_whole_number(env_vars, "PAYYMO_AUDIT_RETENTION_DAYS", 400, minimum=1),
         bank_provider=env_vars.get("PAYYMO_BANK_PROVIDER", "gocardless"),
         provider_env={k: v for k, v in env_vars.items() if k.startswith("PAYYMO_") and v},
         bank_sync_daily_budget=_whole_number(env_vars, "PAYYMO_BANK_SYNC_DAILY_BUDGET", 4),

@@ -12,6 +12,13 @@ from sqlalchemy.engine import make_url
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """What autogenerate compares: all but the trigram indexes (migration-only, PostgreSQL)."""
+    from payymo.services.search_indexes import SUFFIX
+
+    return not (type_ == "index" and reflected and str(name).endswith(SUFFIX))
+
+
 def alembic_config(database_url: str, connection=None) -> Config:
     """An Alembic config pointing at our migrations and ``database_url``."""
     cfg = Config()

@@ -8,11 +8,12 @@ from collections import Counter
 
 from sqlalchemy.orm import Session
 
-from payymo import idempotency
+from payymo import idempotency, runtime
 from payymo.db import utcnow
-from payymo.services import job_sweeper
+from payymo.services import job_sweeper, retention
 from payymo.services.banking import scheduler as bank_scheduler
 from payymo.services.partners import offboarding
+from payymo.services.rollups import upkeep as rollup_upkeep
 from payymo.tenancy import tenant_scope
 from tasks.base import system_job
 
@@ -63,7 +64,23 @@ def sweep_jobs(session: Session, now: dt.datetime | None = None) -> dict:
             if offboarding.purge(session=session, record_id=record_id, now=now):
                 counts["tenants_purged"] += 1
             session.commit()
+        counts["rollup_deltas_folded"] += fold_rollups(session)
+        for table, purged in retention.purge(
+            session=session, settings=runtime.settings(), now=now
+        ).items():
+            counts[f"{table}_purged"] += purged
     return dict(counts)
+
+
+def fold_rollups(session: Session) -> int:
+    """Fold every pending rollup delta into its group, a batch per transaction."""
+    folded = 0
+    while True:
+        count = rollup_upkeep.fold(session=session)
+        session.commit()
+        folded += count
+        if count < rollup_upkeep.FOLD_BATCH:
+            return folded
 
 
 def schedule_bank_syncs(session: Session, now: dt.datetime) -> Counter[str]:

@@ -13,7 +13,8 @@ from payymo import db, migrate
 
 
 def _diff(conn) -> list:
-    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    opts = {"compare_type": True, "include_object": migrate.include_object}
+    context = MigrationContext.configure(conn, opts=opts)
     return compare_metadata(context, db.Base.metadata)
 
 

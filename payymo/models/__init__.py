@@ -23,6 +23,7 @@ from payymo.models.reconciliation import (
     PayoutAllocation,
     Suggestion,
 )
+from payymo.models.rollup import Rollup, RollupDelta
 from payymo.models.stripe import (
     StripeBalanceTransaction,
     StripeEvent,
@@ -63,6 +64,8 @@ __all__ = [
     "ProviderAccount",
     "ProviderCredential",
     "ProviderToken",
+    "Rollup",
+    "RollupDelta",
     "StripeBalanceTransaction",
     "StripeEvent",
     "StripeLink",

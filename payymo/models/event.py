@@ -20,7 +20,7 @@ class Event(TenantScoped, ChangeStamped, Base):
     __table_args__ = (
         # Unique: deliveries point at (tenant_id, id).
         Index("ix_events_tenant_id_id", "tenant_id", "id", unique=True),
-        Index("ix_events_tenant_type", "tenant_id", "type"),
+        Index("ix_events_tenant_type_id", "tenant_id", "type", "id"),
         Index("ix_events_tenant_change_seq", "tenant_id", "change_seq"),
         # Only events not yet fanned out to deliveries are looked up by the dispatcher:
         # a partial index stays small and costs nothing once an event is dispatched.

@@ -1,16 +1,17 @@
 """Where reconciliation stands: credits by match status, matches by method, open invoices.
 
-Amounts are grouped by currency and never added across currencies; counts may be.
+Amounts are grouped by currency and never added across currencies; counts may be. Read
+from the rollups (``services.rollups``): the cost does not grow with the tenant.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from payymo.models import Invoice, Match, Suggestion, Transaction
 from payymo.models.reconciliation import MATCH_METHODS
 from payymo.models.transaction import MATCH_STATUSES
+from payymo.services.rollups import read as rollups
+from payymo.services.rollups.definitions import AUTO_CREDITS
 
 _OPEN_INVOICE_STATUSES = ("open", "partially_paid")
 
@@ -22,21 +23,15 @@ def _empty(statuses, currency: str) -> dict:
 
 def _credits(session: Session) -> tuple[list[dict], int, int]:
     """Per-currency credit buckets, the number of credits, and of credits not ignored."""
-    stmt = (
-        select(
-            Transaction.currency,
-            Transaction.match_status,
-            func.count(),
-            func.sum(Transaction.amount),
-            func.sum(Transaction.amount_allocated),
-        )
-        .where(Transaction.amount > 0)
-        .group_by(Transaction.currency, Transaction.match_status)
-    )
     by_currency: dict[str, dict] = {}
     total = ignored = 0
-    for currency, status, count, amount, allocated in session.execute(stmt):
-        count, amount, allocated = int(count), int(amount or 0), int(allocated or 0)
+    found = rollups.groups(
+        session,
+        "transactions",
+        by=("currency", "detail"),
+        where=lambda model: [model.direction == "in"],
+    )
+    for currency, status, count, amount, allocated in found:
         bucket = by_currency.setdefault(
             currency,
             {"currency": currency, "count": 0, "amount": 0, "amount_allocated": 0}
@@ -58,40 +53,33 @@ def _credits(session: Session) -> tuple[list[dict], int, int]:
 def _matches(session: Session) -> tuple[dict, int]:
     """Match counts by method and status, and how many credits have a live auto match."""
     counts = {"active": 0, "reversed": 0} | {method: 0 for method in MATCH_METHODS}
-    stmt = select(Match.method, Match.status, func.count()).group_by(Match.method, Match.status)
-    for method, status, count in session.execute(stmt):
-        counts[status] = counts.get(status, 0) + int(count)
+    for method, status, count, _amount, _allocated in rollups.groups(
+        session, "matches", by=("detail", "status")
+    ):
+        counts[status] = counts.get(status, 0) + count
         if status == "active":
-            counts[method] = counts.get(method, 0) + int(count)
-    auto_credits = session.scalar(
-        select(func.count(distinct(Match.transaction_id))).where(
-            Match.method == "auto", Match.status == "active"
-        )
-    )
-    return counts, int(auto_credits or 0)
+            counts[method] = counts.get(method, 0) + count
+    auto_credits, _amount, _allocated = rollups.total(session, AUTO_CREDITS)
+    return counts, auto_credits
 
 
 def _open_invoices(session: Session) -> list[dict]:
-    stmt = (
-        select(
-            Invoice.currency,
-            Invoice.status,
-            func.count(),
-            func.sum(Invoice.amount_due - Invoice.amount_paid - Invoice.amount_charged),
-        )
-        .where(Invoice.status.in_(_OPEN_INVOICE_STATUSES))
-        .group_by(Invoice.currency, Invoice.status)
+    found = rollups.groups(
+        session,
+        "invoices",
+        by=("currency", "status"),
+        where=lambda model: [model.status.in_(_OPEN_INVOICE_STATUSES)],
     )
     by_currency: dict[str, dict] = {}
-    for currency, status, count, remaining in session.execute(stmt):
+    for currency, status, count, remaining, _allocated in found:
         bucket = by_currency.setdefault(
             currency,
             {"currency": currency, "count": 0, "amount_remaining": 0}
             | _empty(_OPEN_INVOICE_STATUSES, currency),
         )
-        bucket["count"] += int(count)
-        bucket["amount_remaining"] += int(remaining or 0)
-        bucket[status] = {"count": int(count), "amount": int(remaining or 0), "currency": currency}
+        bucket["count"] += count
+        bucket["amount_remaining"] += remaining
+        bucket[status] = {"count": count, "amount": remaining, "currency": currency}
     return [by_currency[c] for c in sorted(by_currency)]
 
 
@@ -104,8 +92,8 @@ def summary(*, session: Session) -> dict:
     credits, credit_count, matchable = _credits(session)
     matches, auto_credits = _matches(session)
     open_invoices = _open_invoices(session)
-    open_suggestions = session.scalar(
-        select(func.count(Suggestion.id)).where(Suggestion.status == "open")
+    open_suggestions, _amount, _allocated = rollups.total(
+        session, "suggestions", where=lambda model: [model.status == "open"]
     )
     return {
         "credit_count": credit_count,

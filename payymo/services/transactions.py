@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, extract, func, or_, select
+import datetime as dt
+
+from sqlalchemy import String, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from payymo import events
@@ -15,6 +17,7 @@ from payymo.representations.transactions import transaction as document
 from payymo.services import dedupe, jobs
 from payymo.services.batch import RowResult, failed_row
 from payymo.services.filters import contains
+from payymo.services.rollups import read as rollups
 from payymo.tenancy import get_for_update_or_404, get_or_404
 
 EDITABLE = ("category", "notes")
@@ -193,25 +196,117 @@ def _bucket(groups: dict, key: tuple, row: tuple) -> None:
     bucket[f"amount_{direction}"] += amount
 
 
+# Filters the rollups can answer; amount ranges and ``q`` need the rows themselves.
+_ROW_ONLY_FILTERS = ("amount_min", "amount_max", "q")
+
+
+def _month_bounds(start: dt.date | None, end: dt.date | None) -> tuple[str, str] | None:
+    """The first and last whole months inside [start, end] as YYYY-MM, or None."""
+    first = start if start is None or start.day == 1 else _next_month(start)
+    last = end
+    if last is not None and _next_month(last) - dt.timedelta(days=1) != last:
+        last = last.replace(day=1) - dt.timedelta(days=1)
+    low = "0000-00" if first is None else first.strftime("%Y-%m")
+    high = "9999-99" if last is None else last.strftime("%Y-%m")
+    return (low, high) if low <= high else None
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _rollup_rows(session: Session, filters: dict, months: tuple[str, str] | None):
+    """Stats rows of whole months (or of every line, with no date filter) from rollups."""
+    dated = filters.get("booking_date_from") or filters.get("booking_date_to")
+    if dated and months is None:
+        return []
+
+    def where(model):
+        conditions = []
+        for name, column in (
+            ("account_id", model.account_id),
+            ("status", model.status),
+            ("match_status", model.detail),
+            ("currency", model.currency),
+        ):
+            if filters.get(name) is not None:
+                conditions.append(column == filters[name])
+        if filters.get("direction") == "in":
+            conditions.append(model.direction.in_(("in", "zero")))
+        elif filters.get("direction") == "out":
+            conditions.append(model.direction == "out")
+        if dated:
+            conditions.append(model.month.between(*months))
+        return conditions
+
+    found = rollups.groups(
+        session,
+        "transactions",
+        by=("currency", "detail", "direction", "month"),
+        where=where,
+    )
+    return [
+        (currency, status, "out" if direction == "out" else "in", month or None, count, amount)
+        for currency, status, direction, month, count, amount, _allocated in found
+    ]
+
+
+def _row_stats(session: Session, filters: dict, spans=None):
+    """Stats rows counted from the lines (``spans``: only these date ranges)."""
+    month = func.substr(func.cast(Transaction.booking_date, String), 1, 7)
+    # One expression object in SELECT and GROUP BY, so PostgreSQL sees the same binds.
+    flow = case((Transaction.amount < 0, "out"), else_="in")
+    keys = (Transaction.currency, Transaction.match_status, flow, month)
+    stmt = _filtered(select(*keys, func.count(), func.sum(Transaction.amount)), filters)
+    if spans is not None:
+        if not spans:
+            return []
+        stmt = stmt.where(or_(*(Transaction.booking_date.between(a, b) for a, b in spans)))
+    return [
+        (currency, status, direction, label, int(count), int(amount))
+        for currency, status, direction, label, count, amount in session.execute(
+            stmt.group_by(*keys)
+        )
+    ]
+
+
+def _edge_spans(filters: dict, months: tuple[str, str] | None) -> list[tuple]:
+    """The date ranges of the filter that whole months in the rollups do not cover."""
+    start, end = filters.get("booking_date_from"), filters.get("booking_date_to")
+    low, high = start or dt.date.min, end or dt.date.max
+    if months is None:
+        return [(low, high)]
+    spans = []
+    first = dt.date(int(months[0][:4]), int(months[0][5:]), 1) if start else None
+    last_month = dt.date(int(months[1][:4]), int(months[1][5:]), 1) if end else None
+    if first is not None and low < first:
+        spans.append((low, first - dt.timedelta(days=1)))
+    if last_month is not None:
+        after = _next_month(last_month)
+        if after <= high:
+            spans.append((after, high))
+    return spans
+
+
 def transaction_stats(*, session: Session, filters: dict) -> dict:
     """Counts and sums by currency, match status, direction and booking month.
 
     Every group includes the currency, so amounts of different currencies never add up.
+    Whole months come from the rollups; the days of a date filter's partial months, and
+    amount or text filters, are counted from the lines.
     """
-    year = extract("year", Transaction.booking_date)
-    month = extract("month", Transaction.booking_date)
-    # One expression object in SELECT and GROUP BY, so PostgreSQL sees the same binds.
-    flow = case((Transaction.amount < 0, "out"), else_="in")
-    keys = (Transaction.currency, Transaction.match_status, flow, year, month)
-    stmt = _filtered(select(*keys, func.count(), func.sum(Transaction.amount)), filters).group_by(
-        *keys
-    )
+    if any(filters.get(name) is not None for name in _ROW_ONLY_FILTERS):
+        rows = _row_stats(session, filters)
+    else:
+        dated = filters.get("booking_date_from") or filters.get("booking_date_to")
+        months = _month_bounds(filters.get("booking_date_from"), filters.get("booking_date_to"))
+        rows = _rollup_rows(session, filters, months)
+        if dated:
+            rows += _row_stats(session, filters, _edge_spans(filters, months))
     by: dict[str, dict] = {"currency": {}, "match_status": {}, "direction": {}, "month": {}}
     total = 0
-    for currency, match_status, direction, y, m, count, amount in session.execute(stmt):
-        count, amount = int(count), int(amount)
+    for currency, match_status, direction, label, count, amount in rows:
         total += count
-        label = f"{int(y):04d}-{int(m):02d}" if y is not None else None
         row = (currency, direction, count, amount)
         _bucket(by["currency"], (currency,), row)
         _bucket(by["direction"], (direction, currency), row)

@@ -20,6 +20,7 @@ from payymo.db import utcnow
 from payymo.errors import PayymoError
 from payymo.models import ApiKey, BankConnection, Invoice, Tenant, TenantOffboarding, Transaction
 from payymo.services.banking import connections
+from payymo.services.rollups import upkeep as rollup_upkeep
 from payymo.tenancy import system_scope, tenant_scope
 from payymo.tenancy.partners import owned_tenant
 
@@ -112,6 +113,7 @@ def purge(*, session: Session, record_id: str, now: dt.datetime) -> bool:
         }
     with system_scope():
         session.execute(Tenant.__table__.delete().where(Tenant.id == record.tenant_id))
+        rollup_upkeep.forget_tenant(session=session, tenant_id=record.tenant_id)
     record.purged_at = now
     session.flush()
     log.info("offboarded tenant purged", extra={"tenant_id": record.tenant_id})

@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from payymo.db import utcnow
 from payymo.errors import Conflict
-from payymo.models import BankConnection, Tenant, Transaction
+from payymo.models import BankConnection, Tenant
 from payymo.models.banking import CONNECTION_STATUSES
 from payymo.pagination import Page, paginate
 from payymo.services import api_keys, reconciliation_summary
 from payymo.services import tenants as tenant_service
+from payymo.services.rollups import read as rollups
 from payymo.tenancy import tenant_scope
 from payymo.tenancy.partners import owned_tenant, owned_tenants
 
@@ -88,11 +89,10 @@ def set_status(*, session: Session, partner_id: str, tenant_id: str, status: str
 
 def usage(*, session: Session, tenant: Tenant, today: dt.date | None = None) -> Usage:
     """The tenant's usage, read inside its own scope (the tenant wall applies)."""
-    today = today or utcnow().date()
-    month_start = dt.datetime.combine(today.replace(day=1), dt.time(), dt.UTC)
+    month = (today or utcnow().date()).strftime("%Y-%m")
     with tenant_scope(tenant.id):
-        transactions = session.scalar(
-            select(func.count(Transaction.id)).where(Transaction.created_at >= month_start)
+        transactions, _amount, _allocated = rollups.total(
+            session, "transactions", where=lambda model: [model.received == month]
         )
         states = Counter(
             dict(

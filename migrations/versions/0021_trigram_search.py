@@ -1,0 +1,52 @@
+"""trigram search: substring filters served by pg_trgm GIN indexes on PostgreSQL
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-11-29 11:00:00.000000
+
+See ``payymo.services.search_indexes``. ``pg_trgm`` ships with PostgreSQL, but creating
+it needs the right to (a superuser, or the owner of a trusted extension). When this
+migration may not create it, it says so, names what to do, and goes on without the
+indexes: search stays correct, only slower. ``payymo db search-indexes`` builds them
+later. SQLite keeps its plain LIKE.
+"""
+
+import logging
+
+from alembic import op
+
+from payymo.services import search_indexes
+
+revision = "0021"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+log = logging.getLogger("alembic.runtime.migration")
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    available, why = search_indexes.trigram_available(bind, in_transaction=True)
+    if not available:
+        log.warning(
+            "pg_trgm could not be created (%s); substring search will read every row of a "
+            "tenant until it is: %s.",
+            why,
+            search_indexes.HOW_TO,
+        )
+        return
+    # CONCURRENTLY cannot run inside the migration's transaction.
+    with op.get_context().autocommit_block():
+        for statement in search_indexes.create_statements():
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    with op.get_context().autocommit_block():
+        for statement in search_indexes.drop_statements():
+            op.execute(statement)

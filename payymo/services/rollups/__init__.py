@@ -1,0 +1,1 @@
+"""Rollups: exact per-tenant counts and sums that stats and summaries read instead of rows."""
