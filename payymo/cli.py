@@ -460,7 +460,7 @@ def db_upgrade(revision: str) -> None:
 
 @db_group.command("search-indexes")
 def db_search_indexes() -> None:
-    """Build the trigram search indexes a database lacks (PostgreSQL, pg_trgm)."""
+    """Build the trigram indexes and search functions a database lacks (PostgreSQL)."""
     from sqlalchemy import create_engine
 
     from payymo.services import search_indexes
@@ -479,6 +479,13 @@ def db_search_indexes() -> None:
                     f"pg_trgm is not available ({why}): {search_indexes.HOW_TO}."
                 )
             todo = search_indexes.build_missing(conn)
+            if search_indexes.functions_missing(conn):
+                installed, why = search_indexes.install_functions(conn, in_transaction=False)
+                if not installed:
+                    raise click.ClickException(
+                        f"the search functions need a superuser ({why}): {search_indexes.HOW_TO}."
+                    )
+                todo += [search.function for search in search_indexes.SEARCHES]
     finally:
         engine.dispose()
     _emit({"created": todo})

@@ -21,7 +21,7 @@ from payymo import db, runtime
 from payymo.cli import is_loopback, main
 from payymo.db import utcnow
 from payymo.models import ApiKey, BankAccount, Invoice, Job, Partner, Tenant, Transaction
-from payymo.tenancy import tenant_scope
+from payymo.tenancy import system_scope, tenant_scope
 from tests.helpers import ApiClient, invoice_body
 from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env, terminate
 
@@ -387,3 +387,27 @@ def test_serve_answers_readyz(app, settings, env, extra, server):
         assert server in response.headers.get("Server", "")
     finally:
         terminate(proc)
+
+
+def test_db_check_rollups_says_ok_or_names_the_drifted_group(app, cli, session, api, tenant):
+    api.post("invoices", json=invoice_body())
+    assert _json(cli("db", "check-rollups")) == {"ok": True, "differences": []}
+    with system_scope():
+        session.execute(
+            text(
+                "INSERT INTO rollups (tenant_id, subject, account_id, currency, month, received,"
+                " direction, status, detail, item_count, amount, amount_allocated)"
+                " VALUES (:t, 'suggestions', '', '', '', '', '', 'open', '', 5, 0, 0)"
+            ),
+            {"t": tenant.tenant_id},
+        )
+    result = cli("db", "check-rollups", "--tenant", tenant.tenant_id)
+    assert result.exit_code == 1
+    [drift] = json.loads(result.stdout)["differences"]
+    assert drift["group"]["subject"] == "suggestions" and drift["group"]["status"] == "open"
+    assert (drift["expected"]["item_count"], drift["found"]["item_count"]) == (0, 5)
+
+
+def test_db_search_indexes_has_nothing_to_build_after_the_migrations(app, cli):
+    doc = _json(cli("db", "search-indexes"))
+    assert doc["created"] == []

@@ -4,11 +4,13 @@ Revision ID: 0021
 Revises: 0020
 Create Date: 2026-11-29 11:00:00.000000
 
-See ``payymo.services.search_indexes``. ``pg_trgm`` ships with PostgreSQL, but creating
-it needs the right to (a superuser, or the owner of a trusted extension). When this
-migration may not create it, it says so, names what to do, and goes on without the
-indexes: search stays correct, only slower. ``payymo db search-indexes`` builds them
-later. SQLite keeps its plain LIKE.
+See ``payymo.services.search_indexes``: the indexes, and the functions through which the
+app (behind row-level security) can use them. ``pg_trgm`` ships with PostgreSQL, but
+creating it needs the right to (a superuser, or the owner of a trusted extension), and
+the functions' BYPASSRLS role needs a superuser. When this migration may not, it says
+so, names what to do, and goes on without them: search stays correct, only slower.
+``payymo db search-indexes`` (as a superuser) adds what is missing later. SQLite keeps
+its plain LIKE.
 """
 
 import logging
@@ -38,6 +40,14 @@ def upgrade() -> None:
             search_indexes.HOW_TO,
         )
         return
+    installed, why = search_indexes.install_functions(bind, in_transaction=True)
+    if not installed:
+        log.warning(
+            "the search functions could not be created (%s); row-level security keeps the "
+            "app from using the trigram indexes until they are: %s.",
+            why,
+            search_indexes.HOW_TO,
+        )
     # CONCURRENTLY cannot run inside the migration's transaction.
     with op.get_context().autocommit_block():
         for statement in search_indexes.create_statements():
@@ -47,6 +57,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    for statement in search_indexes.drop_functions():
+        op.execute(statement)
     with op.get_context().autocommit_block():
         for statement in search_indexes.drop_statements():
             op.execute(statement)

@@ -38,7 +38,8 @@ class RollupColumns:
     subject: Mapped[str] = mapped_column(String(20))
     account_id: Mapped[str] = mapped_column(String(40), default="")
     currency: Mapped[str] = mapped_column(String(3), default="")
-    month: Mapped[str] = mapped_column(String(7), default="")  # YYYY-MM of the booking date
+    # YYYY-MM of the booking date (YYYY-MM-DD in the daily subject).
+    month: Mapped[str] = mapped_column(String(10), default="")
     received: Mapped[str] = mapped_column(String(7), default="")  # YYYY-MM it arrived (UTC)
     direction: Mapped[str] = mapped_column(String(4), default="")  # in, out, zero
     status: Mapped[str] = mapped_column(String(20), default="")

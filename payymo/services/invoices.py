@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payymo import events
@@ -14,9 +14,8 @@ from payymo.ids import new_id
 from payymo.models import Invoice
 from payymo.pagination import Page, paginate
 from payymo.representations.invoices import invoice as invoice_document
-from payymo.services import jobs
+from payymo.services import jobs, search, search_indexes
 from payymo.services.batch import RowResult, failed_row
-from payymo.services.filters import contains
 from payymo.tenancy import get_for_update_or_404
 
 EDITABLE = (
@@ -194,11 +193,9 @@ def list_invoices(*, session: Session, filters: dict, page: dict) -> Page:
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(Invoice, name) == filters[name])
     if filters.get("customer"):
+        texts = (filters["customer"], filters["customer"])
         stmt = stmt.where(
-            or_(
-                contains(Invoice.customer_name, filters["customer"]),
-                contains(Invoice.customer_email, filters["customer"]),
-            )
+            search.matching(session, search_indexes.INVOICE_CUSTOMERS, Invoice, texts)
         )
     ranges = (
         ("issue_date_from", Invoice.issue_date, "ge"),

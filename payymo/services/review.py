@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from payymo.models import Allocation, BankAccount, Invoice, Suggestion, Transaction
-from payymo.services.filters import contains
+from payymo.services import search, search_indexes
 from payymo.services.suggestions import show
 
 PAGE = 50
@@ -63,7 +63,7 @@ def invoices_with_payments(
     stmt = select(Invoice).order_by(Invoice.id.desc()).limit(limit)
     if query:
         stmt = stmt.where(
-            or_(contains(Invoice.number, query), contains(Invoice.customer_name, query))
+            search.matching(session, search_indexes.INVOICE_NUMBERS, Invoice, (query, query))
         )
     invoices = session.scalars(stmt).all()
     found = {i.id: InvoicePayments(i) for i in invoices}
@@ -89,7 +89,7 @@ def open_invoices(
         .limit(limit)
     )
     if query:
-        found = [contains(Invoice.number, query), contains(Invoice.customer_name, query)]
+        found = [search.matching(session, search_indexes.INVOICE_NUMBERS, Invoice, (query, query))]
         if query.isdigit():
             found.append(Invoice.amount_due == int(query))
         stmt = stmt.where(or_(*found))

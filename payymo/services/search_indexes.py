@@ -1,15 +1,25 @@
-"""Trigram indexes for substring search on PostgreSQL (``pg_trgm``), made when they may be.
+"""Substring search on PostgreSQL: trigram indexes (``pg_trgm``) and the functions that use them.
 
 ``q`` on transactions, ``customer`` on invoices and the portal's invoice search are
 case-insensitive substring filters (ILIKE '%…%'). A trigram GIN index answers them
 without reading every row of the tenant. The indexes are built CONCURRENTLY, so a live
 table keeps taking writes while they build; the models do not declare them (their names
 end in ``_trgm``) because SQLite, which keeps its plain LIKE, has no such index.
+
+Row-level security stops PostgreSQL from using those indexes for the app: ILIKE is not
+"leakproof", so it may only be evaluated after the tenant policy, never inside an index
+scan. So each search is a function (``SEARCHES``) that reads the index as a role that
+bypasses row-level security (``payymo_search``: no login, SELECT on the two tables,
+owner of the functions) and returns only the ids of the tenant in the transaction's
+``payymo.tenant_id`` setting: the policy's own condition. The app joins those ids to
+the table as usual, behind the policy. Creating a BYPASSRLS role needs a superuser once;
+without it the app keeps the plain ILIKE (correct, and as slow as the tenant is big).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -27,10 +37,48 @@ INDEXES = {
     f"ix_invoices_customer_email{SUFFIX}": ("invoices", "customer_email"),
     f"ix_invoices_number{SUFFIX}": ("invoices", "number"),
 }
-HOW_TO = (
-    "ask a superuser to run 'CREATE EXTENSION pg_trgm;' in this database, then run "
-    "'payymo db search-indexes'"
+HOW_TO = "run 'payymo db search-indexes' once as a superuser (PAYYMO_MIGRATION_DATABASE_URL)"
+ROLE = "payymo_search"
+
+
+@dataclass(frozen=True)
+class Search:
+    """A search function: ids of the tenant's rows of ``table`` whose ``columns`` match.
+
+    It takes one ILIKE pattern per column (the IBAN is searched normalised).
+    """
+
+    function: str
+    table: str
+    columns: tuple[str, ...]
+
+    def create(self, schema: str) -> str:
+        """CREATE OR REPLACE the function."""
+        args = ", ".join(f"p{n} text" for n in range(len(self.columns)))
+        matches = " OR ".join(f"{c} ILIKE p{n}" for n, c in enumerate(self.columns))
+        return (
+            f"CREATE OR REPLACE FUNCTION {self.function}({args}) RETURNS SETOF varchar "
+            f"LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$ "
+            f"SELECT id FROM {self.table} "
+            f"WHERE tenant_id = current_setting('payymo.tenant_id', true) AND ({matches}) $$"
+        )
+
+    @property
+    def signature(self) -> str:
+        """name(text, …), as ``to_regprocedure`` wants it."""
+        return f"{self.function}({', '.join(['text'] * len(self.columns))})"
+
+
+TRANSACTIONS = Search(
+    "payymo_search_transactions",
+    "transactions",
+    ("counterparty_name", "remittance_information", "counterparty_iban"),
 )
+INVOICE_CUSTOMERS = Search(
+    "payymo_search_invoice_customers", "invoices", ("customer_name", "customer_email")
+)
+INVOICE_NUMBERS = Search("payymo_search_invoice_numbers", "invoices", ("number", "customer_name"))
+SEARCHES = (TRANSACTIONS, INVOICE_CUSTOMERS, INVOICE_NUMBERS)
 
 
 def trigram_available(conn: Connection, *, in_transaction: bool) -> tuple[bool, str | None]:
@@ -90,3 +138,49 @@ def missing(conn: Connection) -> list[str]:
         ).scalars()
     )
     return [name for name in INDEXES if name not in found]
+
+
+def install_functions(conn: Connection, *, in_transaction: bool) -> tuple[bool, str | None]:
+    """Create the search role (once per cluster) and the functions it owns; why not, if not.
+
+    Needs a superuser (a BYPASSRLS role); anyone else gets a reason and nothing changes.
+    """
+    schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+    statements = [
+        "DO $$ BEGIN "
+        f"CREATE ROLE {ROLE} NOLOGIN NOSUPERUSER BYPASSRLS; "
+        "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+        f"GRANT USAGE ON SCHEMA {schema} TO {ROLE}",
+        f"GRANT SELECT ON transactions, invoices TO {ROLE}",
+    ]
+    for search in SEARCHES:
+        statements += [
+            search.create(schema),
+            f"ALTER FUNCTION {search.signature} OWNER TO {ROLE}",
+        ]
+    try:
+        if in_transaction:
+            with conn.begin_nested():
+                for statement in statements:
+                    conn.execute(text(statement))
+        else:
+            for statement in statements:
+                conn.execute(text(statement))
+        return True, None
+    except DBAPIError as exc:
+        return False, str(getattr(exc, "orig", exc)).splitlines()[0]
+
+
+def drop_functions() -> list[str]:
+    """DROP the search functions (the role stays: other databases may use it)."""
+    return [f"DROP FUNCTION IF EXISTS {search.signature}" for search in SEARCHES]
+
+
+def functions_missing(conn: Connection) -> list[str]:
+    """The search functions this database lacks."""
+    return [
+        search.function
+        for search in SEARCHES
+        if conn.execute(text("SELECT to_regprocedure(:s)"), {"s": search.signature}).scalar()
+        is None
+    ]

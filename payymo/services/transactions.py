@@ -14,9 +14,8 @@ from payymo.ids import new_id
 from payymo.models import BankAccount, Transaction
 from payymo.pagination import Page, paginate
 from payymo.representations.transactions import transaction as document
-from payymo.services import dedupe, jobs
+from payymo.services import dedupe, jobs, search, search_indexes
 from payymo.services.batch import RowResult, failed_row
-from payymo.services.filters import contains
 from payymo.services.rollups import read as rollups
 from payymo.tenancy import get_for_update_or_404, get_or_404
 
@@ -37,7 +36,7 @@ IMPORTED = (
 _LOCKED_BY_MATCH = ("matched", "partially_matched")
 
 
-def _filtered(stmt, filters: dict):
+def _filtered(session: Session, stmt, filters: dict):
     for name in ("account_id", "status", "match_status", "currency"):
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(Transaction, name) == filters[name])
@@ -57,19 +56,14 @@ def _filtered(stmt, filters: dict):
             stmt = stmt.where(column >= value if lower else column <= value)
     if filters.get("q"):
         q = filters["q"]
-        stmt = stmt.where(
-            or_(
-                contains(Transaction.counterparty_name, q),
-                contains(Transaction.remittance_information, q),
-                contains(Transaction.counterparty_iban, "".join(q.split()).upper()),
-            )
-        )
+        texts = (q, q, "".join(q.split()).upper())
+        stmt = stmt.where(search.matching(session, search_indexes.TRANSACTIONS, Transaction, texts))
     return stmt
 
 
 def list_transactions(*, session: Session, filters: dict, page: dict) -> Page:
     """Filtered, newest-first page of transactions."""
-    stmt = _filtered(select(Transaction), filters)
+    stmt = _filtered(session, select(Transaction), filters)
     return paginate(session, stmt, Transaction, prefix="txn", **page)
 
 
@@ -215,53 +209,86 @@ def _next_month(day: dt.date) -> dt.date:
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
-def _rollup_rows(session: Session, filters: dict, months: tuple[str, str] | None):
-    """Stats rows of whole months (or of every line, with no date filter) from rollups."""
+def _edge_spans(filters: dict, months: tuple[str, str] | None) -> list[tuple[str, str]]:
+    """The days (YYYY-MM-DD ranges) of a date filter that its whole months leave out."""
+    start, end = filters.get("booking_date_from"), filters.get("booking_date_to")
+    low, high = start or dt.date(1, 1, 1), end or dt.date(9999, 12, 31)
+    if months is None:
+        return [(low.isoformat(), high.isoformat())]
+    spans = []
+    if start is not None:
+        first = dt.date(int(months[0][:4]), int(months[0][5:]), 1)
+        if low < first:
+            spans.append((low.isoformat(), (first - dt.timedelta(days=1)).isoformat()))
+    if end is not None:
+        after = _next_month(dt.date(int(months[1][:4]), int(months[1][5:]), 1))
+        if after <= high:
+            spans.append((after.isoformat(), high.isoformat()))
+    return spans
+
+
+def _rollup_where(filters: dict, model) -> list:
+    conditions = []
+    for name, column in (
+        ("account_id", model.account_id),
+        ("status", model.status),
+        ("match_status", model.detail),
+        ("currency", model.currency),
+    ):
+        if filters.get(name) is not None:
+            conditions.append(column == filters[name])
+    if filters.get("direction") == "in":
+        conditions.append(model.direction.in_(("in", "zero")))
+    elif filters.get("direction") == "out":
+        conditions.append(model.direction == "out")
+    return conditions
+
+
+def _rollup_rows(session: Session, filters: dict) -> list[tuple]:
+    """Stats rows from rollups: whole months from the monthly groups, the rest by day."""
     dated = filters.get("booking_date_from") or filters.get("booking_date_to")
-    if dated and months is None:
-        return []
+    months = _month_bounds(filters.get("booking_date_from"), filters.get("booking_date_to"))
+    parts = []
+    if not dated:
+        parts.append(("transactions", lambda model: _rollup_where(filters, model)))
+    else:
+        if months is not None:
+            parts.append(
+                (
+                    "transactions",
+                    lambda model: [*_rollup_where(filters, model), model.month.between(*months)],
+                )
+            )
+        spans = _edge_spans(filters, months)
+        if spans:
+            parts.append(
+                (
+                    "transactions_daily",
+                    lambda model: [
+                        *_rollup_where(filters, model),
+                        or_(*(model.month.between(a, b) for a, b in spans)),
+                    ],
+                )
+            )
+    rows = []
+    for subject, where in parts:
+        found = rollups.groups(
+            session, subject, by=("currency", "detail", "direction", "month"), where=where
+        )
+        rows += [
+            (currency, status, "out" if direction == "out" else "in", month[:7] or None, n, amount)
+            for currency, status, direction, month, n, amount, _allocated in found
+        ]
+    return rows
 
-    def where(model):
-        conditions = []
-        for name, column in (
-            ("account_id", model.account_id),
-            ("status", model.status),
-            ("match_status", model.detail),
-            ("currency", model.currency),
-        ):
-            if filters.get(name) is not None:
-                conditions.append(column == filters[name])
-        if filters.get("direction") == "in":
-            conditions.append(model.direction.in_(("in", "zero")))
-        elif filters.get("direction") == "out":
-            conditions.append(model.direction == "out")
-        if dated:
-            conditions.append(model.month.between(*months))
-        return conditions
 
-    found = rollups.groups(
-        session,
-        "transactions",
-        by=("currency", "detail", "direction", "month"),
-        where=where,
-    )
-    return [
-        (currency, status, "out" if direction == "out" else "in", month or None, count, amount)
-        for currency, status, direction, month, count, amount, _allocated in found
-    ]
-
-
-def _row_stats(session: Session, filters: dict, spans=None):
-    """Stats rows counted from the lines (``spans``: only these date ranges)."""
+def _row_stats(session: Session, filters: dict) -> list[tuple]:
+    """Stats rows counted from the lines (amount and text filters need them)."""
     month = func.substr(func.cast(Transaction.booking_date, String), 1, 7)
     # One expression object in SELECT and GROUP BY, so PostgreSQL sees the same binds.
     flow = case((Transaction.amount < 0, "out"), else_="in")
     keys = (Transaction.currency, Transaction.match_status, flow, month)
-    stmt = _filtered(select(*keys, func.count(), func.sum(Transaction.amount)), filters)
-    if spans is not None:
-        if not spans:
-            return []
-        stmt = stmt.where(or_(*(Transaction.booking_date.between(a, b) for a, b in spans)))
+    stmt = _filtered(session, select(*keys, func.count(), func.sum(Transaction.amount)), filters)
     return [
         (currency, status, direction, label, int(count), int(amount))
         for currency, status, direction, label, count, amount in session.execute(
@@ -270,39 +297,17 @@ def _row_stats(session: Session, filters: dict, spans=None):
     ]
 
 
-def _edge_spans(filters: dict, months: tuple[str, str] | None) -> list[tuple]:
-    """The date ranges of the filter that whole months in the rollups do not cover."""
-    start, end = filters.get("booking_date_from"), filters.get("booking_date_to")
-    low, high = start or dt.date.min, end or dt.date.max
-    if months is None:
-        return [(low, high)]
-    spans = []
-    first = dt.date(int(months[0][:4]), int(months[0][5:]), 1) if start else None
-    last_month = dt.date(int(months[1][:4]), int(months[1][5:]), 1) if end else None
-    if first is not None and low < first:
-        spans.append((low, first - dt.timedelta(days=1)))
-    if last_month is not None:
-        after = _next_month(last_month)
-        if after <= high:
-            spans.append((after, high))
-    return spans
-
-
 def transaction_stats(*, session: Session, filters: dict) -> dict:
     """Counts and sums by currency, match status, direction and booking month.
 
     Every group includes the currency, so amounts of different currencies never add up.
-    Whole months come from the rollups; the days of a date filter's partial months, and
-    amount or text filters, are counted from the lines.
+    Read from the rollups (whole months, and a date filter's other days by day), so the
+    cost does not grow with the tenant; amount or text filters count the matching lines.
     """
     if any(filters.get(name) is not None for name in _ROW_ONLY_FILTERS):
         rows = _row_stats(session, filters)
     else:
-        dated = filters.get("booking_date_from") or filters.get("booking_date_to")
-        months = _month_bounds(filters.get("booking_date_from"), filters.get("booking_date_to"))
-        rows = _rollup_rows(session, filters, months)
-        if dated:
-            rows += _row_stats(session, filters, _edge_spans(filters, months))
+        rows = _rollup_rows(session, filters)
     by: dict[str, dict] = {"currency": {}, "match_status": {}, "direction": {}, "month": {}}
     total = 0
     for currency, match_status, direction, label, count, amount in rows:

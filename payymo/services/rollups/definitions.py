@@ -15,11 +15,13 @@ from payymo.models.rollup import DIMENSIONS, MEASURES
 COLUMNS = ("tenant_id", *DIMENSIONS, *MEASURES)
 GROUP = ("tenant_id", *DIMENSIONS)
 
-# A date's or a UTC timestamp's month as YYYY-MM (SQLite keeps both as ISO text).
+# A date's month (or day), a UTC timestamp's month, as ISO text (SQLite keeps them so).
 _MONTH = {
     ("postgresql", "date"): "to_char({r}.{column}, 'YYYY-MM')",
+    ("postgresql", "day"): "to_char({r}.{column}, 'YYYY-MM-DD')",
     ("postgresql", "timestamp"): "to_char({r}.{column} AT TIME ZONE 'UTC', 'YYYY-MM')",
     ("sqlite", "date"): "strftime('%Y-%m', {r}.{column})",
+    ("sqlite", "day"): "strftime('%Y-%m-%d', {r}.{column})",
     ("sqlite", "timestamp"): "strftime('%Y-%m', {r}.{column})",
 }
 
@@ -34,7 +36,7 @@ class Subject:
     measures: dict[str, str]  # measure → SQL (measures left out are 0)
     # Columns whose change moves the row between groups or changes a measure.
     watched: tuple[str, ...]
-    # Month dimensions → (column, "date" or "timestamp").
+    # Month dimensions → (column, "date", "day" or "timestamp").
     months: dict[str, tuple[str, str]] | None = None
 
     def values(self, row: str, dialect: str, *, sign: int = 1) -> list[str]:
@@ -92,6 +94,28 @@ TRANSACTIONS = Subject(
     ),
     months={"month": ("booking_date", "date"), "received": ("created_at", "timestamp")},
 )
+# The same lines by booking day (in ``month``, as YYYY-MM-DD): a date filter's partial
+# months are read from these, a few dozen days' groups, never from the lines.
+TRANSACTIONS_DAILY = Subject(
+    name="transactions_daily",
+    table="transactions",
+    dimensions={
+        name: sql
+        for name, sql in TRANSACTIONS.dimensions.items()
+        if name in ("account_id", "currency", "direction", "status", "detail")
+    },
+    measures={"item_count": "1", "amount": "{r}.amount"},
+    watched=(
+        "tenant_id",
+        "account_id",
+        "currency",
+        "booking_date",
+        "amount",
+        "status",
+        "match_status",
+    ),
+    months={"month": ("booking_date", "day")},
+)
 MATCHES = Subject(
     name="matches",
     table="matches",
@@ -117,7 +141,7 @@ SUGGESTIONS = Subject(
     watched=("tenant_id", "status"),
 )
 # Each row of these subjects' tables is in exactly one group.
-PLAIN = (TRANSACTIONS, MATCHES, INVOICES, SUGGESTIONS)
+PLAIN = (TRANSACTIONS, TRANSACTIONS_DAILY, MATCHES, INVOICES, SUGGESTIONS)
 # Credits with at least one active automatic match (one credit may carry several).
 AUTO_CREDITS = "auto_credits"
 AUTO_CONDITION = "{r}.method = 'auto' AND {r}.status = 'active'"

@@ -43,7 +43,7 @@ def _pg_delta_insert(subject: Subject, sources: list[tuple[str, int]]) -> str:
 
 def _pg_function(subject: Subject) -> str:
     return f"""
-CREATE FUNCTION rollup_{subject.table}() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION rollup_{subject.name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         {_pg_delta_insert(subject, [("new_rows", 1)])}
@@ -117,7 +117,7 @@ def postgresql_install() -> list[str]:
     statements = []
     for subject in PLAIN:
         statements.append(_pg_function(subject))
-        statements.extend(_pg_triggers(subject.table, f"rollup_{subject.table}"))
+        statements.extend(_pg_triggers(subject.table, f"rollup_{subject.name}"))
     statements.append(_PG_AUTO_CREDITS)
     statements.extend(_pg_triggers("matches", "rollup_auto_credits"))
     return statements
@@ -125,7 +125,7 @@ def postgresql_install() -> list[str]:
 
 def postgresql_remove() -> list[str]:
     """Drop what ``postgresql_install`` made (the triggers go with their functions)."""
-    names = [f"rollup_{s.table}" for s in PLAIN] + ["rollup_auto_credits"]
+    names = [f"rollup_{s.name}" for s in PLAIN] + ["rollup_auto_credits"]
     return [f"DROP FUNCTION IF EXISTS {name}() CASCADE" for name in names]
 
 
@@ -142,7 +142,7 @@ def _sqlite_subject(subject: Subject) -> list[str]:
     new = _sqlite_upsert(subject.values("NEW", "sqlite"))
     old = _sqlite_upsert(subject.values("OLD", "sqlite", sign=-1))
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in subject.watched)
-    name = f"rollup_{subject.table}"
+    name = f"rollup_{subject.name}"
     return [
         f"CREATE TRIGGER {name}_insert AFTER INSERT ON {subject.table} BEGIN {new} END",
         f"CREATE TRIGGER {name}_delete AFTER DELETE ON {subject.table} BEGIN {old} END",
@@ -196,7 +196,5 @@ def sqlite_install() -> list[str]:
 
 def sqlite_remove() -> list[str]:
     """Drop what ``sqlite_install`` made."""
-    names = [f"rollup_{s.table}_{op}" for s in PLAIN for op in ("insert", "delete", "update")] + [
-        f"rollup_auto_credits_{w}" for w in ("insert", "delete", "start", "stop")
-    ]
-    return [f"DROP TRIGGER IF EXISTS {name}" for name in names]
+    # "CREATE TRIGGER <name> …": the names come from the statements themselves.
+    return [f"DROP TRIGGER IF EXISTS {statement.split()[2]}" for statement in sqlite_install()]

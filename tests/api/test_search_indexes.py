@@ -1,0 +1,71 @@
+"""Substring search on PostgreSQL: trigram indexes, read through functions the policy allows."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from payymo import db
+from payymo.models import Transaction
+from payymo.services import search_indexes
+from payymo.tenancy import tenant_scope
+from tests.conftest import PG_URL
+from tests.helpers import invoice_body
+
+pytestmark = pytest.mark.postgres
+
+
+def test_the_migrations_built_every_index_and_function(app):
+    with db.engine().connect() as conn:
+        assert search_indexes.missing(conn) == []
+        assert search_indexes.functions_missing(conn) == []
+
+
+@pytest.mark.parametrize("search", search_indexes.SEARCHES, ids=lambda s: s.function)
+def test_each_search_function_reads_its_trigram_indexes(app, search):
+    matches = " OR ".join(f"{c} ILIKE '%INV-0001234%'" for c in search.columns)
+    # As the functions' role, no policy stands between the ILIKE and the index (as the
+    # app's role one does: ILIKE is not leakproof). On an empty table the planner would
+    # rather read the tenant index, so the query names no tenant.
+    query = f"SELECT id FROM {search.table} WHERE {matches}"  # noqa: S608
+    owner = create_engine(PG_URL)
+    try:
+        with owner.connect() as conn:
+            conn.execute(text(f"SET ROLE {search_indexes.ROLE}"))
+            conn.execute(text("SET enable_seqscan = off"))
+            plan = "\n".join(conn.execute(text(f"EXPLAIN {query}")).scalars())
+            conn.rollback()
+    finally:
+        owner.dispose()
+    for column in search.columns:
+        assert f"ix_{search.table}_{column}_trgm" in plan, plan
+
+
+def test_a_search_returns_only_the_tenants_own_rows(api, other_api, tenant, other_tenant, session):
+    for client in (api, other_api):
+        account = client.post("bank_accounts", json={"name": "A", "currency": "EUR"}).json["id"]
+        line = {
+            "id": "l-1",
+            "booking_date": "2026-11-20",
+            "amount": 100,
+            "currency": "EUR",
+            "remittance_information": "Payment INV-SHARED-7",
+        }
+        client.post("transactions/import", json={"account_id": account, "transactions": [line]})
+        client.post("invoices", json=invoice_body(customer_name="Shared Customer GmbH"))
+    [mine] = api.get("transactions", query_string={"q": "shared-7"}).json["data"]
+    with tenant_scope(tenant.tenant_id):
+        assert session.get(Transaction, mine["id"]) is not None
+        found = session.execute(
+            select(text("id")).select_from(
+                text(
+                    "payymo_search_transactions('%SHARED-7%', '%SHARED-7%', '%SHARED-7%') AS f(id)"
+                )
+            )
+        ).scalars()
+        assert list(found) == [mine["id"]]
+    assert [i["customer_name"] for i in api.get("invoices?customer=shared").json["data"]] == [
+        "Shared Customer GmbH"
+    ]
+    with tenant_scope(other_tenant.tenant_id):
+        assert session.get(Transaction, mine["id"]) is None
