@@ -21,6 +21,7 @@ from payymo import db, runtime
 from payymo.cli import is_loopback, main
 from payymo.db import utcnow
 from payymo.models import ApiKey, BankAccount, Invoice, Job, Partner, Tenant, Transaction
+from payymo.services import search_indexes
 from payymo.tenancy import system_scope, tenant_scope
 from tests.helpers import ApiClient, invoice_body
 from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env, terminate
@@ -411,3 +412,60 @@ def test_db_check_rollups_says_ok_or_names_the_drifted_group(app, cli, session, 
 def test_db_search_indexes_has_nothing_to_build_after_the_migrations(app, cli):
     doc = _json(cli("db", "search-indexes"))
     assert doc["created"] == []
+
+
+@pytest.mark.postgres
+def test_db_upgrade_without_a_superuser_says_what_search_lacks_and_search_indexes_adds_it(
+    settings,
+):
+    from tests.conftest import PG_URL
+
+    name, role = "payymo_cli_plain", "payymo_plain_owner"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(
+            text(
+                f"DO $$ BEGIN CREATE ROLE {role} LOGIN NOSUPERUSER; "
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            )
+        )
+        conn.execute(text(f"CREATE DATABASE {name} OWNER {role}"))
+    plain_url = make_url(PG_URL).set(database=name, username=role)
+    super_url = make_url(PG_URL).set(database=name)
+    try:
+        # The database's owner may make the (trusted) extension, not the BYPASSRLS role.
+        proc = _run(
+            settings,
+            "db",
+            "upgrade",
+            PAYYMO_MIGRATION_DATABASE_URL=plain_url.render_as_string(hide_password=False),
+            PAYYMO_DATABASE_URL=plain_url.render_as_string(hide_password=False),
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "the search functions could not be created" in proc.stderr
+        assert "payymo db search-indexes" in proc.stderr
+        engine = create_engine(super_url)
+        try:
+            with engine.connect() as conn:
+                assert search_indexes.missing(conn) == []
+                assert len(search_indexes.functions_missing(conn)) == len(search_indexes.SEARCHES)
+            fixed = _run(
+                settings,
+                "db",
+                "search-indexes",
+                PAYYMO_MIGRATION_DATABASE_URL=super_url.render_as_string(hide_password=False),
+                PAYYMO_DATABASE_URL=plain_url.render_as_string(hide_password=False),
+            )
+            assert fixed.returncode == 0, fixed.stderr
+            assert json.loads(fixed.stdout)["created"] == [
+                s.function for s in search_indexes.SEARCHES
+            ]
+            with engine.connect() as conn:
+                assert search_indexes.functions_missing(conn) == []
+        finally:
+            engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
