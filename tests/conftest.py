@@ -13,6 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from integrations.gocardless.fake import FakeGoCardless, serve_in_thread
 from integrations.stripe.fake import FakeStripe
@@ -22,7 +23,7 @@ from payymo.config import DEFAULT_PLAN_RATE_LIMITS, Settings
 from payymo.services import api_keys as key_service
 from payymo.services import tenants as tenant_service
 from payymo.services.partners.accounts import create_partner
-from payymo.tenancy import tenant_scope
+from payymo.tenancy import system_scope, tenant_scope
 from tests.helpers import ApiClient, TenantHandle
 from tests.partners import PartnerHandle
 
@@ -145,15 +146,32 @@ def app(settings):
     db.session.remove()
 
 
+def _assert_rollups_exact(conn) -> None:
+    """Every rollup group equals a recount of its rows (whatever path the test wrote by)."""
+    from payymo.services.rollups import upkeep
+
+    if conn.in_transaction() and not conn.get_transaction().is_active:
+        return  # the test left the transaction failed: nothing can be read
+    with Session(bind=conn, join_transaction_mode="create_savepoint") as check, system_scope():
+        differences = upkeep.check(session=check)
+    assert differences == [], f"rollups drifted from their rows: {differences[:3]}"
+
+
 @pytest.fixture
-def connection(app):
-    """One outer transaction per test; every session commit is only a savepoint."""
+def connection(app, request):
+    """One outer transaction per test; every session commit is only a savepoint.
+
+    After the test, the rollups must still equal their rows (``rollups_drift`` opts out).
+    """
     conn = db.engine().connect()
     outer = conn.begin()
     db.session.remove()
     db.session_factory.configure(bind=conn, join_transaction_mode="create_savepoint")
     try:
         yield conn
+        db.session.remove()
+        if request.node.get_closest_marker("rollups_drift") is None:
+            _assert_rollups_exact(conn)
     finally:
         db.session.remove()
         outer.rollback()

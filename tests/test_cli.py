@@ -390,6 +390,7 @@ def test_serve_answers_readyz(app, settings, env, extra, server):
         terminate(proc)
 
 
+@pytest.mark.rollups_drift
 def test_db_check_rollups_says_ok_or_names_the_drifted_group(app, cli, session, api, tenant):
     api.post("invoices", json=invoice_body())
     assert _json(cli("db", "check-rollups")) == {"ok": True, "differences": []}

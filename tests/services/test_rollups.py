@@ -248,6 +248,7 @@ def test_the_summary_equals_a_recount(api, tenant, session):
         )
 
 
+@pytest.mark.rollups_drift
 def test_check_finds_a_group_that_drifted(api, tenant, session):
     _random_writes(api, tenant.tenant_id, random.Random(3), steps=10)
     assert _differences(session) == []
