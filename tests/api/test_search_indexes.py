@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 
 from payymo import db
 from payymo.models import Transaction
-from payymo.services import search_indexes
+from payymo.services import search, search_indexes
 from payymo.tenancy import tenant_scope
 from tests.conftest import PG_URL
 from tests.helpers import invoice_body
@@ -69,3 +69,35 @@ def test_a_search_returns_only_the_tenants_own_rows(api, other_api, tenant, othe
     ]
     with tenant_scope(other_tenant.tenant_id):
         assert session.get(Transaction, mine["id"]) is None
+
+
+@pytest.mark.parametrize(("indexed_from", "through_function"), [(0, True), (10**9, False)])
+def test_a_big_tenant_searches_through_the_function_a_small_one_reads_its_rows(
+    api, tenant, monkeypatch, indexed_from, through_function
+):
+    monkeypatch.setattr(search, "INDEXED_FROM", indexed_from)
+    account = api.post("bank_accounts", json={"name": "A", "currency": "EUR"}).json["id"]
+    line = {
+        "id": "l-1",
+        "booking_date": "2026-11-20",
+        "amount": 100,
+        "currency": "EUR",
+        "remittance_information": "Payment INV-BIG-1",
+    }
+    api.post("transactions/import", json={"account_id": account, "transactions": [line]})
+    api.post("invoices", json=invoice_body(customer_name="Big Customer GmbH"))
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest):
+        seen.append(statement)
+
+    event.listen(db.engine(), "before_cursor_execute", record)
+    try:
+        found = api.get("transactions", query_string={"q": "inv-big"}).json["data"]
+        invoices = api.get("invoices", query_string={"customer": "big cust"}).json["data"]
+    finally:
+        event.remove(db.engine(), "before_cursor_execute", record)
+    assert [t["remittance_information"] for t in found] == ["Payment INV-BIG-1"]
+    assert [i["customer_name"] for i in invoices] == ["Big Customer GmbH"]
+    for function in ("payymo_search_transactions(", "payymo_search_invoice_customers("):
+        assert any(function in sql for sql in seen) is through_function
