@@ -1,9 +1,9 @@
 """The audit trail of writes: who (key id), what (route), which resource, how it ended.
 
 Every mutating request is audited, the refused and failed ones too (a partner's calls of
-the partner API in the partner's own log, naming the tenant a call was about): a success in the
-request's own transaction (it commits, or not, with the change), a failure after the
-request's transaction has rolled back, in a short transaction of its own. A key that
+the partner API in the partner's own log, naming the tenant a call was about): a success
+in the request's own transaction (it commits, or not, with the change), a failure after
+the request's transaction has rolled back, in a short transaction of its own. A key that
 exists but was refused (revoked, expired, tenant suspended) is audited under its tenant
 with the real reason, though the client only saw "Invalid API key provided.". Not
 audited: reads, requests with no known tenant (unknown or missing keys: logged as

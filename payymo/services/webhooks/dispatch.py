@@ -1,9 +1,10 @@
 """Events → deliveries → attempts: the database side of webhook delivery.
 
 ``fan_out`` gives every committed event one delivery per enabled endpoint subscribed to
-its type (the tenant's own endpoints, and its partner's); ``claim`` leases the deliveries that are due (a dispatcher that dies lets its
-lease lapse and another picks them up); ``record`` writes what each attempt got and
-moves the delivery along the retry schedule. All three run in system scope, across
+its type (the tenant's own endpoints, and its partner's); ``claim`` leases the
+deliveries that are due (a dispatcher that dies lets its lease lapse and another picks
+them up); ``record`` writes what each attempt got and moves the delivery along the retry
+schedule. All three run in system scope, across
 tenants, and the caller commits. Rows are locked endpoints first, then deliveries, each
 in id order, so two dispatchers (or a dispatcher and an API call) never deadlock.
 """
