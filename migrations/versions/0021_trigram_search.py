@@ -4,13 +4,13 @@ Revision ID: 0021
 Revises: 0020
 Create Date: 2026-11-29 11:00:00.000000
 
-See ``payymo.services.search_indexes``: the indexes, and the functions through which the
-app (behind row-level security) can use them. ``pg_trgm`` ships with PostgreSQL, but
-creating it needs the right to (a superuser, or the owner of a trusted extension), and
-the functions' BYPASSRLS role needs a superuser. When this migration may not, it says
-so, names what to do, and goes on without them: search stays correct, only slower.
-``payymo db search-indexes`` (as a superuser) adds what is missing later. SQLite keeps
-its plain LIKE.
+See ``payymo.services.search_indexes``: the extension, and the functions through which
+the app (behind row-level security) can use trigram indexes. ``pg_trgm`` ships with
+PostgreSQL, but creating it needs the right to (a superuser, or the owner of a trusted
+extension), and the functions' BYPASSRLS role needs a superuser. When this migration may
+not, it says so, names what to do, and goes on without them: search stays correct, only
+slower. The indexes are built by ``payymo db search-indexes`` (as a superuser), which
+also adds whatever this migration could not. SQLite keeps its plain LIKE.
 """
 
 import logging
@@ -44,14 +44,12 @@ def upgrade() -> None:
     if not installed:
         log.warning(
             "the search functions could not be created (%s); row-level security keeps the "
-            "app from using the trigram indexes until they are: %s.",
+            "app from using trigram indexes until they are: %s.",
             why,
             search_indexes.HOW_TO,
         )
-    # CONCURRENTLY cannot run inside the migration's transaction.
-    with op.get_context().autocommit_block():
-        for statement in search_indexes.create_statements():
-            op.execute(statement)
+    # The indexes themselves are the operator's choice (payymo db search-indexes): they
+    # double the cost of bulk inserts into transactions (measured, see README).
 
 
 def downgrade() -> None:

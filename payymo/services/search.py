@@ -1,7 +1,7 @@
 """Substring search conditions: through the search functions where they pay off.
 
-On PostgreSQL with ``payymo db search-indexes`` done, a big tenant's search reads a
-trigram index through its function (``services.search_indexes``) and the rows come back
+On PostgreSQL with ``payymo db search-indexes`` done (the function and its indexes
+ready), a big tenant's search reads a trigram index through its function (``services.search_indexes``) and the rows come back
 behind the tenant policy as usual. The index holds every tenant's rows, so for a small
 tenant reading its own rows is cheaper: below ``INDEXED_FROM`` rows (the rollups know
 the count exactly) and elsewhere (SQLite, a database without the functions) a search is
@@ -10,9 +10,10 @@ a plain case-insensitive LIKE on each column.
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from payymo.services import search_indexes
 from payymo.services.filters import contains, escape_like
 from payymo.services.rollups import read as rollups
 from payymo.services.search_indexes import Search
@@ -22,11 +23,10 @@ from payymo.services.search_indexes import Search
 INDEXED_FROM = 200_000
 
 
-def _has_function(session: Session, search: Search) -> bool:
+def _indexed(session: Session, search: Search) -> bool:
     if session.get_bind().dialect.name != "postgresql":
         return False
-    found = session.execute(text("SELECT to_regprocedure(:s)"), {"s": search.signature})
-    return found.scalar() is not None
+    return search_indexes.ready(session.connection(), search)
 
 
 def _big(session: Session, search: Search) -> bool:
@@ -36,7 +36,7 @@ def _big(session: Session, search: Search) -> bool:
 
 def matching(session: Session, search: Search, model, texts: tuple[str, ...]):
     """A condition: one of the search's columns contains its text (case-insensitive)."""
-    if _has_function(session, search) and _big(session, search):
+    if _big(session, search) and _indexed(session, search):
         patterns = [f"%{escape_like(t)}%" for t in texts]
         ids = getattr(func, search.function)(*patterns).table_valued("id").render_derived()
         return model.id.in_(select(ids.c.id))

@@ -6,6 +6,10 @@ without reading every row of the tenant. The indexes are built CONCURRENTLY, so 
 table keeps taking writes while they build; the models do not declare them (their names
 end in ``_trgm``) because SQLite, which keeps its plain LIKE, has no such index.
 
+The indexes are the operator's choice (``payymo db search-indexes``): on an 11M-line
+table they doubled the time of a 100,000-line insert (8.3 s against 4.1 s) and of bank
+sync, since every new or re-matched line adds its trigrams to three GIN indexes.
+
 Row-level security stops PostgreSQL from using those indexes for the app: ILIKE is not
 "leakproof", so it may only be evaluated after the tenant policy, never inside an index
 scan. So each search is a function (``SEARCHES``) that reads the index as a role that
@@ -124,6 +128,20 @@ def build_missing(conn: Connection) -> list[str]:
         conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
         conn.execute(text(_create(name, if_missing=False)))
     return todo
+
+
+def ready(conn: Connection, search: Search) -> bool:
+    """Whether ``search``'s function exists and every index it reads is built and valid."""
+    wanted = [name for name, (table, _column) in INDEXES.items() if table == search.table]
+    found = conn.execute(
+        text(
+            "SELECT to_regprocedure(:signature) IS NOT NULL AND "
+            "(SELECT count(*) FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+            " WHERE i.indisvalid AND c.relname = ANY(:names)) = :count"
+        ),
+        {"signature": search.signature, "names": wanted, "count": len(wanted)},
+    ).scalar()
+    return bool(found)
 
 
 def missing(conn: Connection) -> list[str]:

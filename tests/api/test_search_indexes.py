@@ -15,14 +15,36 @@ from tests.helpers import invoice_body
 pytestmark = pytest.mark.postgres
 
 
-def test_the_migrations_built_every_index_and_function(app):
+@pytest.fixture(scope="module")
+def indexes(app):
+    """The trigram indexes, built as ``payymo db search-indexes`` does; dropped after."""
+    owner = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with owner.connect() as conn:
+            built = search_indexes.build_missing(conn)
+        yield built
+    finally:
+        with owner.connect() as conn:
+            for statement in search_indexes.drop_statements():
+                conn.execute(text(statement))
+        owner.dispose()
+
+
+def test_the_migrations_make_the_functions_and_leave_the_indexes_to_the_operator(app):
     with db.engine().connect() as conn:
-        assert search_indexes.missing(conn) == []
         assert search_indexes.functions_missing(conn) == []
+        assert search_indexes.missing(conn) == list(search_indexes.INDEXES)
+        assert not any(search_indexes.ready(conn, s) for s in search_indexes.SEARCHES)
+
+
+def test_built_indexes_make_every_search_ready(indexes):
+    assert indexes == list(search_indexes.INDEXES)
+    with db.engine().connect() as conn:
+        assert all(search_indexes.ready(conn, s) for s in search_indexes.SEARCHES)
 
 
 @pytest.mark.parametrize("search", search_indexes.SEARCHES, ids=lambda s: s.function)
-def test_each_search_function_reads_its_trigram_indexes(app, search):
+def test_each_search_function_reads_its_trigram_indexes(indexes, search):
     matches = " OR ".join(f"{c} ILIKE '%INV-0001234%'" for c in search.columns)
     # As the functions' role, no policy stands between the ILIKE and the index (as the
     # app's role one does: ILIKE is not leakproof). On an empty table the planner would
@@ -73,7 +95,7 @@ def test_a_search_returns_only_the_tenants_own_rows(api, other_api, tenant, othe
 
 @pytest.mark.parametrize(("indexed_from", "through_function"), [(0, True), (10**9, False)])
 def test_a_big_tenant_searches_through_the_function_a_small_one_reads_its_rows(
-    api, tenant, monkeypatch, indexed_from, through_function
+    indexes, api, tenant, monkeypatch, indexed_from, through_function
 ):
     monkeypatch.setattr(search, "INDEXED_FROM", indexed_from)
     account = api.post("bank_accounts", json={"name": "A", "currency": "EUR"}).json["id"]
