@@ -65,11 +65,25 @@ def sweep_jobs(session: Session, now: dt.datetime | None = None) -> dict:
                 counts["tenants_purged"] += 1
             session.commit()
         counts["rollup_deltas_folded"] += fold_rollups(session)
-        for table, purged in retention.purge(
-            session=session, settings=runtime.settings(), now=now
-        ).items():
+        for table, purged in purge_expired(session, now).items():
             counts[f"{table}_purged"] += purged
     return dict(counts)
+
+
+def purge_expired(session: Session, now: dt.datetime) -> dict[str, int]:
+    """Purge what is past its keeping time, a committed batch at a time; counts by table."""
+    counts = {"idempotency_records": idempotency.purge_expired(session)}
+    session.commit()
+    for model, prefix, before in retention.boundaries(runtime.settings(), now):
+        total = 0
+        while True:
+            count = retention.purge_batch(session, model, prefix, before=before)
+            session.commit()
+            total += count
+            if count < retention.BATCH:
+                break
+        counts[model.__tablename__] = total
+    return counts
 
 
 def fold_rollups(session: Session) -> int:

@@ -1,8 +1,9 @@
 """Retention: events, audit rows and idempotency records are kept for a while, then purged.
 
 Ids are time-ordered, so "created before the boundary" is a primary-key range: each batch
-is an index range scan, whatever the table's size. Runs in system scope (the job sweep),
-a batch per call; the caller commits and calls again while a batch comes back full.
+is an index range scan, whatever the table's size. Runs in system scope (the job sweep,
+``tasks.maintenance.purge_expired``), a batch per call; the caller commits and calls
+again while a batch comes back full.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import datetime as dt
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from payymo import idempotency
 from payymo.ids import floor_id
 from payymo.models import AuditLog, Event, PartnerAuditLog
 
@@ -38,18 +38,9 @@ def purge_batch(session: Session, model, prefix: str, *, before: dt.datetime) ->
     return len(ids)
 
 
-def purge(*, session: Session, settings, now: dt.datetime) -> dict[str, int]:
-    """One pass over every table past its keeping time; commits after each batch."""
-    counts = {"idempotency_records": idempotency.purge_expired(session)}
-    session.commit()
-    for model, prefix, setting in TABLES:
-        before = now - dt.timedelta(days=getattr(settings, setting))
-        total = 0
-        while True:
-            count = purge_batch(session, model, prefix, before=before)
-            session.commit()
-            total += count
-            if count < BATCH:
-                break
-        counts[model.__tablename__] = total
-    return counts
+def boundaries(settings, now: dt.datetime) -> list[tuple]:
+    """(model, id prefix, created-before moment) for every table with a keeping time."""
+    return [
+        (model, prefix, now - dt.timedelta(days=getattr(settings, setting)))
+        for model, prefix, setting in TABLES
+    ]

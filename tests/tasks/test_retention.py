@@ -11,6 +11,7 @@ from payymo.ids import floor_id
 from payymo.models import AuditLog, Event, PartnerAuditLog
 from payymo.services import retention
 from payymo.tenancy import system_scope, tenant_scope
+from tasks.maintenance import purge_expired
 from tests.helpers import invoice_body
 
 NOW = utcnow()
@@ -43,7 +44,7 @@ def test_old_events_and_audit_rows_go_new_ones_stay(api, tenant, session, settin
     session.commit()
     before = {m: _count(session, m) for m in (Event, AuditLog, PartnerAuditLog)}
     with system_scope():
-        counts = retention.purge(session=session, settings=settings, now=NOW)
+        counts = purge_expired(session, NOW)
     assert counts["events"] == 3 and counts["audit_logs"] == 3
     assert counts["partner_audit_logs"] == 1
     after = {m: _count(session, m) for m in (Event, AuditLog, PartnerAuditLog)}
@@ -64,5 +65,5 @@ def test_a_full_batch_is_followed_by_another(tenant, session, settings, monkeypa
             session.add(Event(id=_id("evt", 100, n), type="invoice.created", data={}))
         session.commit()
     with system_scope():
-        counts = retention.purge(session=session, settings=settings, now=NOW)
+        counts = purge_expired(session, NOW)
     assert counts["events"] == 5
