@@ -20,6 +20,7 @@ from integrations.stripe.fake import FakeStripe
 from integrations.stripe.fake import serve_in_thread as serve_stripe
 from payymo import create_app, db, migrate
 from payymo.config import DEFAULT_PLAN_RATE_LIMITS, Settings
+from payymo.models import Tenant
 from payymo.services import api_keys as key_service
 from payymo.services import tenants as tenant_service
 from payymo.services.partners.accounts import create_partner
@@ -179,6 +180,34 @@ def connection(app, request):
         db.session_factory.configure(
             bind=db.engine(), join_transaction_mode="conditional_savepoint"
         )
+
+
+@pytest.fixture
+def committed_tenant(app):
+    """A tenant and key committed on the real engine (for real races; no savepoint
+    fixture); deleted afterwards, as the app's role, with its rollups."""
+    from payymo.services.rollups import upkeep
+
+    engine = db.engine()
+    db.session.remove()
+    # The test client's requests must use the real engine, not a test connection.
+    db.session_factory.configure(bind=engine, join_transaction_mode="conditional_savepoint")
+    with Session(engine) as session:
+        tenant = tenant_service.create_tenant(session=session, name="Committed Ltd")
+        with tenant_scope(tenant.id):
+            _key, secret = key_service.create_key(session=session)
+            session.commit()
+        tenant_id = tenant.id
+    try:
+        yield tenant_id, secret
+    finally:
+        db.session.remove()
+        with Session(engine) as session:
+            # No scope: the cascade's rollup triggers may still append deltas.
+            session.execute(Tenant.__table__.delete().where(Tenant.id == tenant_id))
+            with system_scope():
+                upkeep.forget_tenant(session=session, tenant_id=tenant_id)
+            session.commit()
 
 
 @pytest.fixture

@@ -6,13 +6,11 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from payymo import db
-from payymo.models import AuditLog, Event, IdempotencyRecord, Invoice, Tenant
-from payymo.services import api_keys as key_service
-from payymo.services import tenants as tenant_service
+from payymo.models import AuditLog, Event, IdempotencyRecord, Invoice
 from payymo.tenancy import system_scope, tenant_scope
 from tests.helpers import ApiClient, invoice_body
 
@@ -162,28 +160,6 @@ def test_a_malformed_key_is_rejected(api, bad):
 
 
 # --- two concurrent requests with one key: needs real commits, so no savepoint fixture ---
-
-
-@pytest.fixture
-def committed_tenant(app):
-    """A tenant and key committed on the real engine; deleted (cascade) afterwards."""
-    engine = db.engine()
-    db.session.remove()
-    # The test client's requests must use the real engine, not a test connection.
-    db.session_factory.configure(bind=engine, join_transaction_mode="conditional_savepoint")
-    with Session(engine) as session:
-        tenant = tenant_service.create_tenant(session=session, name="Concurrent Ltd")
-        with tenant_scope(tenant.id):
-            _key, secret = key_service.create_key(session=session)
-            session.commit()
-        tenant_id = tenant.id
-    try:
-        yield tenant_id, secret
-    finally:
-        db.session.remove()
-        with Session(engine) as session:
-            session.execute(delete(Tenant).where(Tenant.id == tenant_id))
-            session.commit()
 
 
 @pytest.mark.postgres

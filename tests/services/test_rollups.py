@@ -8,14 +8,12 @@ import threading
 from collections import Counter, defaultdict
 
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from payymo import db
-from payymo.models import Invoice, Match, RollupDelta, Suggestion, Tenant, Transaction
-from payymo.services import api_keys as key_service
+from payymo.models import Invoice, Match, RollupDelta, Suggestion, Transaction
 from payymo.services import reconciliation_summary
-from payymo.services import tenants as tenant_service
 from payymo.services.rollups import upkeep
 from payymo.services.transactions import transaction_stats
 from payymo.tenancy import system_scope, tenant_scope
@@ -275,30 +273,6 @@ def test_another_tenants_stats_and_summary_show_none_of_these_rows(api, other_ap
 
 
 # --- concurrent writers on PostgreSQL: real commits, so no savepoint fixture ---------------
-
-
-@pytest.fixture
-def committed_tenant(app):
-    """A committed tenant with a key, on the real engine; deleted (rollups too) after."""
-    engine = db.engine()
-    db.session.remove()
-    db.session_factory.configure(bind=engine, join_transaction_mode="conditional_savepoint")
-    with Session(engine) as session:
-        tenant = tenant_service.create_tenant(session=session, name="Busy Ltd")
-        with tenant_scope(tenant.id):
-            _key, secret = key_service.create_key(session=session)
-            session.commit()
-        tenant_id = tenant.id
-    try:
-        yield tenant_id, secret
-    finally:
-        db.session.remove()
-        with Session(engine) as session:
-            # No scope, as the app's role: the cascade's triggers may still append deltas.
-            session.execute(delete(Tenant).where(Tenant.id == tenant_id))
-            with system_scope():
-                upkeep.forget_tenant(session=session, tenant_id=tenant_id)
-            session.commit()
 
 
 @pytest.mark.postgres
