@@ -9,7 +9,7 @@ from payymo.config import Settings
 
 def create_app(config: Settings | None = None) -> Flask:
     """Build the WSGI app: config → db → api → blueprints → errors. No I/O at import."""
-    from payymo import runtime
+    from payymo import background, runtime
     from payymo.api import errors as api_errors
     from payymo.api import init_api, lifecycle
     from payymo.api.health import blp as health_blp
@@ -40,4 +40,6 @@ def create_app(config: Settings | None = None) -> Flask:
     app.register_blueprint(portal_views.bp)
     api_errors.register(app)
     lifecycle.install(app, metrics)
+    # On the embedded default a request's jobs start once its response has been sent.
+    app.wsgi_app = background.after_response(app.wsgi_app)
     return app

@@ -65,6 +65,10 @@ class Settings:
     reconcile_processes: int = field(default_factory=default_reconcile_processes)
     reconcile_parallel_min: int = DEFAULT_RECONCILE_PARALLEL_MIN
     sweep_interval_seconds: int = DEFAULT_SWEEP_INTERVAL
+    # Embedded default only: run in-process jobs on the caller's thread (a request's once
+    # its response is written) instead of the background thread. For scripts and tests
+    # that must see a job's effect when the call returns.
+    inline_jobs: bool = False
     # The bank-data provider new connections use (a package under integrations/), and
     # each provider's PAYYMO_<NAME>_* settings: base URL and platform credentials.
     bank_provider: str = "gocardless"
@@ -242,6 +246,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         reconcile_parallel_min=_whole_number(
             env_vars, "PAYYMO_RECONCILE_PARALLEL_MIN", DEFAULT_RECONCILE_PARALLEL_MIN, minimum=0
         ),
+        inline_jobs=_whole_number(env_vars, "PAYYMO_INLINE_JOBS", 0, minimum=0, maximum=1) == 1,
         bad_key_rate_limit=_whole_number(
             env_vars, "PAYYMO_BAD_KEY_RATE_LIMIT", DEFAULT_BAD_KEY_RATE_LIMIT
         ),

@@ -1,8 +1,9 @@
 """Enqueue jobs only after the transaction that asked for them commits.
 
 With Redis configured, jobs go to RQ queues by dotted name (``"tasks.x.y"``), so
-``payymo`` never imports ``tasks``. On the embedded default they run in-process, in a
-thread of their own with a fresh session, right after the commit.
+``payymo`` never imports ``tasks``. On the embedded default they run in-process on a
+background thread (``payymo.background``), each with a fresh session, after the commit
+and, for a request, after its response has been sent.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-import threading
 from dataclasses import dataclass
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
-from payymo import runtime
+from payymo import background, runtime
 from payymo.redis_guard import RedisUnavailable
 
 log = logging.getLogger(__name__)
@@ -65,50 +65,21 @@ def resolve(func: str):
     return getattr(importlib.import_module(module), name)
 
 
-# Ids of the jobs this process is running in-process: the sweeper leaves them alone.
-_in_flight: dict[str, int] = {}
-_in_flight_guard = threading.Lock()
-
-
 def running_in_process() -> frozenset[str]:
-    """Job ids this process is running in-process right now (the embedded default)."""
-    with _in_flight_guard:
-        return frozenset(_in_flight)
-
-
-def _track(job_id: str | None, step: int) -> None:
-    if job_id is None:
-        return
-    with _in_flight_guard:
-        count = _in_flight.get(job_id, 0) + step
-        if count:
-            _in_flight[job_id] = count
-        else:
-            _in_flight.pop(job_id, None)
+    """Job ids this process will run or is running in-process (the embedded default)."""
+    return background.alive_ids()
 
 
 def run_in_process(job: PendingJob) -> None:
-    """Run a job synchronously in a fresh thread (its own session and tenant scope)."""
-    errors: list[BaseException] = []
-
-    def target():
-        try:
-            resolve(job.func)(*job.args)
-        except BaseException as exc:  # reported below, never lost silently
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, name=f"job:{job.func}")
-    _track(job.job_id, +1)
-    try:
-        thread.start()
-        thread.join()
-    finally:
-        _track(job.job_id, -1)
-    if errors:
-        log.error(
-            "in-process job failed",
-            extra={"job": job.func, "error": type(errors[0]).__name__},
+    """Run a job on this process's background thread, or inline (its own session and scope)."""
+    background.submit(
+        background.Work(
+            job.func,
+            job.job_id,
+            lambda: resolve(job.func)(*job.args),
+            inline=runtime.settings().inline_jobs,
         )
+    )
 
 
 def dispatch(job: PendingJob) -> None:

@@ -25,7 +25,7 @@ from payymo.services import api_keys as key_service
 from payymo.services import tenants as tenant_service
 from payymo.services.partners.accounts import create_partner
 from payymo.tenancy import system_scope, tenant_scope
-from tests.helpers import ApiClient, TenantHandle
+from tests.helpers import ApiClient, SettledClient, TenantHandle
 from tests.partners import PartnerHandle
 
 EMBEDDED = os.environ.get("PAYYMO_TEST_EMBEDDED") == "1"
@@ -101,6 +101,9 @@ def settings(tmp_path_factory, gocardless_server, stripe_server) -> Settings:
         # tests of the per-address limit lower it.
         bad_key_rate_limit=1_000_000,
         stripe_api_base=stripe_server.base_url,
+        # Tests share one connection (savepoint per test), so a job must not run beside
+        # the test's thread; tests/tasks/test_background_jobs.py runs the real default.
+        inline_jobs=True,
         plan_rate_limits={**DEFAULT_PLAN_RATE_LIMITS, "fuzz": 1_000_000_000},
         provider_env={
             "PAYYMO_GOCARDLESS_BASE_URL": gocardless_server.base_url,
@@ -139,6 +142,7 @@ def ensure_app_role(conn) -> None:
 def app(settings):
     reset_schema(settings.migration_database_url or settings.database_url)
     application = create_app(settings)
+    application.test_client_class = SettledClient
     if settings.redis_url:
         import redis
 

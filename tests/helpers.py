@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask.testing import FlaskClient
+
+from payymo import background
+
+JOB_WAIT_SECONDS = 120
+
 
 @dataclass(frozen=True)
 class TenantHandle:
@@ -78,3 +84,15 @@ def operations(spec: dict):
         for method in OPENAPI_METHODS:
             if method in item:
                 yield path, method, item[method], item.get("parameters", [])
+
+
+class SettledClient(FlaskClient):
+    """Flask's test client that, after each response, waits for the in-process jobs the
+    request queued (the embedded default runs them on a background thread once the
+    response is sent), so a test reads what a patient poller would."""
+
+    def open(self, *args, **kwargs):
+        kwargs["buffered"] = True  # the body is read and closed: its jobs are released
+        response = super().open(*args, **kwargs)
+        assert background.wait_idle(JOB_WAIT_SECONDS), "in-process jobs did not finish"
+        return response

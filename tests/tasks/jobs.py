@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy.orm import Session
 
 from payymo.models import Invoice
@@ -30,3 +32,11 @@ def tag_then_fail(session: Session, invoice_id: str) -> None:
     tag_invoice.__wrapped__(session, invoice_id, tag="never")
     session.flush()
     raise RuntimeError("boom after writing")
+
+
+GATE = threading.Event()
+
+
+def wait_at_gate() -> None:
+    """Hold the in-process worker until a test opens ``GATE`` (at most 30 s)."""
+    GATE.wait(30)

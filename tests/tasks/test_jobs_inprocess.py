@@ -93,7 +93,7 @@ def test_failing_job_rolls_back_what_it_wrote(in_process, session, tenant, caplo
             )
         )
     assert _metadata(session, tenant.tenant_id, invoice_id) == {}
-    assert [r.error for r in caplog.records if r.name == "payymo.jobs"] == ["RuntimeError"]
+    assert [r.error for r in caplog.records if r.name == "payymo.background"] == ["RuntimeError"]
 
 
 def test_tenant_job_refuses_a_missing_or_malformed_tenant(session):
