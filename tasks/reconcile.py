@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from payymo.services.reconcile_lock import tenant_run_lock
-from payymo.services.reconcile_run import run_reconciliation
+from payymo.services.reconciliation.lock import tenant_run_lock
+from payymo.services.reconciliation.run import run_reconciliation
 from tasks.base import cyclic_gc_paused, run_recorded, tenant_job
 
 

@@ -18,7 +18,7 @@ from payymo.db import utcnow
 from payymo.ids import new_id
 from payymo.models import BankAccount, Event, Invoice, MatchBlock, Transaction
 from payymo.services import tenants as tenant_service
-from payymo.services.reconcile_write import _copy
+from payymo.services.reconciliation.write import _copy
 from payymo.tenancy import policies, system_scope, tenant_scope
 from payymo.tenancy.tables import scoped_table_names
 from tests.conftest import APP_ROLE

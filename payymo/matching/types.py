@@ -98,7 +98,7 @@ class Decision:
 
 
 def _pickle_by_fields(cls: type) -> None:
-    # Runs and decisions cross process boundaries (``services.reconcile_engine``) by the
+    # Runs and decisions cross process boundaries (``services.reconciliation.engine``) by the
     # hundred thousand. Pickled as (class, field values), read by one C-level attrgetter,
     # they pickle and unpickle several times faster than through the generic state
     # protocol of slotted dataclasses.

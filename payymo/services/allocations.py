@@ -33,7 +33,7 @@ from payymo.models import (
 from payymo.representations.invoices import invoice as invoice_document
 from payymo.representations.reconciliation import match as match_document
 from payymo.services.invoices import derive_status
-from payymo.services.reconcile_write import ChunkWriter, row_view
+from payymo.services.reconciliation.write import ChunkWriter, row_view
 
 _INVOICE_EVENTS = {"paid": "invoice.paid", "partially_paid": "invoice.partially_paid"}
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from payymo import queue_state, runtime
 from payymo.models import Job
 from payymo.services import jobs as job_service
-from payymo.services.reconcile_lock import lock_key
+from payymo.services.reconciliation.lock import lock_key
 
 # The commit that queued a job enqueues it a moment later; do not race it.
 QUEUED_GRACE = dt.timedelta(minutes=1)

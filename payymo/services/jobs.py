@@ -20,7 +20,7 @@ from payymo.errors import PayymoError
 from payymo.ids import new_id
 from payymo.models import Job
 from payymo.pagination import Page, paginate
-from payymo.services.reconcile_lock import lock_key
+from payymo.services.reconciliation.lock import lock_key
 from payymo.tenancy import current_tenant_id, get_or_404
 
 log = logging.getLogger(__name__)

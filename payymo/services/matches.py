@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from payymo.models import Allocation, Invoice, Match, Transaction
 from payymo.pagination import Page, paginate
-from payymo.services import allocations, payer_memory
+from payymo.services import allocations
+from payymo.services.reconciliation import payer_memory
 from payymo.tenancy import get_or_404
 
 

@@ -11,8 +11,9 @@ from payymo.db import utcnow
 from payymo.errors import Conflict, PayymoError
 from payymo.models import Invoice, Suggestion, Transaction
 from payymo.pagination import Page, paginate
-from payymo.services import allocations, payer_memory
+from payymo.services import allocations
 from payymo.services.filters import escape_like
+from payymo.services.reconciliation import payer_memory
 from payymo.tenancy import get_or_404
 
 

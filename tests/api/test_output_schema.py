@@ -17,7 +17,7 @@ from payymo.api.invoices.schemas import InvoiceOut
 from payymo.api.reconciliation.schemas import MatchList, MatchOut, SuggestionOut
 from payymo.api.transactions.schemas import TransactionOut
 from payymo.models import ApiKey, BankAccount, Event, Invoice, Match, Suggestion, Transaction
-from payymo.services.reconcile_write import row_view
+from payymo.services.reconciliation.write import row_view
 from payymo.tenancy import tenant_scope
 from tests.helpers import invoice_body
 from tests.reconciliation_helpers import Seed

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from payymo.models import Event
-from payymo.services.reconcile_run import run_reconciliation
+from payymo.services.reconciliation.run import run_reconciliation
 from payymo.tenancy import tenant_scope
 from tests.books import assert_books_balance
 from tests.reconciliation_helpers import Seed, assert_error

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from payymo.db import utcnow
 from payymo.models import AuditLog, Invoice, Match, MatchBlock, PayerMemory, Suggestion
-from payymo.services import payer_memory
+from payymo.services.reconciliation import payer_memory
 from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient
 from tests.reconciliation_helpers import Seed, assert_error, count_rows, selects_during

@@ -19,7 +19,7 @@ from payymo.models import Event, Invoice, Tenant, Transaction
 from payymo.services import api_keys as key_service
 from payymo.services import invoices as invoice_service
 from payymo.services import tenants as tenant_service
-from payymo.services.reconcile_run import run_reconciliation
+from payymo.services.reconciliation.run import run_reconciliation
 from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient
 from tests.reconcile_world import account, add, credit_row, invoice_row

@@ -13,7 +13,7 @@ import base64
 import pytest
 from sqlalchemy import text
 
-from payymo.services.reconcile_run import run_reconciliation
+from payymo.services.reconciliation.run import run_reconciliation
 from payymo.tenancy import tenant_scope
 from tests.conftest import EMBEDDED
 from tests.helpers import invoice_body

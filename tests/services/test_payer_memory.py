@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from payymo.matching import types
 from payymo.models import Invoice, PayerMemory, Transaction
-from payymo.services import payer_memory
 from payymo.services.allocations import apply_match
+from payymo.services.reconciliation import payer_memory
 from payymo.tenancy import tenant_scope
 from tests.reconciliation_helpers import Seed, count_rows
 

@@ -13,8 +13,8 @@ import pytest
 from benchmarks.matching_data import generate
 from payymo.matching.engine import reconcile
 from payymo.matching.partition import Part
-from payymo.services.reconcile_engine import EngineFailed, engine_stream
-from payymo.services.reconcile_load import RunInput
+from payymo.services.reconciliation.engine import EngineFailed, engine_stream
+from payymo.services.reconciliation.load import RunInput
 
 
 def _run_input(seed: int, n_txn: int, n_inv: int) -> RunInput:
@@ -56,7 +56,7 @@ def _started(caplog) -> list[list[str]]:
 
 @pytest.mark.parametrize("processes", [1, 2, 3])
 def test_the_stream_carries_every_decision_the_engine_makes(data, expected, processes, caplog):
-    caplog.set_level("INFO", logger="payymo.services.reconcile_engine")
+    caplog.set_level("INFO", logger="payymo.services.reconciliation.engine")
     got, parts = [None] * len(data.transactions), []
     with engine_stream(data, processes=processes, parallel_min=0, batch=64) as stream:
         for item in stream:
@@ -91,7 +91,7 @@ def test_within_a_currency_decisions_arrive_oldest_booking_first(data):
 
 
 def test_small_runs_stay_on_one_thread(data, caplog):
-    caplog.set_level("INFO", logger="payymo.services.reconcile_engine")
+    caplog.set_level("INFO", logger="payymo.services.reconciliation.engine")
     with engine_stream(data, processes=4, parallel_min=len(data.transactions) + 1) as stream:
         assert _engines() == (["reconcile-engine"], [])
         next(stream)
@@ -139,7 +139,7 @@ def test_a_killed_engine_process_fails_the_run_instead_of_hanging():
 
 def test_a_large_single_currency_run_gets_one_engine_process(data, caplog):
     """The writer's Python then runs beside the engine instead of sharing the GIL."""
-    caplog.set_level("INFO", logger="payymo.services.reconcile_engine")
+    caplog.set_level("INFO", logger="payymo.services.reconciliation.engine")
     single = replace(
         data,
         transactions=[t for t in data.transactions if t.currency == "EUR"],

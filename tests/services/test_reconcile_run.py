@@ -12,7 +12,7 @@ from payymo.api.reconciliation.schemas import MatchOut, SuggestionOut
 from payymo.models import Event, Invoice, Job, Match, MatchBlock, Suggestion, Tenant, Transaction
 from payymo.services import invoices as invoice_service
 from payymo.services import suggestions as suggestion_service
-from payymo.services.reconcile_run import run_reconciliation
+from payymo.services.reconciliation.run import run_reconciliation
 from payymo.tenancy import tenant_scope
 from tests.reconcile_world import account, add, count, credit_row, invoice_row
 from tests.reconciliation_helpers import Seed

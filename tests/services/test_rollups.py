@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from payymo import db
 from payymo.models import Invoice, Match, RollupDelta, Suggestion, Transaction
-from payymo.services import reconciliation_summary
+from payymo.services.reconciliation import summary as reconciliation_summary
 from payymo.services.rollups import upkeep
 from payymo.services.transactions import transaction_stats
 from payymo.tenancy import system_scope, tenant_scope

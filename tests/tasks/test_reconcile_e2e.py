@@ -26,7 +26,7 @@ from payymo.errors import PayymoError
 from payymo.models import Invoice, Job, Match, Suggestion, Transaction
 from payymo.services import allocations
 from payymo.services import jobs as job_service
-from payymo.services.reconcile_run import CHUNK_SIZE
+from payymo.services.reconciliation.run import CHUNK_SIZE
 from payymo.tenancy import tenant_scope
 from tasks.reconcile import reconcile_tenant
 from tests.books import assert_books_balance

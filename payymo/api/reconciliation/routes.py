@@ -21,7 +21,8 @@ from payymo.api.reconciliation.schemas import (
     SummaryOut,
 )
 from payymo.models import Match, Suggestion
-from payymo.services import matches, reconciliation_summary, reference_patterns, suggestions
+from payymo.services import matches, reference_patterns, suggestions
+from payymo.services.reconciliation import summary as reconciliation_summary
 from payymo.tenancy import get_or_404
 
 blp = Blueprint(

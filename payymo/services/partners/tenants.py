@@ -15,8 +15,9 @@ from payymo.errors import Conflict
 from payymo.models import BankConnection, Tenant
 from payymo.models.banking import CONNECTION_STATUSES
 from payymo.pagination import Page, paginate
-from payymo.services import api_keys, reconciliation_summary
+from payymo.services import api_keys
 from payymo.services import tenants as tenant_service
+from payymo.services.reconciliation import summary as reconciliation_summary
 from payymo.services.rollups import read as rollups
 from payymo.tenancy import tenant_scope
 from payymo.tenancy.partners import owned_tenant, owned_tenants

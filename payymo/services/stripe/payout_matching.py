@@ -19,7 +19,7 @@ from payymo.errors import PayymoError
 from payymo.matching.payouts import CreditIn, PayoutIn, choose_credits, window
 from payymo.models import BankAccount, Match, PayoutAllocation, StripePayout, Transaction
 from payymo.services.allocations import apply_payout_match
-from payymo.services.reconcile_write import ENGINE_ACTOR
+from payymo.services.reconciliation.write import ENGINE_ACTOR
 from payymo.tenancy import get_or_404
 
 # A payout with no bank line after this long is left for a person to match.

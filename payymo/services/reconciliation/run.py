@@ -2,7 +2,7 @@
 
 One engine pass sees every candidate (so invoice amounts consumed by one decision are
 seen by the next). It runs beside this thread (on a thread, or in processes per
-currency group: ``reconcile_engine``) while this thread applies its automatic matches
+currency group: ``reconciliation.engine``) while this thread applies its automatic matches
 in chunks, each committed on its own, so a large run keeps what it finished and the
 database waits overlap the engine's work. This is the one service that commits: a
 killed run leaves only whole chunks, and a rerun reloads state, so nothing is allocated
@@ -32,10 +32,10 @@ from payymo.representations.reconciliation import suggestion as suggestion_docum
 from payymo.services import jobs as job_service
 from payymo.services import table_statistics
 from payymo.services.allocations import apply_matches, expire_suggestion
-from payymo.services.reconcile_engine import engine_stream
-from payymo.services.reconcile_load import RunInput, load_input
-from payymo.services.reconcile_lock import tenant_run_lock
-from payymo.services.reconcile_write import (
+from payymo.services.reconciliation.engine import engine_stream
+from payymo.services.reconciliation.load import RunInput, load_input
+from payymo.services.reconciliation.lock import tenant_run_lock
+from payymo.services.reconciliation.write import (
     ENGINE_ACTOR,
     ChunkWriter,
     TxnState,

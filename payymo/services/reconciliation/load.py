@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from payymo.matching.types import InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import BankAccount, Invoice, MatchBlock, Suggestion, Transaction
-from payymo.services import payer_memory, tenants
+from payymo.services import tenants
+from payymo.services.reconciliation import payer_memory
 
 OPEN_MATCH_STATUSES = ("unmatched", "suggested", "partially_matched")
 OPEN_INVOICE_STATUSES = ("open", "partially_paid")

@@ -36,7 +36,7 @@ from payymo.matching.partition import Part, by_currency
 from payymo.matching.types import Decision, MatchSettings, PayerMemory
 
 if TYPE_CHECKING:
-    from payymo.services.reconcile_load import RunInput
+    from payymo.services.reconciliation.load import RunInput
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Reconciliation: what a run loads, the engine beside it, what it writes, and the summary."""
