@@ -39,6 +39,7 @@ from payymo.matching.splits import split_hints
 from payymo.matching.types import (
     Candidate,
     Decision,
+    Horizon,
     InvoiceIn,
     MatchSettings,
     PayerMemory,
@@ -215,11 +216,17 @@ def reconcile(
     settings: MatchSettings,
     memory: PayerMemory,
     blocked: frozenset[tuple[str, str]] = frozenset(),
+    horizon: Horizon | None = None,
 ) -> list[Decision]:
     """One Decision per transaction (in the order given), from indexed candidates only."""
     decisions: list[Decision | None] = [None] * len(transactions)
     stream = iter_decisions(
-        transactions, invoices, settings=settings, memory=memory, blocked=blocked
+        transactions,
+        invoices,
+        settings=settings,
+        memory=memory,
+        blocked=blocked,
+        horizon=horizon,
     )
     for i, decision in stream:
         decisions[i] = decision
@@ -233,13 +240,15 @@ def iter_decisions(
     settings: MatchSettings,
     memory: PayerMemory,
     blocked: frozenset[tuple[str, str]] = frozenset(),
+    horizon: Horizon | None = None,
 ) -> Iterator[tuple[int, Decision]]:
     """(position in ``transactions``, Decision) as each is made, in processing order.
 
     An automatic match is final when yielded (it has consumed its invoices); a
-    suggestion may name an invoice that a later automatic match pays.
+    suggestion may name an invoice that a later automatic match pays. ``horizon`` is
+    what a partial load (an incremental run) knows of the rest of the tenant.
     """
-    index = InvoiceIndex(invoices, settings.overpayment_tolerance)
+    index = InvoiceIndex(invoices, settings.overpayment_tolerance, horizon)
     finder = Finder(index, settings)
     reader = TokenReader(settings)
     blocks = blocked_by_transaction(blocked)

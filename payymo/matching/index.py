@@ -15,7 +15,7 @@ from payymo.matching.references import (
     reference_forms,
 )
 from payymo.matching.scoring import date_span
-from payymo.matching.types import InvoiceIn
+from payymo.matching.types import Horizon, InvoiceIn
 
 MIN_CORE_DIGITS = 3  # a bare number shorter than this is too common to point at an invoice
 MAX_WORD_POSTINGS = 300  # name words shared by more customers than this do not narrow
@@ -32,8 +32,12 @@ def name_words(name: str) -> set[str]:
 class InvoiceIndex:
     """Look-ups from references, customers, amounts and names to invoice positions."""
 
-    def __init__(self, invoices: Sequence[InvoiceIn], tolerance: int) -> None:
+    def __init__(
+        self, invoices: Sequence[InvoiceIn], tolerance: int, horizon: Horizon | None = None
+    ) -> None:
         self.invoices = list(invoices)
+        # A partial load's view of the whole tenant (``types.Horizon``); a full one needs none.
+        self.horizon = horizon or Horizon()
         self.remaining = [inv.open_amount for inv in self.invoices]
         self.keys: list[str] = []
         self.names: list[str] = []
@@ -110,6 +114,8 @@ class InvoiceIndex:
 
     def amount_matches(self, currency: str, amount: int, tolerance: int) -> list[int]:
         """Open invoices owing ``amount - tolerance .. amount``; none when too many do."""
+        if (currency, amount) in self.horizon.crowded_amounts:
+            return []
         found: list[int] = list(self.by_amount.get((currency, amount), ()))
         if tolerance > 0:
             low = amount - tolerance
@@ -148,7 +154,10 @@ class InvoiceIndex:
     def name_candidates(self, currency: str, payer: str) -> set[str]:
         """Distinct customer names sharing a word (or a word's first four letters) with payer."""
         found: set[str] = set()
+        common = self.horizon.common_words
         for word in name_words(payer):
+            if (currency, word) in common:
+                continue
             names = self.by_word.get((currency, word))
             if names and len(names) <= MAX_WORD_POSTINGS:
                 found |= names

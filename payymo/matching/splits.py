@@ -90,9 +90,11 @@ def split_hints(
 ) -> dict[str, frozenset[int]]:
     """Transaction id → invoice positions it pays together with other credits of its payer."""
     groups: dict[tuple[str, str], list[TxnIn]] = defaultdict(list)
+    crowded = index.horizon.crowded_payers  # groups too large, seen whole or not
     for txn in transactions:
         for key in _payer_keys(txn):
-            groups[key].append(txn)
+            if key not in crowded:
+                groups[key].append(txn)
     hints: dict[str, set[int]] = defaultdict(set)
     customers: dict[tuple, list[str]] = {}  # a payer's IBAN and name groups share them
     per_customer: dict[tuple[str, str], dict[int, list[int]]] = {}

@@ -97,6 +97,21 @@ class Decision:
     suggestions: tuple[Candidate, ...]  # best first, at most MatchSettings.max_suggestions
 
 
+@dataclass(frozen=True, slots=True)
+class Horizon:
+    """What the engine cannot see in a partial load but must decide as a full load would.
+
+    ``common_words``: (currency, name word) shared by more customer names than
+    ``index.MAX_WORD_POSTINGS``; ``crowded_amounts``: (currency, credit amount) owed by more
+    open invoices than ``index.MAX_SAME_AMOUNT`` throughout the run; ``crowded_payers``:
+    (currency, payer group key) with more open credits than ``splits.MAX_GROUP``.
+    """
+
+    common_words: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    crowded_amounts: frozenset[tuple[str, int]] = field(default_factory=frozenset)
+    crowded_payers: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+
+
 def _pickle_by_fields(cls: type) -> None:
     # Runs and decisions cross process boundaries (``services.reconciliation.engine``) by the
     # hundred thousand. Pickled as (class, field values), read by one C-level attrgetter,

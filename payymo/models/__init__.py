@@ -15,6 +15,12 @@ from payymo.models.invoice import Invoice
 from payymo.models.job import Job
 from payymo.models.partner import Partner, PartnerKey, TenantOffboarding
 from payymo.models.portal import PortalLink
+from payymo.models.reconcile_index import (
+    ReconcileChange,
+    ReconcileItem,
+    ReconcileKey,
+    ReconcileWord,
+)
 from payymo.models.reconciliation import (
     Allocation,
     Match,
@@ -64,6 +70,10 @@ __all__ = [
     "ProviderAccount",
     "ProviderCredential",
     "ProviderToken",
+    "ReconcileChange",
+    "ReconcileItem",
+    "ReconcileKey",
+    "ReconcileWord",
     "Rollup",
     "RollupDelta",
     "StripeBalanceTransaction",

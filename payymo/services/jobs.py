@@ -20,6 +20,7 @@ from payymo.errors import PayymoError
 from payymo.ids import new_id
 from payymo.models import Job
 from payymo.pagination import Page, paginate
+from payymo.services.reconciliation import changes as change_log
 from payymo.services.reconciliation.lock import lock_key
 from payymo.tenancy import current_tenant_id, get_or_404
 
@@ -77,9 +78,14 @@ def _serialise_requests(session: Session, tenant_id: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def request_reconcile(*, session: Session, reason: str) -> Job:
-    """The tenant's queued reconcile job, or a new one enqueued after commit."""
+def request_reconcile(*, session: Session, reason: str, full: bool = False) -> Job:
+    """The tenant's queued reconcile job, or a new one enqueued after commit.
+
+    ``full``: the next run reads every open credit and invoice (not only what changed).
+    """
     tenant_id = current_tenant_id()
+    if full:
+        change_log.request_full(session)
     _serialise_requests(session, tenant_id)
     queued = session.scalars(
         select(Job)

@@ -35,6 +35,7 @@ JOB_FIELDS = {
     "next_attempt_at",
 }
 COUNT_NAMES = {
+    "mode",
     "transactions_considered",
     "invoices_considered",
     "auto_matched",
@@ -131,6 +132,7 @@ def test_counts_of_a_run_that_found_work(api, tenant):
     job = _run(api)
     reconcile_tenant(tenant.tenant_id, job["id"])
     assert api.get(f"jobs/{job['id']}").json["result"] == {
+        "mode": "incremental",
         "transactions_considered": 2,
         "invoices_considered": 1,
         "auto_matched": 1,

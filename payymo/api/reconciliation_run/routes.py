@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
+from marshmallow import fields
 
 from payymo import db
 from payymo.api.common import Blueprint, StrictSchema
@@ -18,13 +19,26 @@ blp = Blueprint(
 
 
 class RunIn(StrictSchema):
-    """No options yet: the run looks at every open credit and invoice. The body is optional."""
+    """The body is optional."""
+
+    full = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Read every open credit and invoice, not only what changed since "
+            "the last run (the decisions are the same; a full run is slower)."
+        },
+    )
 
 
 @blp.route("/run")
 class ReconciliationRun(MethodView):
     @blp.arguments(RunIn, required=False)
     @blp.response(202, JobOut)
-    def post(self, _body):
-        """Queue a reconcile run (or return the one already queued); poll GET /jobs/{id}."""
-        return service.request_reconcile(session=db.session, reason="api")
+    def post(self, body):
+        """Queue a reconcile run (or return the one already queued); poll GET /jobs/{id}.
+
+        Runs are incremental: they decide the credits that what changed since the last
+        run can affect. ``{"full": true}`` makes the next run read everything.
+        """
+        full = bool((body or {}).get("full"))
+        return service.request_reconcile(session=db.session, reason="api", full=full)

@@ -59,26 +59,47 @@ def insert_ignoring_conflicts(
     return inserted
 
 
-def _postgres(session, table, records, conflict, json_columns, meanwhile) -> set[str]:
+def insert_rows(session: Session, table: Table, records: Sequence[dict]) -> None:
+    """Insert ``records`` (same keys each, no conflicts expected) into ``table``, set-based."""
+    if not records:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        for start in range(0, len(records), _SQLITE_BATCH):
+            session.execute(table.insert(), list(records[start : start + _SQLITE_BATCH]))
+        return
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor:
+        staging, names = _stage(cursor, table, records, ())
+        cursor.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"')  # noqa: S608
+        cursor.execute(f'TRUNCATE "{staging}"')
+
+
+def _stage(cursor, table: Table, records: Sequence[dict], json_columns) -> tuple[str, str]:
+    """COPY ``records`` into the table's staging twin; its name and the column list."""
     columns = list(records[0])
     staging = f"staging_{table.name}"
     names = ", ".join(f'"{c}"' for c in columns)
     jsons = {columns.index(c) for c in json_columns if c in columns}
+    # Per connection, emptied at each commit; created once per pooled connection.
+    cursor.execute(
+        f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
+        f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
+    )
+    cursor.execute(f'TRUNCATE "{staging}"')
+    with cursor.copy(f'COPY "{staging}" ({names}) FROM STDIN') as copy:
+        for record in records:
+            row = [record[c] for c in columns]
+            for index in jsons:
+                if row[index] is not None:
+                    row[index] = Jsonb(row[index], dumps=_dumps)
+            copy.write_row(row)
+    return staging, names
+
+
+def _postgres(session, table, records, conflict, json_columns, meanwhile) -> set[str]:
     cursor = session.connection().connection.driver_connection.cursor()
     with cursor:
-        # Per connection, emptied at each commit; created once per pooled connection.
-        cursor.execute(
-            f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
-            f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
-        )
-        cursor.execute(f'TRUNCATE "{staging}"')
-        with cursor.copy(f'COPY "{staging}" ({names}) FROM STDIN') as copy:
-            for record in records:
-                row = [record[c] for c in columns]
-                for index in jsons:
-                    if row[index] is not None:
-                        row[index] = Jsonb(row[index], dumps=_dumps)
-                copy.write_row(row)
+        staging, names = _stage(cursor, table, records, json_columns)
         on_conflict = ""
         if conflict:
             on_conflict = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"

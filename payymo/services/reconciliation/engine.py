@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from payymo.config import DEFAULT_RECONCILE_PARALLEL_MIN
 from payymo.matching.engine import iter_decisions
 from payymo.matching.partition import Part, by_currency
-from payymo.matching.types import Decision, MatchSettings, PayerMemory
+from payymo.matching.types import Decision, Horizon, MatchSettings, PayerMemory
 
 if TYPE_CHECKING:
     from payymo.services.reconciliation.load import RunInput
@@ -61,12 +61,22 @@ _EOF = object()  # an engine process's pipe closed (made here, never pickled)
 
 
 def _batches(
-    part: Part, settings: MatchSettings, memory: PayerMemory, blocked, size: int
+    part: Part,
+    settings: MatchSettings,
+    memory: PayerMemory,
+    blocked,
+    horizon: Horizon,
+    size: int,
 ) -> Iterator[list[tuple[int, Decision]]]:
     """The part's (position in the run, decision) pairs, ``size`` at a time."""
     pending: list[tuple[int, Decision]] = []
     stream = iter_decisions(
-        part.transactions, part.invoices, settings=settings, memory=memory, blocked=blocked
+        part.transactions,
+        part.invoices,
+        settings=settings,
+        memory=memory,
+        blocked=blocked,
+        horizon=horizon,
     )
     for j, decision in stream:
         pending.append((part.positions[j], decision))
@@ -101,7 +111,7 @@ def _whole(data: RunInput) -> Part:
 
 def _engine_thread(part: Part, data: RunInput, out: queue.SimpleQueue, stop, size: int):
     try:
-        for batch in _batches(part, data.settings, data.memory, data.blocked, size):
+        for batch in _batches(part, data.settings, data.memory, data.blocked, data.horizon, size):
             if stop.is_set():
                 return
             out.put((0, batch))
@@ -134,13 +144,14 @@ def _engine_process(
     settings: MatchSettings,
     memory: PayerMemory,
     blocked: frozenset,
+    horizon: Horizon,
     conn: Connection,
     size: int,
 ) -> None:
     """An engine process: send its part's decisions in batches, then None."""
     try:
         try:
-            for batch in _batches(part, settings, memory, blocked, size):
+            for batch in _batches(part, settings, memory, blocked, horizon, size):
                 conn.send(batch)
             conn.send(None)
         except OSError:
@@ -182,7 +193,7 @@ def _in_processes(data: RunInput, parts: list[Part], size: int) -> Iterator[Stre
             conns.append(reader)
             proc = ctx.Process(
                 target=_engine_process,
-                args=(part, data.settings, data.memory, data.blocked, writer, size),
+                args=(part, data.settings, data.memory, data.blocked, data.horizon, writer, size),
                 name=f"reconcile-engine-{','.join(sorted(part.currencies))}",
                 daemon=True,
             )

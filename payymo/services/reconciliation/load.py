@@ -6,12 +6,13 @@ Columns only (no ORM objects), through the (tenant_id, match_status) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from payymo.matching.types import InvoiceIn, MatchSettings, PayerMemory, TxnIn
+from payymo.matching.types import Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import BankAccount, Invoice, MatchBlock, Suggestion, Transaction
 from payymo.services import tenants
 from payymo.services.reconciliation import payer_memory
@@ -35,6 +36,8 @@ class RunInput:
     # Credits stored as an empty decision leaves them (unmatched, nothing allocated, no
     # open suggestions): when the engine again finds nothing, there is nothing to write.
     settled: frozenset[str] = frozenset()
+    # What a partial load (an incremental run) knows of the rest of the tenant.
+    horizon: Horizon = field(default_factory=Horizon)
 
 
 def match_settings(session: Session) -> MatchSettings:
@@ -50,29 +53,82 @@ def match_settings(session: Session) -> MatchSettings:
     )
 
 
-def blocked_pairs(session: Session) -> frozenset[tuple[str, str]]:
-    """(transaction, invoice) pairs never to match or suggest again."""
-    rows = session.execute(select(MatchBlock.transaction_id, MatchBlock.invoice_id))
-    return frozenset((txn_id, invoice_id) for txn_id, invoice_id in rows)
+ID_CHUNK = 1000  # ids per IN list when a run reads some rows, not all
 
 
-def with_open_suggestions(session: Session) -> frozenset[str]:
-    """Ids of the transactions that have open suggestions."""
-    stmt = select(Suggestion.transaction_id).where(Suggestion.status == "open").distinct()
-    return frozenset(session.scalars(stmt))
+def chunked(values: Collection, size: int = ID_CHUNK) -> Iterator[list]:
+    """``values`` sorted, ``size`` at a time (for IN lists)."""
+    ordered = sorted(values)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+def _chunks(ids: Collection[str] | None) -> Iterator[list[str] | None]:
+    """The id chunks to read (one None: every row)."""
+    if ids is None:
+        yield None
+        return
+    yield from chunked(ids)
+
+
+def blocked_pairs(
+    session: Session, transaction_ids: Collection[str] | None = None
+) -> frozenset[tuple[str, str]]:
+    """(transaction, invoice) pairs never to match or suggest again (of these credits)."""
+    out = set()
+    for chunk in _chunks(transaction_ids):
+        stmt = select(MatchBlock.transaction_id, MatchBlock.invoice_id)
+        if chunk is not None:
+            stmt = stmt.where(MatchBlock.transaction_id.in_(chunk))
+        out.update((txn_id, invoice_id) for txn_id, invoice_id in session.execute(stmt))
+    return frozenset(out)
+
+
+def with_open_suggestions(
+    session: Session, transaction_ids: Collection[str] | None = None
+) -> frozenset[str]:
+    """Ids of the transactions (of these) that have open suggestions."""
+    out: set[str] = set()
+    for chunk in _chunks(transaction_ids):
+        stmt = select(Suggestion.transaction_id).where(Suggestion.status == "open").distinct()
+        if chunk is not None:
+            stmt = stmt.where(Suggestion.transaction_id.in_(chunk))
+        out.update(session.scalars(stmt))
+    return frozenset(out)
 
 
 def _remittance(text: str | None, end_to_end_id: str | None) -> str:
     return "\n".join(part for part in (text, end_to_end_id) if part)
 
 
-def open_credits(session: Session) -> tuple[list[TxnIn], frozenset[str]]:
-    """Booked and pending credits with something left to allocate, oldest id first.
+def open_credits(
+    session: Session, ids: Collection[str] | None = None
+) -> tuple[list[TxnIn], frozenset[str]]:
+    """Booked and pending credits with something left to allocate (of ``ids``), by id.
 
     Also the ids of those still unmatched with nothing allocated (one query for both).
     """
+    rows = [row for chunk in _chunks(ids) for row in _credit_rows(session, chunk)]
+    rows.sort(key=lambda row: row[0])
+    credits = [
+        TxnIn(
+            id=row[0],
+            amount=int(row[1]),
+            currency=row[2],
+            booked=row[3] == "booked",
+            booking_date=row[4] or row[5],
+            counterparty_name=row[6],
+            counterparty_iban=row[7],
+            remittance=_remittance(row[8], row[9]),
+        )
+        for row in rows
+    ]
+    return credits, frozenset(row[0] for row in rows if row[10])
+
+
+def _credit_rows(session: Session, ids: list[str] | None) -> list:
     t = Transaction
-    rows = session.execute(
+    return session.execute(
         select(
             t.id,
             t.amount - t.amount_allocated,
@@ -93,43 +149,16 @@ def open_credits(session: Session) -> tuple[list[TxnIn], frozenset[str]]:
             t.account_id.not_in(select(BankAccount.id).where(BankAccount.kind == "stripe")),
             t.amount > 0,
             t.amount > t.amount_allocated,
+            *([t.id.in_(ids)] if ids is not None else []),
         )
         .order_by(t.id)
     ).all()
-    credits = [
-        TxnIn(
-            id=row[0],
-            amount=int(row[1]),
-            currency=row[2],
-            booked=row[3] == "booked",
-            booking_date=row[4] or row[5],
-            counterparty_name=row[6],
-            counterparty_iban=row[7],
-            remittance=_remittance(row[8], row[9]),
-        )
-        for row in rows
-    ]
-    return credits, frozenset(row[0] for row in rows if row[10])
 
 
-def open_invoices(session: Session) -> list[InvoiceIn]:
-    """Open and partially paid invoices with something still owed, oldest id first."""
-    i = Invoice
-    rows = session.execute(
-        select(
-            i.id,
-            i.number,
-            i.customer_name,
-            i.customer_email,
-            i.customer_reference,
-            i.amount_due - i.amount_paid - i.amount_charged,
-            i.currency,
-            i.issue_date,
-            i.due_date,
-        )
-        .where(i.status.in_(OPEN_INVOICE_STATUSES), i.amount_due > i.amount_paid + i.amount_charged)
-        .order_by(i.id)
-    )
+def open_invoices(session: Session, ids: Collection[str] | None = None) -> list[InvoiceIn]:
+    """Open and partially paid invoices with something still owed (of ``ids``), by id."""
+    rows = [row for chunk in _chunks(ids) for row in _invoice_rows(session, chunk)]
+    rows.sort(key=lambda row: row[0])
     return [
         InvoiceIn(
             id=row[0],
@@ -144,6 +173,29 @@ def open_invoices(session: Session) -> list[InvoiceIn]:
         )
         for row in rows
     ]
+
+
+def _invoice_rows(session: Session, ids: list[str] | None) -> list:
+    i = Invoice
+    return session.execute(
+        select(
+            i.id,
+            i.number,
+            i.customer_name,
+            i.customer_email,
+            i.customer_reference,
+            i.amount_due - i.amount_paid - i.amount_charged,
+            i.currency,
+            i.issue_date,
+            i.due_date,
+        )
+        .where(
+            i.status.in_(OPEN_INVOICE_STATUSES),
+            i.amount_due > i.amount_paid + i.amount_charged,
+            *([i.id.in_(ids)] if ids is not None else []),
+        )
+        .order_by(i.id)
+    ).all()
 
 
 def load_input(session: Session) -> RunInput:

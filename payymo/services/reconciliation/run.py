@@ -32,8 +32,11 @@ from payymo.representations.reconciliation import suggestion as suggestion_docum
 from payymo.services import jobs as job_service
 from payymo.services import table_statistics
 from payymo.services.allocations import apply_matches, expire_suggestion
+from payymo.services.reconciliation import changes as change_log
+from payymo.services.reconciliation import lookup_tables
 from payymo.services.reconciliation.engine import engine_stream
-from payymo.services.reconciliation.load import RunInput, load_input
+from payymo.services.reconciliation.incremental import affected_credits, incremental_input
+from payymo.services.reconciliation.load import RunInput, load_input, match_settings
 from payymo.services.reconciliation.lock import tenant_run_lock
 from payymo.services.reconciliation.write import (
     ENGINE_ACTOR,
@@ -257,8 +260,12 @@ def run_reconciliation(
     chunk_size: int = CHUNK_SIZE,
     processes: int | None = None,
     parallel_min: int | None = None,
+    full: bool = False,
 ) -> dict:
     """Reconcile the tenant in scope; commits each chunk; returns the counts.
+
+    Incremental unless ``full`` (or a ``full`` change asks for it): the credits the
+    changes since the last run reach are decided, as a full run would decide them.
 
     Automatic matches are final when the engine makes them, so they are written a
     chunk at a time while the engine goes on; a part's suggestions wait until the part
@@ -277,10 +284,10 @@ def run_reconciliation(
         # Payout credits first: a bank line that is a Stripe payout pays no invoice.
         payouts_matched = payout_matching.match_open_payouts(session=session)
         session.commit()
-        data = load_input(session)
-        session.commit()
+        data, pending = _prepare(session, full=full)
         seen = {t.id: t for t in data.transactions}
         totals = {
+            "mode": "full" if pending.full else "incremental",
             "transactions_considered": len(data.transactions),
             "invoices_considered": len(data.invoices),
             **dict.fromkeys(COUNTS, 0),
@@ -326,4 +333,34 @@ def run_reconciliation(
                         autos = []
         if autos:
             write(autos)
+        change_log.done(session, pending)  # what this run decided is settled
+        session.commit()
         return totals
+
+
+def _prepare(session: Session, *, full: bool) -> tuple[RunInput, change_log.Changes]:
+    """The run's input, and the change rows to delete once its decisions are written.
+
+    A full run (asked for, or a ``full`` change: new settings, data from before the
+    change log) reads every open credit and invoice and rebuilds the look-up tables. An
+    incremental one turns its changes into the credits they reach and, in the same
+    commit, writes those back as credit changes in place of the rest: a run that dies
+    after it leaves exactly the credits still to decide for the next run.
+    """
+    changes = change_log.take(session)
+    if full or changes.full:
+        data = load_input(session)
+        lookup_tables.rebuild(
+            session, credits=data.transactions, invoices=data.invoices, settings=data.settings
+        )
+        session.commit()
+        changes.full = True
+        return data, changes
+    credit_ids, changed_groups = affected_credits(
+        session, changes=changes, settings=match_settings(session)
+    )
+    pending = change_log.replace(session, changes, credit_ids)
+    session.commit()
+    data = incremental_input(session, credit_ids=credit_ids, changed_groups=changed_groups)
+    session.commit()
+    return data, pending

@@ -1,0 +1,93 @@
+"""The change log a run works from: what changed since the tenant's last run.
+
+Triggers append ``reconcile_changes`` rows in the transaction of every change that
+matters (``change_triggers``). A run reads them first, so every change it sees is
+already visible in what it loads next, and deletes exactly the rows it read once its
+decisions are written: a change committed meanwhile stays for the next run, and a run
+that dies leaves its changes for the one after (which reloads state: nothing is done
+twice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from payymo.models import ReconcileChange
+from payymo.services.reconciliation.load import ID_CHUNK
+from payymo.tenancy import current_tenant_id
+
+
+@dataclass
+class Changes:
+    """The change rows one run took, by kind."""
+
+    ids: list[int] = field(default_factory=list)
+    credit_rows: dict[int, str] = field(default_factory=dict)  # change id → transaction id
+    transactions: set[str] = field(default_factory=set)
+    invoices: set[str] = field(default_factory=set)
+    payers: set[str] = field(default_factory=set)  # "iban:…" / "name:…"
+    full: bool = False
+
+
+def take(session: Session) -> Changes:
+    """Every change row of the tenant in scope (read, not deleted)."""
+    out = Changes()
+    rows = session.execute(
+        select(ReconcileChange.id, ReconcileChange.kind, ReconcileChange.object_id).order_by(
+            ReconcileChange.id
+        )
+    )
+    for change_id, kind, object_id in rows:
+        out.ids.append(change_id)
+        if kind == "transaction":
+            out.transactions.add(object_id)
+            out.credit_rows[change_id] = object_id
+        elif kind == "invoice":
+            out.invoices.add(object_id)
+        elif kind == "payer":
+            out.payers.add(object_id)
+        else:
+            out.full = True
+    return out
+
+
+def replace(session: Session, changes: Changes, credit_ids: set[str]) -> Changes:
+    """Swap taken changes for one credit change per credit they reach (not committed).
+
+    Returns the change rows now standing for the run: its taken credit changes and the
+    new ones. Taken invoice and payer changes are deleted: the look-up tables already
+    hold what they said, and the credits they reach are recorded instead.
+    """
+    kept = Changes(transactions=changes.transactions & credit_ids)
+    kept.ids = [i for i, txn in changes.credit_rows.items() if txn in kept.transactions]
+    keep = set(kept.ids)
+    done(session, Changes(ids=[i for i in changes.ids if i not in keep]))
+    fresh = sorted(credit_ids - kept.transactions)
+    for start in range(0, len(fresh), ID_CHUNK):
+        made = session.execute(
+            insert(ReconcileChange).returning(ReconcileChange.id),
+            [{"tenant_id": current_tenant_id(), "kind": "transaction", "object_id": i}
+             for i in fresh[start : start + ID_CHUNK]],
+        )  # fmt: skip
+        kept.ids += list(made.scalars())
+    kept.transactions = set(credit_ids)
+    return kept
+
+
+def done(session: Session, changes: Changes) -> None:
+    """Delete the change rows a run took (not committed)."""
+    for start in range(0, len(changes.ids), ID_CHUNK):
+        chunk = changes.ids[start : start + ID_CHUNK]
+        session.execute(
+            delete(ReconcileChange)
+            .where(ReconcileChange.id.in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def request_full(session: Session) -> None:
+    """Make the tenant's next run a full one (not committed)."""
+    session.add(ReconcileChange(kind="full", object_id=None))

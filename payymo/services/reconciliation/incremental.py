@@ -1,0 +1,135 @@
+"""An incremental run's input: the credits its changes reach, and what they can reach.
+
+1. Bring the look-up tables up to date from the change log (``lookup_tables.refresh``).
+2. The credits the changes reach (``scope.affected``), with their payer groups.
+3. The engine decides them once here, without writing: a credit it matches
+   automatically consumes invoices, and every credit that can reach a consumed invoice
+   must be decided in the same pass (a full run would see that invoice change before
+   deciding it). Those are added and the pass repeated until none is missing.
+
+Keeping the engine pure, only what it is handed changes: the credits to decide, every
+invoice it could look at for them, and what it must know of the rest (``Horizon``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from sqlalchemy.orm import Session
+
+from payymo.matching.engine import reconcile
+from payymo.matching.types import Horizon, MatchSettings, PayerMemory
+from payymo.models.reconcile_index import INVOICE
+from payymo.services.reconciliation import lookup_tables, scope
+from payymo.services.reconciliation.changes import Changes
+from payymo.services.reconciliation.load import (
+    RunInput,
+    blocked_pairs,
+    match_settings,
+    open_credits,
+    open_invoices,
+    with_open_suggestions,
+)
+from payymo.services.reconciliation.payer_memory import load as load_memory
+
+
+def affected_credits(session: Session, *, changes: Changes, settings: MatchSettings):
+    """Refresh the look-up tables from ``changes``; the credits they reach (not committed)."""
+    refreshed = lookup_tables.refresh(
+        session,
+        transaction_ids=changes.transactions,
+        invoice_ids=changes.invoices,
+        settings=settings,
+    )
+    credits = scope.affected(
+        session,
+        refreshed=refreshed,
+        payers=changes.payers,
+        tolerance=settings.overpayment_tolerance,
+    )
+    return credits, refreshed.groups
+
+
+def _input(
+    session: Session,
+    credit_ids: set[str],
+    settings: MatchSettings,
+    memory: PayerMemory,
+    crowded_payers: frozenset,
+) -> RunInput:
+    credits, untouched = open_credits(session, credit_ids)
+    reach = scope.reachable(
+        session, credits=credits, memory=memory, tolerance=settings.overpayment_tolerance
+    )
+    ids = [t.id for t in credits]
+    with_suggestions = with_open_suggestions(session, ids)
+    return RunInput(
+        transactions=credits,
+        invoices=open_invoices(session, reach.invoice_ids),
+        settings=settings,
+        memory=memory,
+        blocked=blocked_pairs(session, ids),
+        with_suggestions=with_suggestions,
+        settled=untouched - with_suggestions,
+        horizon=Horizon(
+            common_words=reach.common_words,
+            crowded_amounts=reach.crowded_amounts,
+            crowded_payers=crowded_payers,
+        ),
+    )
+
+
+def _consumed(data: RunInput) -> tuple[set[str], set[tuple[str, int]]]:
+    """The invoices the pass's automatic matches consume, and every amount they owe on the way."""
+    left = {inv.id: (inv.currency, inv.open_amount) for inv in data.invoices}
+    decisions = reconcile(
+        data.transactions,
+        data.invoices,
+        settings=data.settings,
+        memory=data.memory,
+        blocked=data.blocked,
+        horizon=data.horizon,
+    )
+    owed: dict[str, list[int]] = defaultdict(list)
+    for decision in decisions:
+        auto = decision.auto
+        for invoice_id, amount in auto.allocations if auto else ():
+            currency, remaining = left[invoice_id]
+            remaining -= amount + auto.charge_for(invoice_id)
+            left[invoice_id] = (currency, remaining)
+            owed[invoice_id].append(remaining)
+    amounts = {(left[i][0], value) for i, values in owed.items() for value in values}
+    return set(owed), amounts
+
+
+def incremental_input(
+    session: Session, *, credit_ids: set[str], changed_groups: Counter
+) -> RunInput:
+    """The run's input for these credits, closed over payer groups and consumed invoices."""
+    settings = match_settings(session)
+    memory = load_memory(session)
+    tolerance = settings.overpayment_tolerance
+    credits = set(credit_ids)
+    while True:
+        credits, crowded = scope.with_payer_groups(session, credits, changed_groups)
+        data = _input(session, credits, settings, memory, crowded)
+        consumed, amounts = _consumed(data)
+        if not consumed:
+            return data
+        items = lookup_tables.items_of(session, INVOICE, consumed)
+        keys = {
+            k for found in lookup_tables.keys_of(session, INVOICE, consumed).values() for k in found
+        }
+        missing = (
+            scope.affected_by_invoices(
+                session,
+                keys=keys,
+                amounts=amounts | {(cur, amount) for cur, amount, _ in items.values()},
+                customers={(cur, customer) for cur, _, customer in items.values()},
+                tolerance=tolerance,
+            )
+            - credits
+        )
+        if not missing:
+            return data
+        credits |= missing

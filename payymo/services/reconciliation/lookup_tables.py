@@ -1,0 +1,278 @@
+"""The look-up tables of open credits and invoices, and what changed in them.
+
+Runs keep ``reconcile_items``, ``reconcile_keys`` and ``reconcile_words`` for the open
+credits and invoices (``models.reconcile_index``). Before an incremental run looks
+anything up it brings the rows the change log names up to date (``refresh``), keeping
+what they were before: an invoice that changed may have been reachable from credits by
+its old number, name or amount. A full run rebuilds them whole (``rebuild``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from payymo.matching.evidence import TokenReader
+from payymo.matching.index import MAX_WORD_POSTINGS, name_words
+from payymo.matching.keys import credit_keys, invoice_customer, invoice_keys
+from payymo.matching.types import InvoiceIn, MatchSettings, TxnIn
+from payymo.models import ReconcileItem, ReconcileKey, ReconcileWord
+from payymo.models.reconcile_index import CREDIT, INVOICE
+from payymo.services.banking.bulk import insert_rows
+from payymo.services.reconciliation.load import chunked, open_credits, open_invoices
+from payymo.tenancy import current_tenant_id
+
+WRITE_CHUNK = 100_000
+
+
+@dataclass
+class Refreshed:
+    """What a refresh changed, before and after: where to look for affected credits."""
+
+    credits: set[str] = field(default_factory=set)  # changed credits open now
+    invoice_keys: set[str] = field(default_factory=set)  # changed invoices' keys
+    invoice_amounts: set[tuple[str, int]] = field(default_factory=set)  # (currency, open)
+    customers: set[tuple[str, str]] = field(default_factory=set)  # (currency, customer)
+    # A changed credit's payer group keys, and how many changed credits carry each.
+    groups: Counter = field(default_factory=Counter)
+    crossed_words: set[tuple[str, str]] = field(default_factory=set)  # common ↔ narrowing
+
+
+def keys_of(session: Session, side: str, ids: Collection[str]) -> dict[str, set[str]]:
+    """Each id's keys."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for chunk in chunked(ids):
+        stmt = select(ReconcileKey.object_id, ReconcileKey.key).where(
+            ReconcileKey.side == side, ReconcileKey.object_id.in_(chunk)
+        )
+        for object_id, key in session.execute(stmt):
+            out[object_id].add(key)
+    return out
+
+
+def items_of(session: Session, side: str, ids: Collection[str]) -> dict[str, tuple[str, int, str]]:
+    """Each id's (currency, open amount, customer) as the look-up tables hold them."""
+    out = {}
+    for chunk in chunked(ids):
+        stmt = select(
+            ReconcileItem.object_id,
+            ReconcileItem.currency,
+            ReconcileItem.open_amount,
+            ReconcileItem.customer,
+        ).where(ReconcileItem.side == side, ReconcileItem.object_id.in_(chunk))
+        out.update({row[0]: (row[1], int(row[2]), row[3]) for row in session.execute(stmt)})
+    return out
+
+
+def _forget(session: Session, side: str, ids: Collection[str]) -> None:
+    for chunk in chunked(ids):
+        for model in (ReconcileKey, ReconcileItem):
+            session.execute(
+                delete(model)
+                .where(model.side == side, model.object_id.in_(chunk))
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _write(session: Session, model, rows: list[dict]) -> None:
+    for start in range(0, len(rows), WRITE_CHUNK):
+        insert_rows(session, model.__table__, rows[start : start + WRITE_CHUNK])
+
+
+def _credit_rows(credits: list[TxnIn], reader: TokenReader):
+    tenant_id = current_tenant_id()
+    items, keys, by_id = [], [], {}
+    for txn in credits:
+        found = credit_keys(txn, reader)
+        by_id[txn.id] = found
+        items.append(
+            {
+                "tenant_id": tenant_id,
+                "side": CREDIT,
+                "object_id": txn.id,
+                "currency": txn.currency,
+                "open_amount": txn.amount,
+                "customer": "",
+            }
+        )
+        keys += [
+            {"tenant_id": tenant_id, "side": CREDIT, "object_id": txn.id, "key": key}
+            for key in found
+        ]
+    return items, keys, by_id
+
+
+def _invoice_rows(invoices: list[InvoiceIn]):
+    tenant_id = current_tenant_id()
+    items, keys, by_id = [], [], {}
+    for inv in invoices:
+        found = invoice_keys(inv)
+        by_id[inv.id] = found
+        items.append(
+            {
+                "tenant_id": tenant_id,
+                "side": INVOICE,
+                "object_id": inv.id,
+                "currency": inv.currency,
+                "open_amount": inv.open_amount,
+                "customer": invoice_customer(inv)[:300],
+            }
+        )
+        keys += [
+            {"tenant_id": tenant_id, "side": INVOICE, "object_id": inv.id, "key": key}
+            for key in found
+        ]
+    return items, keys, by_id
+
+
+def _names(keys: Iterable[str]) -> set[tuple[str, str]]:
+    """(currency, customer name) of an invoice's ``n:`` keys."""
+    out = set()
+    for key in keys:
+        if key.startswith("n:"):
+            _, currency, name = key.split(":", 2)
+            out.add((currency, name))
+    return out
+
+
+def _word_pairs(names: Iterable[tuple[str, str]]) -> Counter:
+    return Counter(
+        (currency, word, name[:255])
+        for currency, name in names
+        for word in name_words(name)
+        if len(word) <= 255
+    )
+
+
+def word_name_counts(session: Session, words: Collection[tuple[str, str]]) -> dict:
+    """(currency, word) → how many customer names share it (open invoices)."""
+    counts: dict[tuple[str, str], int] = dict.fromkeys(words, 0)
+    w = ReconcileWord
+    for chunk in chunked(words):
+        stmt = (
+            select(w.currency, w.word, func.count())
+            .where(tuple_(w.currency, w.word).in_(chunk))
+            .group_by(w.currency, w.word)
+        )
+        counts.update({(cur, word): n for cur, word, n in session.execute(stmt)})
+    return counts
+
+
+def _apply_words(session: Session, delta: Counter) -> set[tuple[str, str]]:
+    """Apply +/- invoice counts per (currency, word, name); the words that crossed over."""
+    delta = Counter({k: v for k, v in delta.items() if v})
+    if not delta:
+        return set()
+    words = {(cur, word) for cur, word, _ in delta}
+    before = word_name_counts(session, words)
+    w = ReconcileWord
+    existing = {}
+    for chunk in chunked(list(delta)):
+        stmt = select(w.currency, w.word, w.name, w.invoices).where(
+            tuple_(w.currency, w.word, w.name).in_(chunk)
+        )
+        existing.update({(c, wd, n): count for c, wd, n, count in session.execute(stmt)})
+    tenant_id = current_tenant_id()
+    fresh = []
+    for triple, change in delta.items():
+        now = existing.get(triple, 0) + change
+        where = (w.currency == triple[0], w.word == triple[1], w.name == triple[2])
+        if triple not in existing:
+            if now > 0:
+                fresh.append(
+                    dict(zip(("currency", "word", "name"), triple, strict=True))
+                    | {"tenant_id": tenant_id, "invoices": now}
+                )
+        elif now <= 0:
+            session.execute(delete(w).where(*where).execution_options(synchronize_session=False))
+        else:
+            session.execute(
+                update(w)
+                .where(*where)
+                .values(invoices=now)
+                .execution_options(synchronize_session=False)
+            )
+    _write(session, ReconcileWord, fresh)
+    after = word_name_counts(session, words)
+    limit = MAX_WORD_POSTINGS
+    return {word for word in words if (before[word] > limit) != (after[word] > limit)}
+
+
+def refresh(
+    session: Session,
+    *,
+    transaction_ids: Collection[str],
+    invoice_ids: Collection[str],
+    settings: MatchSettings,
+) -> Refreshed:
+    """Bring the named credits' and invoices' look-up rows up to date (not committed)."""
+    out = Refreshed()
+    reader = TokenReader(settings)
+    if transaction_ids:
+        old_keys = keys_of(session, CREDIT, transaction_ids)
+        credits, _ = open_credits(session, transaction_ids)
+        _forget(session, CREDIT, transaction_ids)
+        items, keys, new_keys = _credit_rows(credits, reader)
+        _write(session, ReconcileItem, items)
+        _write(session, ReconcileKey, keys)
+        out.credits = {t.id for t in credits}
+        for object_id in set(old_keys) | set(new_keys):
+            both = old_keys.get(object_id, set()) | new_keys.get(object_id, set())
+            out.groups.update(k for k in both if k.startswith("g:"))
+    if invoice_ids:
+        old_keys = keys_of(session, INVOICE, invoice_ids)
+        old_items = items_of(session, INVOICE, invoice_ids)
+        invoices = open_invoices(session, invoice_ids)
+        _forget(session, INVOICE, invoice_ids)
+        items, keys, new_keys = _invoice_rows(invoices)
+        _write(session, ReconcileItem, items)
+        _write(session, ReconcileKey, keys)
+        for found in (*old_keys.values(), *new_keys.values()):
+            out.invoice_keys |= found
+        for currency, amount, customer in old_items.values():
+            out.invoice_amounts.add((currency, amount))
+            out.customers.add((currency, customer))
+        for item in items:
+            out.invoice_amounts.add((item["currency"], item["open_amount"]))
+            out.customers.add((item["currency"], item["customer"]))
+        words = _word_pairs(n for found in new_keys.values() for n in _names(found))
+        words.subtract(_word_pairs(n for found in old_keys.values() for n in _names(found)))
+        out.crossed_words = _apply_words(session, words)
+    return out
+
+
+def forget_all(session: Session) -> None:
+    """Delete the tenant's look-up rows (a rebuild follows)."""
+    for model in (ReconcileKey, ReconcileItem, ReconcileWord):
+        session.execute(delete(model).execution_options(synchronize_session=False))
+
+
+def rebuild(
+    session: Session,
+    *,
+    credits: list[TxnIn],
+    invoices: list[InvoiceIn],
+    settings: MatchSettings,
+) -> None:
+    """Replace the tenant's look-up rows with those of these open credits and invoices."""
+    forget_all(session)
+    items, keys, _ = _credit_rows(credits, TokenReader(settings))
+    _write(session, ReconcileItem, items)
+    _write(session, ReconcileKey, keys)
+    items, keys, by_id = _invoice_rows(invoices)
+    _write(session, ReconcileItem, items)
+    _write(session, ReconcileKey, keys)
+    words = _word_pairs(n for found in by_id.values() for n in _names(found))
+    tenant_id = current_tenant_id()
+    _write(
+        session,
+        ReconcileWord,
+        [
+            {"tenant_id": tenant_id, "currency": c, "word": w, "name": n, "invoices": count}
+            for (c, w, n), count in words.items()
+        ],
+    )

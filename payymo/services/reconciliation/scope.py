@@ -1,0 +1,287 @@
+"""Which credits an incremental run decides, and which invoices it hands the engine.
+
+The rule that keeps an incremental run's decisions equal to a full run's: a credit is
+decided again when anything it could look at changed (itself, an invoice it can reach,
+its payer group, what payer memory says of its payer), and the engine gets every invoice
+it could look at for the credits it decides. Both directions go through the look-up
+tables (``lookup_tables``) and indexed amount ranges; neither reads every open row.
+
+- ``affected``: the credits a set of changes can reach.
+- ``with_payer_groups``: credits come with their whole payer group (split payments are
+  found within a group), unless the group is too large to count (``crowded``).
+- ``reachable``: the invoices the engine could look at for some credits, plus what it
+  cannot see but must know (``types.Horizon``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from payymo.matching.evidence import compact_iban
+from payymo.matching.index import MAX_SAME_AMOUNT, MAX_WORD_POSTINGS
+from payymo.matching.names import normalize_name
+from payymo.matching.splits import MAX_GROUP
+from payymo.matching.types import PayerMemory, TxnIn
+from payymo.models import PayerMemory as PayerMemoryRow
+from payymo.models import ReconcileItem, ReconcileKey
+from payymo.models.reconcile_index import CREDIT, INVOICE
+from payymo.services.reconciliation.load import chunked
+from payymo.services.reconciliation.lookup_tables import (
+    Refreshed,
+    items_of,
+    keys_of,
+    word_name_counts,
+)
+
+LINK_PREFIXES = ("r:", "n:", "w:")  # keys a credit and an invoice both carry
+# An auto match allocates a few invoices; a range owed by more than this many more than
+# MAX_SAME_AMOUNT per credit decided stays too crowded for the whole run.
+CROWD_MARGIN_PER_CREDIT = 20
+RANGE_CHUNK = 200
+
+
+def with_keys(session: Session, side: str, keys: Collection[str]) -> set[str]:
+    """Ids on ``side`` carrying any of ``keys``."""
+    out: set[str] = set()
+    for chunk in chunked(keys):
+        stmt = select(ReconcileKey.object_id).where(
+            ReconcileKey.side == side, ReconcileKey.key.in_(chunk)
+        )
+        out.update(session.scalars(stmt))
+    return out
+
+
+def common_words(session: Session, keys: Iterable[str]) -> set[tuple[str, str]]:
+    """(currency, word) of the ``w:`` keys that too many customer names share to narrow."""
+    words = set()
+    for key in keys:
+        if key.startswith("w:"):
+            _, currency, word = key.split(":", 2)
+            words.add((currency, word))
+    counts = word_name_counts(session, words)
+    return {word for word, count in counts.items() if count > MAX_WORD_POSTINGS}
+
+
+def _linking(keys: Iterable[str], common: set[tuple[str, str]]) -> set[str]:
+    out = set()
+    for key in keys:
+        if not key.startswith(LINK_PREFIXES):
+            continue
+        if key.startswith("w:"):
+            _, currency, word = key.split(":", 2)
+            if (currency, word) in common:
+                continue
+        out.add(key)
+    return out
+
+
+def _ranges_where(ranges: list[tuple[str, int, int]]):
+    return or_(
+        *(
+            and_(
+                ReconcileItem.currency == currency,
+                ReconcileItem.open_amount >= low,
+                ReconcileItem.open_amount <= high,
+            )
+            for currency, low, high in ranges
+        )
+    )
+
+
+def _in_ranges(session: Session, side: str, ranges: set[tuple[str, int, int]]) -> set[str]:
+    out: set[str] = set()
+    ordered = sorted(ranges)
+    for start in range(0, len(ordered), RANGE_CHUNK):
+        chunk = ordered[start : start + RANGE_CHUNK]
+        stmt = select(ReconcileItem.object_id).where(
+            ReconcileItem.side == side, _ranges_where(chunk)
+        )
+        out.update(session.scalars(stmt))
+    return out
+
+
+def _memory_payers(session: Session, customers: set[tuple[str, str]]) -> set[str]:
+    """``p:`` keys of the payers memory ties to these customers."""
+    keys = {customer for _currency, customer in customers}
+    out = set()
+    for chunk in chunked(keys):
+        stmt = select(PayerMemoryRow.kind, PayerMemoryRow.value).where(
+            PayerMemoryRow.customer_key.in_(chunk)
+        )
+        out.update(f"p:{kind}:{value}" for kind, value in session.execute(stmt))
+    return out
+
+
+def affected_by_invoices(
+    session: Session,
+    *,
+    keys: set[str],
+    amounts: set[tuple[str, int]],
+    customers: set[tuple[str, str]],
+    tolerance: int,
+) -> set[str]:
+    """Open credits that could reach invoices with these keys, amounts or customers.
+
+    A customer counts whole: a credit that reaches any of its invoices reaches its pool
+    (``InvoiceIndex.by_customer``), so a change to one of them can change its decision.
+    """
+    pool = with_keys(session, INVOICE, {f"k:{cur}:{customer}" for cur, customer in customers})
+    pool_keys = set(keys)
+    for found in keys_of(session, INVOICE, pool).values():
+        pool_keys |= found
+    all_amounts = set(amounts) | {(cur, amount) for cur, amount, _ in items_of(
+        session, INVOICE, pool
+    ).values()}  # fmt: skip
+    credits = with_keys(session, CREDIT, _linking(pool_keys, common_words(session, pool_keys)))
+    # a credit of A reaches invoices owing A - tolerance .. A
+    ranges = {(cur, amount, amount + tolerance) for cur, amount in all_amounts if amount > 0}
+    credits |= _in_ranges(session, CREDIT, ranges)
+    credits |= with_keys(session, CREDIT, _memory_payers(session, customers))
+    return credits
+
+
+def affected(
+    session: Session, *, refreshed: Refreshed, payers: set[str], tolerance: int
+) -> set[str]:
+    """The open credits a run's changes can reach."""
+    credits = set(refreshed.credits)
+    credits |= with_keys(session, CREDIT, {f"p:{payer}" for payer in payers})
+    credits |= with_keys(
+        session, CREDIT, {f"w:{cur}:{word}" for cur, word in refreshed.crossed_words}
+    )
+    if refreshed.invoice_keys or refreshed.customers or refreshed.invoice_amounts:
+        credits |= affected_by_invoices(
+            session,
+            keys=refreshed.invoice_keys,
+            amounts=refreshed.invoice_amounts,
+            customers=refreshed.customers,
+            tolerance=tolerance,
+        )
+    return credits
+
+
+def _group_sizes(session: Session, keys: Collection[str]) -> dict[str, int]:
+    sizes = dict.fromkeys(keys, 0)
+    for chunk in chunked(keys):
+        stmt = (
+            select(ReconcileKey.key, func.count())
+            .where(ReconcileKey.side == CREDIT, ReconcileKey.key.in_(chunk))
+            .group_by(ReconcileKey.key)
+        )
+        sizes.update(dict(session.execute(stmt).all()))
+    return sizes
+
+
+def _as_payer(key: str) -> tuple[str, str]:
+    _, currency, group = key.split(":", 2)
+    return currency, group
+
+
+def with_payer_groups(
+    session: Session, credits: set[str], changed: Counter
+) -> tuple[set[str], frozenset[tuple[str, str]]]:
+    """The credits with every member of their payer groups, and the crowded groups.
+
+    A group of more than ``MAX_GROUP`` is never searched for split payments, so its
+    members need not come along; but one that just grew past the limit, or shrank to
+    it (``changed`` counts the changed credits in each group), changes its members'
+    decisions, so they all come.
+    """
+    out = set(credits)
+    crowded: set[str] = set()
+    seen: set[str] = set()
+    frontier_keys = {k for k in changed if k.startswith("g:")}
+    frontier = set(credits)
+    while frontier or frontier_keys:
+        keys = {k for found in keys_of(session, CREDIT, frontier).values() for k in found}
+        keys = {k for k in keys | frontier_keys if k.startswith("g:")} - seen
+        frontier_keys = set()
+        seen |= keys
+        grown: set[str] = set()
+        for key, size in _group_sizes(session, keys).items():
+            if size > MAX_GROUP:
+                crowded.add(key)
+            if size <= MAX_GROUP + changed[key]:
+                grown |= with_keys(session, CREDIT, {key})
+        frontier = grown - out
+        out |= frontier
+    return out, frozenset(_as_payer(key) for key in crowded)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The invoices some credits can reach, and what the engine must know beyond them."""
+
+    invoice_ids: set[str]
+    common_words: frozenset[tuple[str, str]]
+    crowded_amounts: frozenset[tuple[str, int]]
+
+
+def _amount_ranges(
+    session: Session, credits: list[TxnIn], tolerance: int
+) -> tuple[set[str], set[tuple[str, int]]]:
+    """Invoices owing what each credit could pay, and the amounts too crowded to list."""
+    wanted = {(t.currency, t.amount) for t in credits}
+    cap = MAX_SAME_AMOUNT + CROWD_MARGIN_PER_CREDIT * len(credits)
+    counts: Counter = Counter()
+    ranges = {(cur, amount - tolerance, amount) for cur, amount in wanted}
+    ordered = sorted(ranges)
+    for start in range(0, len(ordered), RANGE_CHUNK):
+        chunk = ordered[start : start + RANGE_CHUNK]
+        stmt = (
+            select(ReconcileItem.currency, ReconcileItem.open_amount, func.count())
+            .where(ReconcileItem.side == INVOICE, _ranges_where(chunk))
+            .group_by(ReconcileItem.currency, ReconcileItem.open_amount)
+        )
+        for cur, owed, n in session.execute(stmt):
+            counts[(cur, int(owed))] = n
+    crowded, listed = set(), set()
+    for cur, amount in wanted:
+        inside = [
+            (c, owed) for c, owed in counts if c == cur and amount - tolerance <= owed <= amount
+        ] if tolerance else [(cur, amount)] if (cur, amount) in counts else []  # fmt: skip
+        if sum(counts[k] for k in inside) > cap:
+            crowded.add((cur, amount))
+        else:
+            listed.update(inside)
+    ids: set[str] = set()
+    for chunk in chunked(listed):
+        stmt = select(ReconcileItem.object_id).where(
+            ReconcileItem.side == INVOICE,
+            tuple_(ReconcileItem.currency, ReconcileItem.open_amount).in_(chunk),
+        )
+        ids.update(session.scalars(stmt))
+    return ids, crowded
+
+
+def _memory_customers(credits: list[TxnIn], memory: PayerMemory) -> set[tuple[str, str]]:
+    out = set()
+    for txn in credits:
+        known = set(memory.by_iban.get(compact_iban(txn.counterparty_iban), ()))
+        known |= memory.by_name.get(normalize_name(txn.counterparty_name), frozenset())
+        out.update((txn.currency, customer) for customer in known)
+    return out
+
+
+def reachable(
+    session: Session, *, credits: list[TxnIn], memory: PayerMemory, tolerance: int
+) -> Reach:
+    """The open invoices the engine could look at for ``credits``, and its horizon."""
+    keys = {
+        k for found in keys_of(session, CREDIT, [t.id for t in credits]).values() for k in found
+    }
+    common = common_words(session, keys)
+    direct = with_keys(session, INVOICE, _linking(keys, common))
+    by_amount, crowded = _amount_ranges(session, credits, tolerance)
+    direct |= by_amount
+    customers = {
+        (cur, customer) for cur, _, customer in items_of(session, INVOICE, direct).values()
+    }
+    customers |= _memory_customers(credits, memory)
+    pools = with_keys(session, INVOICE, {f"k:{cur}:{customer}" for cur, customer in customers})
+    return Reach(direct | pools, frozenset(common), frozenset(crowded))
