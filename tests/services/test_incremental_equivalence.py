@@ -12,8 +12,8 @@ invoices must be the same.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import itertools
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
