@@ -60,7 +60,7 @@ _INVOICES_SQL = f"""
         'INV-' || lpad(g::text, 7, '0'),
         'Customer ' || (g % {CUSTOMERS}) || ' GmbH', 'ap' || (g % {CUSTOMERS}) || '@example.com',
         (1000 + (g * 7919) % 490000) * 10, 0, 0, 'EUR',
-        DATE '2026-10-01' + (g % 50), DATE '2026-10-31' + (g % 50), 'open', '{{}}',
+        DATE '2026-10-01' + (g % 50)::int, DATE '2026-10-31' + (g % 50)::int, 'open', '{{}}',
         now(), now()
     FROM generate_series(CAST(:low AS bigint), CAST(:high AS bigint)) AS g
 """
@@ -71,7 +71,7 @@ _BACKLOG_SQL = """
         booking_date, value_date, amount, amount_allocated, currency, counterparty_name,
         remittance_information, match_status, created_at, updated_at)
     SELECT 'txn_01' || lpad(upper(to_hex(g)), 24, '0'), :tenant, :account, 'b:' || g,
-        'backlog-' || g, 'booked', DATE '2024-01-01' + (g % 1000), DATE '2024-01-01' + (g % 1000),
+        'backlog-' || g, 'booked', DATE '2024-01-01' + (g % 1000)::int, DATE '2024-01-01' + (g % 1000)::int,
         (10 + (g * 104729) % 900000) * 10 + 7, 0, 'EUR',
         'Payer ' || translate(lpad((g % 50000)::text, 5, '0'), '0123456789', 'abcdefghij'),
         'Refund order 9' || lpad(g::text, 7, '0'), 'unmatched', now(), now()
@@ -296,7 +296,7 @@ def _worker(app_url: str) -> subprocess.Popen:
     )
 
 
-def _lines(batch: int, facts: list[tuple[str, str, int]]) -> list[dict]:
+def _lines(tag: str, batch: int, facts: list[tuple[str, str, int]]) -> list[dict]:
     """20 paying lines: the first half by reference, the second by amount and name."""
     half = len(facts) // 2
     lines = []
@@ -304,7 +304,7 @@ def _lines(batch: int, facts: list[tuple[str, str, int]]) -> list[dict]:
         by_reference = n < half
         lines.append(
             {
-                "id": f"pay-{batch}-{n}",
+                "id": f"pay-{tag}-{batch}-{n}",
                 "booking_date": "2026-11-20",
                 "amount": amount,
                 "currency": "EUR",
@@ -322,13 +322,14 @@ def drive(tenant: dict, *, imports: int, lines: int, rate: float, watcher: Watch
     client = create_app(runtime.settings()).test_client()
     headers = {"X-API-Key": tenant["key"]}
     facts = _invoice_facts(tenant["tenant"], imports * lines)
+    tag = secrets.token_hex(3)  # a rerun (--reuse) imports new lines, not duplicates
     started = time.perf_counter()
     for batch in range(imports):
         due = started + batch / rate
         time.sleep(max(0.0, due - time.perf_counter()))
         body = {
             "account_id": tenant["account"],
-            "transactions": _lines(batch, facts[batch * lines : (batch + 1) * lines]),
+            "transactions": _lines(tag, batch, facts[batch * lines : (batch + 1) * lines]),
         }
         sent = time.perf_counter()
         watcher.expect([line["id"] for line in body["transactions"]], sent)
@@ -336,8 +337,8 @@ def drive(tenant: dict, *, imports: int, lines: int, rate: float, watcher: Watch
         assert response.status_code == 200, response.get_json()
 
 
-def _run_times(tenant_id: str) -> list[float]:
-    """Seconds each finished reconcile job of the tenant ran."""
+def _run_times(tenant_id: str, since) -> list[float]:
+    """Seconds each incremental reconcile job of the tenant queued ``since`` ran."""
     from sqlalchemy import select
 
     from payymo import db
@@ -347,7 +348,9 @@ def _run_times(tenant_id: str) -> list[float]:
     session = db.session
     with tenant_scope(tenant_id):
         jobs = session.scalars(
-            select(Job).where(Job.type == "reconcile", Job.status == "succeeded")
+            select(Job).where(
+                Job.type == "reconcile", Job.status == "succeeded", Job.created_at >= since
+            )
         ).all()
     session.remove()
     return [
@@ -381,6 +384,7 @@ def main() -> int:
     app_url = roles.app_url(DB_URL)
     configure(app_url)
     from payymo import runtime
+    from payymo.db import utcnow
 
     tenant = _tenant()
     if not args.reuse:
@@ -396,6 +400,7 @@ def main() -> int:
     worker = _worker(app_url)
     try:
         time.sleep(3)  # the worker imports and listens before the clock starts
+        since = utcnow()
         started = time.perf_counter()
         drive(tenant, imports=args.imports, lines=args.lines, rate=args.rate, watcher=watcher)
         all_decided = watcher.wait(timeout=300)
@@ -405,7 +410,7 @@ def main() -> int:
         worker.terminate()
         worker.wait(60)
     latencies = list(watcher.decided.values())
-    runs = _run_times(tenant["tenant"])
+    runs = _run_times(tenant["tenant"], since)
     settle, _ = timed_run(tenant["tenant"], full=False)
     before = decisions(tenant["tenant"])
     full_took, full_counts = timed_run(tenant["tenant"], full=True)

@@ -278,8 +278,9 @@ def worker(burst: bool, webhooks: bool) -> None:
     import redis
     from rq import Queue, Worker
 
-    from payymo.jobs import QUEUES
+    from payymo.jobs import QUEUES, preload
 
+    preload()
     conn = redis.Redis.from_url(settings.redis_url)
     try:
         conn.ping()

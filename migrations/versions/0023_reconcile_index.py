@@ -23,6 +23,26 @@ branch_labels = None
 depends_on = None
 
 TABLES = ("reconcile_changes", "reconcile_items", "reconcile_keys", "reconcile_words")
+# payymo_analyze (0010) may also analyze the look-up tables: a full run fills them.
+ANALYZE = """
+CREATE OR REPLACE FUNCTION payymo_analyze(target text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+BEGIN
+    IF target NOT IN ({tables}) THEN
+        RAISE EXCEPTION 'payymo_analyze: % is not a table it may analyze', target;
+    END IF;
+    EXECUTE format('ANALYZE %I', target);
+END
+$$
+"""
+ANALYZED_BEFORE = ("transactions", "invoices")
+ANALYZED = (*ANALYZED_BEFORE, "reconcile_items", "reconcile_keys", "reconcile_words")
+
+
+def _analyze_function(tables) -> str:
+    schema = op.get_bind().exec_driver_sql("SELECT current_schema()").scalar_one()
+    quoted = op.get_bind().dialect.identifier_preparer.quote(schema)
+    return ANALYZE.format(schema=quoted, tables=", ".join(f"'{t}'" for t in tables))
 CHURN_SETTINGS = "autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000"
 
 
@@ -94,6 +114,7 @@ def upgrade() -> None:
             "CREATE POLICY trigger_appends ON reconcile_changes FOR INSERT WITH CHECK (true)"
         )
         op.execute(f"ALTER TABLE reconcile_changes SET ({CHURN_SETTINGS})")
+        op.execute(_analyze_function(ANALYZED))
         for statement in change_triggers.postgresql_install():
             op.execute(statement)
     else:
@@ -103,6 +124,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(_analyze_function(ANALYZED_BEFORE))
         for statement in change_triggers.postgresql_remove():
             op.execute(statement)
     else:

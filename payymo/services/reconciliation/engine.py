@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING
 
 from payymo.config import DEFAULT_RECONCILE_PARALLEL_MIN
-from payymo.matching.engine import iter_decisions
+from payymo.matching.engine import iter_decisions, processing_order
 from payymo.matching.partition import Part, by_currency
 from payymo.matching.types import Decision, Horizon, MatchSettings, PayerMemory
 
@@ -236,6 +236,12 @@ def engine_stream(
     Each part's ``Part`` follows its last decision: the part is decided. Leaving the
     block, normally or by an exception, stops the engines.
     """
+    if data.decided is not None:
+        # An incremental run's input was decided while it was assembled: replay that.
+        whole = _whole(data)
+        order = processing_order(data.transactions)
+        yield iter([*((i, data.decided[i]) for i in order), whole])
+        return
     parts: list[Part] = []
     if processes > 1 and len(data.transactions) >= parallel_min:
         parts = by_currency(data.transactions, data.invoices, processes)

@@ -2,10 +2,11 @@
 
 1. Bring the look-up tables up to date from the change log (``lookup_tables.refresh``).
 2. The credits the changes reach (``scope.affected``), with their payer groups.
-3. The engine decides them once here, without writing: a credit it matches
-   automatically consumes invoices, and every credit that can reach a consumed invoice
-   must be decided in the same pass (a full run would see that invoice change before
-   deciding it). Those are added and the pass repeated until none is missing.
+3. The engine decides them here, without writing: a credit it matches automatically
+   consumes invoices, and every credit that can reach a consumed invoice must be
+   decided in the same pass (a full run would see that invoice change before deciding
+   it). Those are added and the pass repeated until none is missing; the last pass's
+   decisions are the run's (``RunInput.decided``: the writer replays them).
 
 Keeping the engine pure, only what it is handed changes: the credits to decide, every
 invoice it could look at for them, and what it must know of the rest (``Horizon``).
@@ -14,6 +15,7 @@ invoice it could look at for them, and what it must know of the rest (``Horizon`
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -56,10 +58,15 @@ def _input(
     settings: MatchSettings,
     memory: PayerMemory,
     crowded_payers: frozenset,
+    counts: dict,
 ) -> RunInput:
     credits, untouched = open_credits(session, credit_ids)
     reach = scope.reachable(
-        session, credits=credits, memory=memory, tolerance=settings.overpayment_tolerance
+        session,
+        credits=credits,
+        memory=memory,
+        tolerance=settings.overpayment_tolerance,
+        counts=counts,
     )
     ids = [t.id for t in credits]
     with_suggestions = with_open_suggestions(session, ids)
@@ -79,9 +86,8 @@ def _input(
     )
 
 
-def _consumed(data: RunInput) -> tuple[set[str], set[tuple[str, int]]]:
-    """The invoices the pass's automatic matches consume, and every amount they owe on the way."""
-    left = {inv.id: (inv.currency, inv.open_amount) for inv in data.invoices}
+def _decide(data: RunInput) -> RunInput:
+    """``data`` with the engine's decisions (made here, on this thread)."""
     decisions = reconcile(
         data.transactions,
         data.invoices,
@@ -90,6 +96,13 @@ def _consumed(data: RunInput) -> tuple[set[str], set[tuple[str, int]]]:
         blocked=data.blocked,
         horizon=data.horizon,
     )
+    return replace(data, decided=tuple(decisions))
+
+
+def _consumed(data: RunInput) -> tuple[set[str], set[tuple[str, int]]]:
+    """The invoices the decisions' automatic matches consume, and every amount they owe."""
+    left = {inv.id: (inv.currency, inv.open_amount) for inv in data.invoices}
+    decisions = data.decided or ()
     owed: dict[str, list[int]] = defaultdict(list)
     for decision in decisions:
         auto = decision.auto
@@ -110,9 +123,10 @@ def incremental_input(
     memory = load_memory(session)
     tolerance = settings.overpayment_tolerance
     credits = set(credit_ids)
+    counts: dict = {}  # names per name word: they hold for the whole run
     while True:
         credits, crowded = scope.with_payer_groups(session, credits, changed_groups)
-        data = _input(session, credits, settings, memory, crowded)
+        data = _decide(_input(session, credits, settings, memory, crowded, counts))
         consumed, amounts = _consumed(data)
         if not consumed:
             return data

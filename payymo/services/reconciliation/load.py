@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from payymo.matching.types import Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
+from payymo.matching.types import Decision, Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import BankAccount, Invoice, MatchBlock, Suggestion, Transaction
 from payymo.services import tenants
 from payymo.services.reconciliation import payer_memory
@@ -38,6 +38,9 @@ class RunInput:
     settled: frozenset[str] = frozenset()
     # What a partial load (an incremental run) knows of the rest of the tenant.
     horizon: Horizon = field(default_factory=Horizon)
+    # The engine's decisions, one per transaction in order, when already made (an
+    # incremental run decides while it finds what to decide).
+    decided: tuple[Decision, ...] | None = None
 
 
 def match_settings(session: Session) -> MatchSettings:

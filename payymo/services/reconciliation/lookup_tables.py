@@ -151,14 +151,18 @@ def _word_pairs(names: Iterable[tuple[str, str]]) -> Counter:
 def word_name_counts(session: Session, words: Collection[tuple[str, str]]) -> dict:
     """(currency, word) → how many customer names share it (open invoices)."""
     counts: dict[tuple[str, str], int] = dict.fromkeys(words, 0)
+    by_currency: dict[str, set[str]] = defaultdict(set)
+    for currency, word in words:
+        by_currency[currency].add(word)
     w = ReconcileWord
-    for chunk in chunked(words):
-        stmt = (
-            select(w.currency, w.word, func.count())
-            .where(tuple_(w.currency, w.word).in_(chunk))
-            .group_by(w.currency, w.word)
-        )
-        counts.update({(cur, word): n for cur, word, n in session.execute(stmt)})
+    for currency, names in sorted(by_currency.items()):
+        for chunk in chunked(names):
+            stmt = (
+                select(w.word, func.count())
+                .where(w.currency == currency, w.word.in_(chunk))
+                .group_by(w.word)
+            )
+            counts.update({(currency, word): n for word, n in session.execute(stmt)})
     return counts
 
 
@@ -170,32 +174,38 @@ def _apply_words(session: Session, delta: Counter) -> set[tuple[str, str]]:
     words = {(cur, word) for cur, word, _ in delta}
     before = word_name_counts(session, words)
     w = ReconcileWord
-    existing = {}
-    for chunk in chunked(list(delta)):
-        stmt = select(w.currency, w.word, w.name, w.invoices).where(
-            tuple_(w.currency, w.word, w.name).in_(chunk)
-        )
-        existing.update({(c, wd, n): count for c, wd, n, count in session.execute(stmt)})
-    tenant_id = current_tenant_id()
-    fresh = []
-    for triple, change in delta.items():
-        now = existing.get(triple, 0) + change
-        where = (w.currency == triple[0], w.word == triple[1], w.name == triple[2])
-        if triple not in existing:
-            if now > 0:
-                fresh.append(
-                    dict(zip(("currency", "word", "name"), triple, strict=True))
-                    | {"tenant_id": tenant_id, "invoices": now}
-                )
-        elif now <= 0:
-            session.execute(delete(w).where(*where).execution_options(synchronize_session=False))
-        else:
-            session.execute(
-                update(w)
-                .where(*where)
-                .values(invoices=now)
-                .execution_options(synchronize_session=False)
+    existing: dict[tuple[str, str, str], int] = {}
+    by_currency: dict[str, set[str]] = defaultdict(set)
+    for currency, word in words:
+        by_currency[currency].add(word)
+    for currency, names in sorted(by_currency.items()):
+        for chunk in chunked(names):
+            stmt = select(w.word, w.name, w.invoices).where(
+                w.currency == currency, w.word.in_(chunk)
             )
+            for word, name, count in session.execute(stmt):
+                if (currency, word, name) in delta:
+                    existing[(currency, word, name)] = count
+    tenant_id = current_tenant_id()
+    fresh, changed, gone = [], [], []
+    for (currency, word, name), change in delta.items():
+        now = existing.get((currency, word, name), 0) + change
+        row = {"tenant_id": tenant_id, "currency": currency, "word": word, "name": name}
+        if (currency, word, name) not in existing:
+            if now > 0:
+                fresh.append(row | {"invoices": now})
+        elif now <= 0:
+            gone.append((currency, word, name))
+        else:
+            changed.append(row | {"invoices": now})
+    if changed:  # one executemany, by primary key
+        session.execute(update(ReconcileWord), changed)
+    for chunk in chunked(gone):
+        session.execute(
+            delete(w)
+            .where(tuple_(w.currency, w.word, w.name).in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
     _write(session, ReconcileWord, fresh)
     after = word_name_counts(session, words)
     limit = MAX_WORD_POSTINGS

@@ -280,7 +280,9 @@ def run_reconciliation(
     if parallel_min is None:
         parallel_min = configured.reconcile_parallel_min
     with tenant_run_lock(session):
-        table_statistics.refresh_if_stale(session=session)  # the chunks' plans depend on them
+        # The chunks' plans depend on them, and the incremental look-ups' on theirs.
+        tables = table_statistics.TABLES + table_statistics.LOOKUP_TABLES
+        table_statistics.refresh_if_stale(session=session, tables=tables)
         # Payout credits first: a bank line that is a Stripe payout pays no invoice.
         payouts_matched = payout_matching.match_open_payouts(session=session)
         session.commit()
@@ -353,6 +355,8 @@ def _prepare(session: Session, *, full: bool) -> tuple[RunInput, change_log.Chan
         lookup_tables.rebuild(
             session, credits=data.transactions, invoices=data.invoices, settings=data.settings
         )
+        session.commit()
+        table_statistics.refresh_if_stale(session=session, tables=table_statistics.LOOKUP_TABLES)
         session.commit()
         changes.full = True
         return data, changes

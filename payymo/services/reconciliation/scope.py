@@ -15,11 +15,11 @@ tables (``lookup_tables``) and indexed amount ranges; neither reads every open r
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from payymo.matching.evidence import compact_iban
@@ -56,15 +56,23 @@ def with_keys(session: Session, side: str, keys: Collection[str]) -> set[str]:
     return out
 
 
-def common_words(session: Session, keys: Iterable[str]) -> set[tuple[str, str]]:
-    """(currency, word) of the ``w:`` keys that too many customer names share to narrow."""
+def common_words(
+    session: Session, keys: Iterable[str], counts: dict | None = None
+) -> set[tuple[str, str]]:
+    """(currency, word) of the ``w:`` keys that too many customer names share to narrow.
+
+    ``counts`` remembers the counts already read (they hold for the rest of a run).
+    """
+    counts = {} if counts is None else counts
     words = set()
     for key in keys:
         if key.startswith("w:"):
             _, currency, word = key.split(":", 2)
             words.add((currency, word))
-    counts = word_name_counts(session, words)
-    return {word for word, count in counts.items() if count > MAX_WORD_POSTINGS}
+    missing = words - counts.keys()
+    if missing:
+        counts.update(word_name_counts(session, missing))
+    return {word for word in words if counts[word] > MAX_WORD_POSTINGS}
 
 
 def _linking(keys: Iterable[str], common: set[tuple[str, str]]) -> set[str]:
@@ -80,27 +88,39 @@ def _linking(keys: Iterable[str], common: set[tuple[str, str]]) -> set[str]:
     return out
 
 
-def _ranges_where(ranges: list[tuple[str, int, int]]):
-    return or_(
-        *(
-            and_(
-                ReconcileItem.currency == currency,
-                ReconcileItem.open_amount >= low,
-                ReconcileItem.open_amount <= high,
+def _amount_filters(ranges: set[tuple[str, int, int]]):
+    """WHERE clauses covering (currency, low, high) ranges, a few hundred at a time.
+
+    Exact amounts (the default: no tolerance) become one ``IN`` list per currency, which
+    the (currency, open_amount) index answers by probes; real ranges are OR-ed.
+    """
+    exact: dict[str, set[int]] = defaultdict(set)
+    spans = []
+    for currency, low, high in ranges:
+        if low == high:
+            exact[currency].add(low)
+        else:
+            spans.append((currency, low, high))
+    for currency, amounts in sorted(exact.items()):
+        for chunk in chunked(amounts):
+            yield and_(ReconcileItem.currency == currency, ReconcileItem.open_amount.in_(chunk))
+    for chunk in chunked(spans, RANGE_CHUNK):
+        yield or_(
+            *(
+                and_(
+                    ReconcileItem.currency == currency,
+                    ReconcileItem.open_amount >= low,
+                    ReconcileItem.open_amount <= high,
+                )
+                for currency, low, high in chunk
             )
-            for currency, low, high in ranges
         )
-    )
 
 
 def _in_ranges(session: Session, side: str, ranges: set[tuple[str, int, int]]) -> set[str]:
     out: set[str] = set()
-    ordered = sorted(ranges)
-    for start in range(0, len(ordered), RANGE_CHUNK):
-        chunk = ordered[start : start + RANGE_CHUNK]
-        stmt = select(ReconcileItem.object_id).where(
-            ReconcileItem.side == side, _ranges_where(chunk)
-        )
+    for where in _amount_filters(ranges):
+        stmt = select(ReconcileItem.object_id).where(ReconcileItem.side == side, where)
         out.update(session.scalars(stmt))
     return out
 
@@ -124,6 +144,7 @@ def affected_by_invoices(
     amounts: set[tuple[str, int]],
     customers: set[tuple[str, str]],
     tolerance: int,
+    counts: dict | None = None,
 ) -> set[str]:
     """Open credits that could reach invoices with these keys, amounts or customers.
 
@@ -137,7 +158,8 @@ def affected_by_invoices(
     all_amounts = set(amounts) | {(cur, amount) for cur, amount, _ in items_of(
         session, INVOICE, pool
     ).values()}  # fmt: skip
-    credits = with_keys(session, CREDIT, _linking(pool_keys, common_words(session, pool_keys)))
+    common = common_words(session, pool_keys, counts)
+    credits = with_keys(session, CREDIT, _linking(pool_keys, common))
     # a credit of A reaches invoices owing A - tolerance .. A
     ranges = {(cur, amount, amount + tolerance) for cur, amount in all_amounts if amount > 0}
     credits |= _in_ranges(session, CREDIT, ranges)
@@ -202,13 +224,13 @@ def with_payer_groups(
         keys = {k for k in keys | frontier_keys if k.startswith("g:")} - seen
         frontier_keys = set()
         seen |= keys
-        grown: set[str] = set()
+        whole = set()
         for key, size in _group_sizes(session, keys).items():
             if size > MAX_GROUP:
                 crowded.add(key)
             if size <= MAX_GROUP + changed[key]:
-                grown |= with_keys(session, CREDIT, {key})
-        frontier = grown - out
+                whole.add(key)
+        frontier = with_keys(session, CREDIT, whole) - out
         out |= frontier
     return out, frozenset(_as_payer(key) for key in crowded)
 
@@ -230,12 +252,10 @@ def _amount_ranges(
     cap = MAX_SAME_AMOUNT + CROWD_MARGIN_PER_CREDIT * len(credits)
     counts: Counter = Counter()
     ranges = {(cur, amount - tolerance, amount) for cur, amount in wanted}
-    ordered = sorted(ranges)
-    for start in range(0, len(ordered), RANGE_CHUNK):
-        chunk = ordered[start : start + RANGE_CHUNK]
+    for where in _amount_filters(ranges):
         stmt = (
             select(ReconcileItem.currency, ReconcileItem.open_amount, func.count())
-            .where(ReconcileItem.side == INVOICE, _ranges_where(chunk))
+            .where(ReconcileItem.side == INVOICE, where)
             .group_by(ReconcileItem.currency, ReconcileItem.open_amount)
         )
         for cur, owed, n in session.execute(stmt):
@@ -249,13 +269,7 @@ def _amount_ranges(
             crowded.add((cur, amount))
         else:
             listed.update(inside)
-    ids: set[str] = set()
-    for chunk in chunked(listed):
-        stmt = select(ReconcileItem.object_id).where(
-            ReconcileItem.side == INVOICE,
-            tuple_(ReconcileItem.currency, ReconcileItem.open_amount).in_(chunk),
-        )
-        ids.update(session.scalars(stmt))
+    ids = _in_ranges(session, INVOICE, {(cur, owed, owed) for cur, owed in listed})
     return ids, crowded
 
 
@@ -269,13 +283,18 @@ def _memory_customers(credits: list[TxnIn], memory: PayerMemory) -> set[tuple[st
 
 
 def reachable(
-    session: Session, *, credits: list[TxnIn], memory: PayerMemory, tolerance: int
+    session: Session,
+    *,
+    credits: list[TxnIn],
+    memory: PayerMemory,
+    tolerance: int,
+    counts: dict | None = None,
 ) -> Reach:
     """The open invoices the engine could look at for ``credits``, and its horizon."""
     keys = {
         k for found in keys_of(session, CREDIT, [t.id for t in credits]).values() for k in found
     }
-    common = common_words(session, keys)
+    common = common_words(session, keys, counts)
     direct = with_keys(session, INVOICE, _linking(keys, common))
     by_amount, crowded = _amount_ranges(session, credits, tolerance)
     direct |= by_amount

@@ -1,0 +1,140 @@
+"""The change log incremental runs work from, and what a run does with it.
+
+Triggers record every change that can alter a decision (whatever wrote it: here the
+ORM and Core statements), skip those that cannot; a run turns the changes into the
+credits they reach, and a run that dies after that leaves exactly those for the next.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from payymo.models import (
+    Invoice,
+    MatchBlock,
+    PayerMemory,
+    ReconcileChange,
+    Tenant,
+    Transaction,
+)
+from payymo.services.reconciliation import changes as change_log
+from payymo.services.reconciliation.incremental import affected_credits
+from payymo.services.reconciliation.load import match_settings
+from payymo.services.reconciliation.run import run_reconciliation
+from payymo.tenancy import tenant_scope
+from tasks.reconcile import reconcile_tenant
+from tests.helpers import ApiClient
+from tests.reconcile_world import account, add, credit_row, invoice_row
+
+
+def _log(session, tenant_id: str) -> list[tuple[str, str | None]]:
+    with tenant_scope(tenant_id):
+        rows = session.execute(
+            select(ReconcileChange.kind, ReconcileChange.object_id).order_by(ReconcileChange.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def _clear(session, tenant_id: str) -> None:
+    with tenant_scope(tenant_id):
+        change_log.done(session, change_log.take(session))
+        session.commit()
+
+
+def test_writes_that_can_change_a_decision_are_logged_and_others_are_not(session, tenant):
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    [invoice] = add(session, tid, invoice_row("INV-1001", 12_300, "Initech BV"))
+    credit, _debit = add(
+        session,
+        tid,
+        credit_row(acc, 12_300, "INV-1001", "Initech BV"),
+        credit_row(acc, -4_500, "Office supplies", "Paper Co"),
+    )
+    assert _log(session, tid) == [("invoice", invoice), ("transaction", credit)]  # no debit
+    _clear(session, tid)
+
+    with tenant_scope(tid):
+        stamp = select(Transaction.updated_at).where(Transaction.id == credit).scalar_subquery()
+        session.execute(update(Transaction).values(notes="seen", updated_at=stamp))
+        session.execute(update(Invoice).values(metadata_={"crm": "x"}))
+        session.commit()
+    assert _log(session, tid) == []  # notes, metadata and timestamps decide nothing
+
+    with tenant_scope(tid):
+        session.execute(update(Transaction).where(Transaction.id == credit).values(
+            counterparty_name="INITECH B.V."
+        ))  # fmt: skip
+        session.execute(update(Invoice).values(amount_paid=100))
+        session.add(MatchBlock(transaction_id=credit, invoice_id=invoice, reason="rejected"))
+        session.add(
+            PayerMemory(kind="iban", value="DE89370400440532013000", customer_key="name:initech")
+        )
+        session.commit()
+    assert _log(session, tid) == [
+        ("transaction", credit),
+        ("invoice", invoice),
+        ("transaction", credit),
+        ("payer", "iban:DE89370400440532013000"),
+    ]
+    _clear(session, tid)
+
+    with tenant_scope(tid):
+        tenant_row = session.get_one(Tenant, tid)
+        tenant_row.settings = {**tenant_row.effective_settings, "overpayment_tolerance": 50}
+        session.commit()
+    assert _log(session, tid) == [("full", None)]
+
+
+def test_a_run_that_dies_after_taking_its_changes_leaves_its_credits_for_the_next(session, tenant):
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    run = lambda **kw: _run(session, tid, **kw)  # noqa: E731
+    run()
+    [invoice] = add(session, tid, invoice_row("INV-2002", 5_000, "Globex Corp"))
+    # A credit that reaches the new invoice only by its amount, logged before it came.
+    [old] = add(session, tid, credit_row(acc, 5_000, "monthly", "J. Smith"))
+    run()
+    assert _status(session, tid, old) == "suggested"
+    _clear(session, tid)
+    with tenant_scope(tid):
+        session.execute(update(Invoice).where(Invoice.id == invoice).values(amount_due=6_000))
+        session.commit()
+    assert _log(session, tid) == [("invoice", invoice)]
+
+    with tenant_scope(tid):
+        settings = match_settings(session)
+        taken = change_log.take(session)
+        reached, _groups = affected_credits(session, changes=taken, settings=settings)
+        change_log.replace(session, taken, reached)
+        session.commit()  # ... and the run dies here, before it decides anything
+    # The invoice change became the credit it reaches; the look-up tables know the rest.
+    assert reached == {old}
+    assert _log(session, tid) == [("transaction", old)]
+    counts = run()
+    assert (counts["mode"], counts["transactions_considered"]) == ("incremental", 1)
+    assert _status(session, tid, old) == "unmatched"  # 5,000 no longer fits 6,000
+    assert [kind for kind, _ in _log(session, tid)] == ["transaction"]  # its own write
+
+
+def _run(session, tenant_id: str, **kwargs) -> dict:
+    with tenant_scope(tenant_id):
+        return run_reconciliation(session=session, **kwargs)
+
+
+def _status(session, tenant_id: str, txn_id: str) -> str:
+    session.expire_all()
+    with tenant_scope(tenant_id):
+        return session.get_one(Transaction, txn_id).match_status
+
+
+def test_asking_for_a_full_run_makes_the_next_run_full(app, session, tenant):
+    api = ApiClient(app.test_client(), tenant.secret)
+    refused = api.post("reconciliation/run", json={"full": "yes please"})
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["param"] == "full"
+    job = api.post("reconciliation/run", json={"full": True})
+    assert job.status_code == 202
+    reconcile_tenant(tenant.tenant_id, job.get_json()["id"])  # a worker's (done if inline)
+    assert api.get(f"jobs/{job.get_json()['id']}").get_json()["result"]["mode"] == "full"
+    assert _run(session, tenant.tenant_id)["mode"] == "incremental"
