@@ -96,3 +96,11 @@ def count(session, tenant_id: str, model, **where) -> int:
         stmt = stmt.where(getattr(model, name) == value)
     with tenant_scope(tenant_id):
         return session.scalar(stmt)
+
+
+def run(session, tenant_id: str, **kwargs) -> dict:
+    """Run reconciliation for the tenant (incremental unless ``full=True``); its counts."""
+    from payymo.services.reconciliation.run import run_reconciliation
+
+    with tenant_scope(tenant_id):
+        return run_reconciliation(session=session, **kwargs)

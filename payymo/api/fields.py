@@ -34,6 +34,15 @@ NO_NUL = FullMatch(r"[^\x00]*", error="must not contain NUL characters")
 NOT_BLANK = FullMatch(r"\s*\S.*", flags=re.DOTALL, error="must not be blank")
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON ``true``/``false`` only (no "yes", 1 or "true")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean; send true or false.")
+        return value
+
+
 class StrictInteger(fields.Integer):
     """An integer that refuses floats, strings and booleans."""
 

@@ -17,23 +17,13 @@ from rapidfuzz import fuzz, process
 
 from payymo.matching.evidence import compact_iban
 from payymo.matching.index import InvoiceIndex
+from payymo.matching.keys import payer_group_keys
 from payymo.matching.names import normalize_name
 from payymo.matching.types import PayerMemory, TxnIn
 
 MAX_GROUP = 12  # a payer's credits combined at most (2 and 3 at a time)
 MAX_PARTS = 3  # _combos builds pairs and triples
 NAME_FLOOR = 85
-
-
-def _payer_keys(txn: TxnIn) -> list[tuple[str, str]]:
-    keys = []
-    iban = compact_iban(txn.counterparty_iban)
-    if iban:
-        keys.append((txn.currency, "iban:" + iban))
-    name = normalize_name(txn.counterparty_name)
-    if name:
-        keys.append((txn.currency, "name:" + name))
-    return keys
 
 
 def _payer_customers(
@@ -92,7 +82,7 @@ def split_hints(
     groups: dict[tuple[str, str], list[TxnIn]] = defaultdict(list)
     crowded = index.horizon.crowded_payers  # groups too large, seen whole or not
     for txn in transactions:
-        for key in _payer_keys(txn):
+        for key in payer_group_keys(txn):
             if key not in crowded:
                 groups[key].append(txn)
     hints: dict[str, set[int]] = defaultdict(set)

@@ -203,6 +203,7 @@ def test_an_empty_invoice_patch_is_a_400(api, seed):
 def test_the_run_body_is_optional_and_documented_so(api):
     assert api.post("reconciliation/run").status_code == 202
     assert api.post("reconciliation/run", json={}).status_code == 202
+    assert_error(api.post("reconciliation/run", json={"fast": True}), 400, param="fast")
     assert_error(api.post("reconciliation/run", json={"full": 1}), 400, param="full")
     spec = api.client.get("/api/v1/openapi.json").json
     assert spec["paths"]["/api/v1/reconciliation/run"]["post"]["requestBody"]["required"] is False

@@ -20,11 +20,10 @@ from payymo.models import (
 from payymo.services.reconciliation import changes as change_log
 from payymo.services.reconciliation.incremental import affected_credits
 from payymo.services.reconciliation.load import match_settings
-from payymo.services.reconciliation.run import run_reconciliation
 from payymo.tenancy import tenant_scope
 from tasks.reconcile import reconcile_tenant
 from tests.helpers import ApiClient
-from tests.reconcile_world import account, add, credit_row, invoice_row
+from tests.reconcile_world import account, add, credit_row, invoice_row, run
 
 
 def _log(session, tenant_id: str) -> list[tuple[str, str | None]]:
@@ -89,12 +88,11 @@ def test_writes_that_can_change_a_decision_are_logged_and_others_are_not(session
 def test_a_run_that_dies_after_taking_its_changes_leaves_its_credits_for_the_next(session, tenant):
     tid = tenant.tenant_id
     acc = account(session, tid)
-    run = lambda **kw: _run(session, tid, **kw)  # noqa: E731
-    run()
+    run(session, tid)
     [invoice] = add(session, tid, invoice_row("INV-2002", 5_000, "Globex Corp"))
     # A credit that reaches the new invoice only by its amount, logged before it came.
     [old] = add(session, tid, credit_row(acc, 5_000, "monthly", "J. Smith"))
-    run()
+    run(session, tid)
     assert _status(session, tid, old) == "suggested"
     _clear(session, tid)
     with tenant_scope(tid):
@@ -111,15 +109,10 @@ def test_a_run_that_dies_after_taking_its_changes_leaves_its_credits_for_the_nex
     # The invoice change became the credit it reaches; the look-up tables know the rest.
     assert reached == {old}
     assert _log(session, tid) == [("transaction", old)]
-    counts = run()
+    counts = run(session, tid)
     assert (counts["mode"], counts["transactions_considered"]) == ("incremental", 1)
     assert _status(session, tid, old) == "unmatched"  # 5,000 no longer fits 6,000
     assert [kind for kind, _ in _log(session, tid)] == ["transaction"]  # its own write
-
-
-def _run(session, tenant_id: str, **kwargs) -> dict:
-    with tenant_scope(tenant_id):
-        return run_reconciliation(session=session, **kwargs)
 
 
 def _status(session, tenant_id: str, txn_id: str) -> str:
@@ -137,4 +130,4 @@ def test_asking_for_a_full_run_makes_the_next_run_full(app, session, tenant):
     assert job.status_code == 202
     reconcile_tenant(tenant.tenant_id, job.get_json()["id"])  # a worker's (done if inline)
     assert api.get(f"jobs/{job.get_json()['id']}").get_json()["result"]["mode"] == "full"
-    assert _run(session, tenant.tenant_id)["mode"] == "incremental"
+    assert run(session, tenant.tenant_id)["mode"] == "incremental"

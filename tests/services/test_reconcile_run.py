@@ -12,9 +12,8 @@ from payymo.api.reconciliation.schemas import MatchOut, SuggestionOut
 from payymo.models import Event, Invoice, Job, Match, MatchBlock, Suggestion, Tenant, Transaction
 from payymo.services import invoices as invoice_service
 from payymo.services import suggestions as suggestion_service
-from payymo.services.reconciliation.run import run_reconciliation
 from payymo.tenancy import tenant_scope
-from tests.reconcile_world import account, add, count, credit_row, invoice_row
+from tests.reconcile_world import account, add, count, credit_row, invoice_row, run
 from tests.reconciliation_helpers import Seed
 
 
@@ -53,11 +52,6 @@ def world(session, tenant) -> World:
         credit_row(acc, 777, "Interest Q3", "Our Bank"),
     )
     return World(tid, acc, *invoices, *credits)
-
-
-def run(session, tenant_id: str, **kwargs) -> dict:
-    with tenant_scope(tenant_id):
-        return run_reconciliation(session=session, **kwargs)
 
 
 def txn(session, tenant_id: str, txn_id: str) -> Transaction:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import fields
 
 from payymo import db
 from payymo.api.common import Blueprint, StrictSchema
+from payymo.api.fields import StrictBoolean
 from payymo.api.jobs.schemas import JobOut
 from payymo.services import jobs as service
 
@@ -21,7 +21,7 @@ blp = Blueprint(
 class RunIn(StrictSchema):
     """The body is optional."""
 
-    full = fields.Boolean(
+    full = StrictBoolean(
         load_default=False,
         metadata={
             "description": "Read every open credit and invoice, not only what changed since "

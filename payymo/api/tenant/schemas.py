@@ -5,16 +5,13 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from payymo.api.common import StrictSchema, UpdateSchema
-from payymo.api.fields import Amount, CurrencyCode, ReferencePattern, StrictInteger
-
-
-class StrictBoolean(fields.Boolean):
-    """A JSON ``true``/``false`` only (no "yes", 1 or "true")."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise ValidationError("Not a valid boolean; send true or false.")
-        return value
+from payymo.api.fields import (
+    Amount,
+    CurrencyCode,
+    ReferencePattern,
+    StrictBoolean,
+    StrictInteger,
+)
 
 
 class StrictNumber(fields.Float):

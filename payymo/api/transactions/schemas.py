@@ -12,7 +12,15 @@ from payymo.api.common import (
     UpdateSchema,
     list_schema,
 )
-from payymo.api.fields import NO_CONTROL, NO_NUL, Amount, CurrencyCode, Display, Iban
+from payymo.api.fields import (
+    NO_CONTROL,
+    NO_NUL,
+    Amount,
+    CurrencyCode,
+    Display,
+    Iban,
+    StrictBoolean,
+)
 from payymo.api.invoices.schemas import RowError
 from payymo.models.transaction import (
     IMPORTABLE_STATUSES,
@@ -36,15 +44,6 @@ def Line(max_length: int, **kwargs) -> fields.String:
 def Prose(max_length: int, **kwargs) -> fields.String:
     """Multi-line text of at most ``max_length`` characters (no NUL)."""
     return fields.String(validate=validate.And(validate.Length(max=max_length), NO_NUL), **kwargs)
-
-
-class StrictBoolean(fields.Boolean):
-    """JSON ``true``/``false`` only: not 1, "yes" or "true"."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise self.make_error("invalid", input=value)
-        return value
 
 
 class TransactionUpdate(UpdateSchema):

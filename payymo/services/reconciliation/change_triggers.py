@@ -38,6 +38,9 @@ INVOICE_COLUMNS = (
     "status",
 )
 _APPEND = "INSERT INTO reconcile_changes (tenant_id, kind, object_id)"
+# A tenant's purge cascades into its blocks and payer memory after its row is gone: those
+# deletes record nothing (there is no tenant left to reconcile).
+_PG_LIVE = "WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = old_rows.tenant_id)"
 
 
 # (trigger name, table, PostgreSQL body over new_rows/old_rows per operation)
@@ -85,7 +88,8 @@ def _pg_specs() -> list[tuple[str, str, str, str]]:
             "reconcile_block_delete",
             "match_blocks",
             "DELETE",
-            f"{_APPEND} SELECT DISTINCT tenant_id, 'transaction', transaction_id FROM old_rows",
+            f"{_APPEND} SELECT DISTINCT tenant_id, 'transaction', transaction_id FROM old_rows"
+            f" {_PG_LIVE}",
         ),
         (
             "reconcile_memory_insert",
@@ -105,7 +109,8 @@ def _pg_specs() -> list[tuple[str, str, str, str]]:
             "reconcile_memory_delete",
             "payer_memory",
             "DELETE",
-            f"{_APPEND} SELECT DISTINCT tenant_id, 'payer', kind || ':' || value FROM old_rows",
+            f"{_APPEND} SELECT DISTINCT tenant_id, 'payer', kind || ':' || value FROM old_rows"
+            f" {_PG_LIVE}",
         ),
         (
             "reconcile_settings_update",
@@ -146,6 +151,9 @@ def postgresql_remove() -> list[str]:
     return out
 
 
+_SQLITE_LIVE = "WHERE EXISTS (SELECT 1 FROM tenants WHERE id = OLD.tenant_id)"
+
+
 def _differs(columns) -> str:
     return " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
 
@@ -168,14 +176,16 @@ def sqlite_install() -> list[str]:
         "CREATE TRIGGER reconcile_block_insert AFTER INSERT ON match_blocks"
         f" BEGIN {_APPEND} VALUES (NEW.tenant_id, 'transaction', NEW.transaction_id); END",
         "CREATE TRIGGER reconcile_block_delete AFTER DELETE ON match_blocks"
-        f" BEGIN {_APPEND} VALUES (OLD.tenant_id, 'transaction', OLD.transaction_id); END",
+        f" BEGIN {_APPEND} SELECT OLD.tenant_id, 'transaction', OLD.transaction_id"
+        f" {_SQLITE_LIVE}; END",
         "CREATE TRIGGER reconcile_memory_insert AFTER INSERT ON payer_memory"
         f" BEGIN {_APPEND} VALUES (NEW.tenant_id, 'payer', NEW.kind || ':' || NEW.value); END",
         "CREATE TRIGGER reconcile_memory_update AFTER UPDATE ON payer_memory"
         f" BEGIN {_APPEND} VALUES (NEW.tenant_id, 'payer', NEW.kind || ':' || NEW.value),"
         " (OLD.tenant_id, 'payer', OLD.kind || ':' || OLD.value); END",
         "CREATE TRIGGER reconcile_memory_delete AFTER DELETE ON payer_memory"
-        f" BEGIN {_APPEND} VALUES (OLD.tenant_id, 'payer', OLD.kind || ':' || OLD.value); END",
+        f" BEGIN {_APPEND} SELECT OLD.tenant_id, 'payer', OLD.kind || ':' || OLD.value"
+        f" {_SQLITE_LIVE}; END",
         "CREATE TRIGGER reconcile_settings_update AFTER UPDATE OF settings ON tenants"
         " WHEN OLD.settings IS NOT NEW.settings"
         f" BEGIN {_APPEND} VALUES (NEW.id, 'full', NULL); END",

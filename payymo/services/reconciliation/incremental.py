@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import replace
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from payymo.matching.engine import reconcile
 from payymo.matching.types import Horizon, MatchSettings, PayerMemory
-from payymo.models.reconcile_index import INVOICE
+from payymo.models import ReconcileItem
+from payymo.models.reconcile_index import CREDIT, INVOICE
 from payymo.services.reconciliation import lookup_tables, scope
 from payymo.services.reconciliation.changes import Changes
 from payymo.services.reconciliation.load import (
@@ -33,6 +35,12 @@ from payymo.services.reconciliation.load import (
     with_open_suggestions,
 )
 from payymo.services.reconciliation.payer_memory import load as load_memory
+
+# A run deciding at least this share of the open credits (and at least MIN_FULL) reads
+# them all instead: one streamed pass beats look-ups, and engine processes can share it.
+FULL_SHARE = 0.25
+MIN_FULL = 1_000
+MAX_PASSES = 4  # automatic matches reaching still more credits after this: a full run
 
 
 def affected_credits(session: Session, *, changes: Changes, settings: MatchSettings):
@@ -115,35 +123,49 @@ def _consumed(data: RunInput) -> tuple[set[str], set[tuple[str, int]]]:
     return set(owed), amounts
 
 
+def _open_credit_count(session: Session) -> int:
+    return session.scalar(
+        select(func.count()).select_from(ReconcileItem).where(ReconcileItem.side == CREDIT)
+    )
+
+
+def _cheaper_in_full(session: Session, credits: set[str]) -> bool:
+    """True when the credits to decide are a large share of every open credit."""
+    return len(credits) >= MIN_FULL and len(credits) >= FULL_SHARE * _open_credit_count(session)
+
+
 def incremental_input(
     session: Session, *, credit_ids: set[str], changed_groups: Counter
-) -> RunInput:
-    """The run's input for these credits, closed over payer groups and consumed invoices."""
+) -> RunInput | None:
+    """The run's input for these credits, closed over payer groups and consumed invoices.
+
+    None when a full run is the cheaper way to the same decisions: the credits to decide
+    are a large share of the open ones, or the closure keeps growing pass after pass.
+    """
     settings = match_settings(session)
     memory = load_memory(session)
     tolerance = settings.overpayment_tolerance
     credits = set(credit_ids)
     counts: dict = {}  # names per name word: they hold for the whole run
-    while True:
+    for _pass in range(MAX_PASSES):
         credits, crowded = scope.with_payer_groups(session, credits, changed_groups)
+        if _cheaper_in_full(session, credits):
+            return None
         data = _decide(_input(session, credits, settings, memory, crowded, counts))
         consumed, amounts = _consumed(data)
         if not consumed:
             return data
         items = lookup_tables.items_of(session, INVOICE, consumed)
-        keys = {
-            k for found in lookup_tables.keys_of(session, INVOICE, consumed).values() for k in found
-        }
-        missing = (
-            scope.affected_by_invoices(
-                session,
-                keys=keys,
-                amounts=amounts | {(cur, amount) for cur, amount, _ in items.values()},
-                customers={(cur, customer) for cur, _, customer in items.values()},
-                tolerance=tolerance,
-            )
-            - credits
+        keys = lookup_tables.keys_of(session, INVOICE, consumed)
+        missing = scope.affected_by_invoices(
+            session,
+            keys={key for found in keys.values() for key in found},
+            amounts=amounts | {(cur, amount) for cur, amount, _ in items.values()},
+            customers={(cur, customer) for cur, _, customer in items.values()},
+            tolerance=tolerance,
+            counts=counts,
         )
-        if not missing:
+        if missing <= credits:
             return data
         credits |= missing
+    return None

@@ -344,22 +344,15 @@ def _prepare(session: Session, *, full: bool) -> tuple[RunInput, change_log.Chan
     """The run's input, and the change rows to delete once its decisions are written.
 
     A full run (asked for, or a ``full`` change: new settings, data from before the
-    change log) reads every open credit and invoice and rebuilds the look-up tables. An
+    change log; or when the changes reach a large share of the open credits) reads every
+    open credit and invoice and rebuilds the look-up tables. An
     incremental one turns its changes into the credits they reach and, in the same
     commit, writes those back as credit changes in place of the rest: a run that dies
     after it leaves exactly the credits still to decide for the next run.
     """
     changes = change_log.take(session)
     if full or changes.full:
-        data = load_input(session)
-        lookup_tables.rebuild(
-            session, credits=data.transactions, invoices=data.invoices, settings=data.settings
-        )
-        session.commit()
-        table_statistics.refresh_if_stale(session=session, tables=table_statistics.LOOKUP_TABLES)
-        session.commit()
-        changes.full = True
-        return data, changes
+        return _full_input(session, changes)
     credit_ids, changed_groups = affected_credits(
         session, changes=changes, settings=match_settings(session)
     )
@@ -367,4 +360,20 @@ def _prepare(session: Session, *, full: bool) -> tuple[RunInput, change_log.Chan
     session.commit()
     data = incremental_input(session, credit_ids=credit_ids, changed_groups=changed_groups)
     session.commit()
+    if data is None:  # as many credits to decide as a full run reads: read them all
+        return _full_input(session, pending)
     return data, pending
+
+
+def _full_input(
+    session: Session, changes: change_log.Changes
+) -> tuple[RunInput, change_log.Changes]:
+    data = load_input(session)
+    lookup_tables.rebuild(
+        session, credits=data.transactions, invoices=data.invoices, settings=data.settings
+    )
+    session.commit()
+    table_statistics.refresh_if_stale(session=session, tables=table_statistics.LOOKUP_TABLES)
+    session.commit()
+    changes.full = True
+    return data, changes
