@@ -43,6 +43,8 @@ def _analyze_function(tables) -> str:
     schema = op.get_bind().exec_driver_sql("SELECT current_schema()").scalar_one()
     quoted = op.get_bind().dialect.identifier_preparer.quote(schema)
     return ANALYZE.format(schema=quoted, tables=", ".join(f"'{t}'" for t in tables))
+
+
 CHURN_SETTINGS = "autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000"
 
 

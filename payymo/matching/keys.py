@@ -9,12 +9,18 @@ from the one to the other (a superset is fine: it only costs a little work):
 - ``n:`` a payer's normalised name and a customer's; ``w:`` the words of those names;
 - ``k:`` an invoice's customer (its pool: ``InvoiceIndex.by_customer``);
 - ``g:`` a credit's payer group (split payments are found within these);
-- ``p:`` a credit's payer as payer memory knows it (IBAN or name, any currency).
+- ``p:`` a credit's payer as payer memory knows it (IBAN or name, any currency);
+- ``c:`` a customer a credit reaches: one of whose invoices it reaches directly, or whom
+  payer memory ties its payer to. Kept from the credit's last decision, so a change to
+  any invoice of that customer finds the credit in one look-up (the customer's other
+  invoices are in the engine's view of it).
 
 Amounts are not keys: they are compared as ranges on an indexed column.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from payymo.matching.evidence import TokenReader, compact_iban
 from payymo.matching.index import name_words
@@ -23,6 +29,25 @@ from payymo.matching.references import normalize_reference, reference_forms
 from payymo.matching.types import InvoiceIn, TxnIn
 
 MAX_KEY = 300  # the key column's length; a longer key is cut (a superset: harmless)
+LINK_PREFIXES = ("r:", "n:", "w:")  # keys a credit and an invoice both carry
+
+
+def links(key: str, common: Collection[tuple[str, str]]) -> bool:
+    """Whether a shared key leads the engine from a credit to an invoice.
+
+    A name word that too many customer names share never narrows (``common``).
+    """
+    if not key.startswith(LINK_PREFIXES):
+        return False
+    if key.startswith("w:"):
+        _, currency, word = key.split(":", 2)
+        return (currency, word) not in common
+    return True
+
+
+def reach_key(currency: str, customer: str) -> str:
+    """The ``c:`` key of a customer a credit reaches."""
+    return f"c:{currency}:{customer}"[:MAX_KEY]
 
 
 def _cut(key: str) -> str:

@@ -131,3 +131,37 @@ def test_asking_for_a_full_run_makes_the_next_run_full(app, session, tenant):
     reconcile_tenant(tenant.tenant_id, job.get_json()["id"])  # a worker's (done if inline)
     assert api.get(f"jobs/{job.get_json()['id']}").get_json()["result"]["mode"] == "full"
     assert run(session, tenant.tenant_id)["mode"] == "incremental"
+
+
+def test_a_credit_is_decided_again_when_a_customer_it_reaches_gets_a_new_invoice(session, tenant):
+    """Nothing links the new invoice to the credit but its customer: the credit names
+    another of that customer's invoices, and the engine looks at the customer's pool."""
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    [named] = add(session, tid, invoice_row("INV-4001", 5_000, "Initech BV"))
+    [credit] = add(session, tid, credit_row(acc, 7_500, "Payment INV-4001", "Stranger Things Inc"))
+    run(session, tid)
+    run(session, tid)  # settles what the first run wrote (the credit's new status)
+    assert _log(session, tid) == []
+    before = _suggested(session, tid, credit)
+    assert [named] in before and sorted([named]) == sorted(before[0])
+    [second] = add(session, tid, invoice_row("INV-0777", 2_500, "Initech BV"))
+    counts = run(session, tid)
+    assert counts["mode"] == "incremental" and counts["transactions_considered"] == 1
+    after = _suggested(session, tid, credit)
+    assert sorted([named, second]) in [sorted(ids) for ids in after]  # 5,000 + 2,500
+    run(session, tid, full=True)
+    assert _suggested(session, tid, credit) == after  # what a full run decides, too
+
+
+def _suggested(session, tenant_id: str, txn_id: str) -> list[list[str]]:
+    from payymo.models import Suggestion
+
+    session.expire_all()
+    with tenant_scope(tenant_id):
+        rows = session.scalars(
+            select(Suggestion)
+            .where(Suggestion.transaction_id == txn_id, Suggestion.status == "open")
+            .order_by(Suggestion.rank)
+        )
+        return [list(s.invoice_ids) for s in rows]

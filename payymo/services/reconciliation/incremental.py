@@ -67,7 +67,8 @@ def _input(
     memory: PayerMemory,
     crowded_payers: frozenset,
     counts: dict,
-) -> RunInput:
+) -> tuple[RunInput, dict]:
+    """The input for these credits, and the customers each reaches (``Reach.customers``)."""
     credits, untouched = open_credits(session, credit_ids)
     reach = scope.reachable(
         session,
@@ -91,7 +92,7 @@ def _input(
             crowded_amounts=reach.crowded_amounts,
             crowded_payers=crowded_payers,
         ),
-    )
+    ), reach.customers
 
 
 def _decide(data: RunInput) -> RunInput:
@@ -151,9 +152,11 @@ def incremental_input(
         credits, crowded = scope.with_payer_groups(session, credits, changed_groups)
         if _cheaper_in_full(session, credits):
             return None
-        data = _decide(_input(session, credits, settings, memory, crowded, counts))
+        data, reach = _input(session, credits, settings, memory, crowded, counts)
+        data = _decide(data)
         consumed, amounts = _consumed(data)
         if not consumed:
+            lookup_tables.set_reach(session, reach)
             return data
         items = lookup_tables.items_of(session, INVOICE, consumed)
         keys = lookup_tables.keys_of(session, INVOICE, consumed)
@@ -166,6 +169,7 @@ def incremental_input(
             counts=counts,
         )
         if missing <= credits:
+            lookup_tables.set_reach(session, reach)
             return data
         credits |= missing
     return None

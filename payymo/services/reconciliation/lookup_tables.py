@@ -9,6 +9,7 @@ its old number, name or amount. A full run rebuilds them whole (``rebuild``).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -16,10 +17,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from payymo.matching.evidence import TokenReader
-from payymo.matching.index import MAX_WORD_POSTINGS, name_words
-from payymo.matching.keys import credit_keys, invoice_customer, invoice_keys
-from payymo.matching.types import InvoiceIn, MatchSettings, TxnIn
+from payymo.matching.evidence import TokenReader, compact_iban
+from payymo.matching.index import MAX_SAME_AMOUNT, MAX_WORD_POSTINGS, name_words
+from payymo.matching.keys import credit_keys, invoice_customer, invoice_keys, links, reach_key
+from payymo.matching.names import normalize_name
+from payymo.matching.types import InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import ReconcileItem, ReconcileKey, ReconcileWord
 from payymo.models.reconcile_index import CREDIT, INVOICE
 from payymo.services.banking.bulk import insert_rows
@@ -255,6 +257,64 @@ def refresh(
     return out
 
 
+def set_reach(session: Session, customers: dict[str, set[tuple[str, str]]]) -> None:
+    """Replace the ``c:`` keys of these credits with the customers each reaches now."""
+    k = ReconcileKey
+    for chunk in chunked(customers):
+        session.execute(
+            delete(k)
+            .where(k.side == CREDIT, k.object_id.in_(chunk), k.key.like("c:%"))
+            .execution_options(synchronize_session=False)
+        )
+    tenant_id = current_tenant_id()
+    rows = [
+        {"tenant_id": tenant_id, "side": CREDIT, "object_id": txn_id, "key": key}
+        for txn_id, found in customers.items()
+        for key in {reach_key(cur, customer) for cur, customer in found}
+    ]
+    _write(session, ReconcileKey, rows)
+
+
+def _full_reach(
+    credits: list[TxnIn],
+    credit_keys: dict[str, set[str]],
+    invoices: list[InvoiceIn],
+    invoice_keys: dict[str, set[str]],
+    memory: PayerMemory,
+    tolerance: int,
+) -> dict[str, set[tuple[str, str]]]:
+    """Each open credit's customers (``scope.reachable``'s rule, over everything loaded)."""
+    customer_of = {inv.id: (inv.currency, invoice_customer(inv)[:300]) for inv in invoices}
+    names: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for currency, word, name in _word_pairs(
+        n for found in invoice_keys.values() for n in _names(found)
+    ):
+        names[(currency, word)].add(name)
+    common = {word for word, found in names.items() if len(found) > MAX_WORD_POSTINGS}
+    by_key: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for invoice_id, found in invoice_keys.items():
+        for key in found:
+            if links(key, common):
+                by_key[key].add(customer_of[invoice_id])
+    owing: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for inv in invoices:
+        owing[inv.currency][inv.open_amount].append(inv.id)
+    amounts = {cur: sorted(found) for cur, found in owing.items()}
+    out: dict[str, set[tuple[str, str]]] = {}
+    for txn in credits:
+        reached = {c for key in credit_keys.get(txn.id, ()) for c in by_key.get(key, ())}
+        listed = amounts.get(txn.currency, [])
+        low = bisect_left(listed, txn.amount - tolerance)
+        high = bisect_right(listed, txn.amount)
+        owed = [i for value in listed[low:high] for i in owing[txn.currency][value]]
+        if len(owed) <= MAX_SAME_AMOUNT:  # more say nothing alone (``amount_matches``)
+            reached |= {customer_of[i] for i in owed}
+        known = set(memory.by_iban.get(compact_iban(txn.counterparty_iban), ()))
+        known |= memory.by_name.get(normalize_name(txn.counterparty_name), frozenset())
+        out[txn.id] = reached | {(txn.currency, customer) for customer in known}
+    return out
+
+
 def forget_all(session: Session) -> None:
     """Delete the tenant's look-up rows (a rebuild follows)."""
     for model in (ReconcileKey, ReconcileItem, ReconcileWord):
@@ -267,10 +327,11 @@ def rebuild(
     credits: list[TxnIn],
     invoices: list[InvoiceIn],
     settings: MatchSettings,
+    memory: PayerMemory,
 ) -> None:
     """Replace the tenant's look-up rows with those of these open credits and invoices."""
     forget_all(session)
-    items, keys, _ = _credit_rows(credits, TokenReader(settings))
+    items, keys, credit_keys = _credit_rows(credits, TokenReader(settings))
     _write(session, ReconcileItem, items)
     _write(session, ReconcileKey, keys)
     items, keys, by_id = _invoice_rows(invoices)
@@ -286,3 +347,12 @@ def rebuild(
             for (c, w, n), count in words.items()
         ],
     )
+    reach = _full_reach(
+        credits, credit_keys, invoices, by_id, memory, settings.overpayment_tolerance
+    )
+    rows = [
+        {"tenant_id": tenant_id, "side": CREDIT, "object_id": txn_id, "key": key}
+        for txn_id, found in reach.items()
+        for key in {reach_key(cur, customer) for cur, customer in found}
+    ]
+    _write(session, ReconcileKey, rows)

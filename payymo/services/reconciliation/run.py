@@ -370,7 +370,11 @@ def _full_input(
 ) -> tuple[RunInput, change_log.Changes]:
     data = load_input(session)
     lookup_tables.rebuild(
-        session, credits=data.transactions, invoices=data.invoices, settings=data.settings
+        session,
+        credits=data.transactions,
+        invoices=data.invoices,
+        settings=data.settings,
+        memory=data.memory,
     )
     session.commit()
     table_statistics.refresh_if_stale(session=session, tables=table_statistics.LOOKUP_TABLES)

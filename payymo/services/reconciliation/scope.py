@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from payymo.matching.evidence import compact_iban
 from payymo.matching.index import MAX_SAME_AMOUNT, MAX_WORD_POSTINGS
+from payymo.matching.keys import links, reach_key
 from payymo.matching.names import normalize_name
 from payymo.matching.splits import MAX_GROUP
 from payymo.matching.types import PayerMemory, TxnIn
@@ -38,7 +39,6 @@ from payymo.services.reconciliation.lookup_tables import (
     word_name_counts,
 )
 
-LINK_PREFIXES = ("r:", "n:", "w:")  # keys a credit and an invoice both carry
 # An auto match allocates a few invoices; a range owed by more than this many more than
 # MAX_SAME_AMOUNT per credit decided stays too crowded for the whole run.
 CROWD_MARGIN_PER_CREDIT = 20
@@ -76,16 +76,7 @@ def common_words(
 
 
 def _linking(keys: Iterable[str], common: set[tuple[str, str]]) -> set[str]:
-    out = set()
-    for key in keys:
-        if not key.startswith(LINK_PREFIXES):
-            continue
-        if key.startswith("w:"):
-            _, currency, word = key.split(":", 2)
-            if (currency, word) in common:
-                continue
-        out.add(key)
-    return out
+    return {key for key in keys if links(key, common)}
 
 
 def _amount_filters(ranges: set[tuple[str, int, int]]):
@@ -148,21 +139,16 @@ def affected_by_invoices(
 ) -> set[str]:
     """Open credits that could reach invoices with these keys, amounts or customers.
 
-    A customer counts whole: a credit that reaches any of its invoices reaches its pool
+    A customer counts whole: a credit that reaches any of its invoices looks at its pool
     (``InvoiceIndex.by_customer``), so a change to one of them can change its decision.
+    The customers a credit reaches are kept with it (``c:`` keys, ``reach_keys``).
     """
-    pool = with_keys(session, INVOICE, {f"k:{cur}:{customer}" for cur, customer in customers})
-    pool_keys = set(keys)
-    for found in keys_of(session, INVOICE, pool).values():
-        pool_keys |= found
-    all_amounts = set(amounts) | {(cur, amount) for cur, amount, _ in items_of(
-        session, INVOICE, pool
-    ).values()}  # fmt: skip
-    common = common_words(session, pool_keys, counts)
-    credits = with_keys(session, CREDIT, _linking(pool_keys, common))
+    common = common_words(session, keys, counts)
+    credits = with_keys(session, CREDIT, _linking(keys, common))
     # a credit of A reaches invoices owing A - tolerance .. A
-    ranges = {(cur, amount, amount + tolerance) for cur, amount in all_amounts if amount > 0}
+    ranges = {(cur, amount, amount + tolerance) for cur, amount in amounts if amount > 0}
     credits |= _in_ranges(session, CREDIT, ranges)
+    credits |= with_keys(session, CREDIT, {reach_key(cur, c) for cur, c in customers})
     credits |= with_keys(session, CREDIT, _memory_payers(session, customers))
     return credits
 
@@ -242,12 +228,16 @@ class Reach:
     invoice_ids: set[str]
     common_words: frozenset[tuple[str, str]]
     crowded_amounts: frozenset[tuple[str, int]]
+    # Each credit's customers: those of the invoices it reaches directly (by a key or
+    # its amount), and those payer memory ties its payer to (``reach_keys``).
+    customers: dict[str, set[tuple[str, str]]]
 
 
 def _amount_ranges(
     session: Session, credits: list[TxnIn], tolerance: int
-) -> tuple[set[str], set[tuple[str, int]]]:
-    """Invoices owing what each credit could pay, and the amounts too crowded to list."""
+) -> tuple[dict[tuple[str, int], set[str]], set[tuple[str, int]]]:
+    """(currency, amount owed) → invoices, for what the credits could pay, and the credit
+    amounts too crowded to list."""
     wanted = {(t.currency, t.amount) for t in credits}
     cap = MAX_SAME_AMOUNT + CROWD_MARGIN_PER_CREDIT * len(credits)
     counts: Counter = Counter()
@@ -269,8 +259,26 @@ def _amount_ranges(
             crowded.add((cur, amount))
         else:
             listed.update(inside)
-    ids = _in_ranges(session, INVOICE, {(cur, owed, owed) for cur, owed in listed})
-    return ids, crowded
+    owing: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for where in _amount_filters({(cur, owed, owed) for cur, owed in listed}):
+        stmt = select(
+            ReconcileItem.currency, ReconcileItem.open_amount, ReconcileItem.object_id
+        ).where(ReconcileItem.side == INVOICE, where)
+        for cur, owed, object_id in session.execute(stmt):
+            owing[(cur, int(owed))].add(object_id)
+    return owing, crowded
+
+
+def _key_hits(session: Session, keys: Collection[str]) -> dict[str, set[str]]:
+    """Key → the invoices carrying it."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for chunk in chunked(keys):
+        stmt = select(ReconcileKey.key, ReconcileKey.object_id).where(
+            ReconcileKey.side == INVOICE, ReconcileKey.key.in_(chunk)
+        )
+        for key, object_id in session.execute(stmt):
+            out[key].add(object_id)
+    return out
 
 
 def _memory_customers(credits: list[TxnIn], memory: PayerMemory) -> set[tuple[str, str]]:
@@ -290,17 +298,29 @@ def reachable(
     tolerance: int,
     counts: dict | None = None,
 ) -> Reach:
-    """The open invoices the engine could look at for ``credits``, and its horizon."""
-    keys = {
-        k for found in keys_of(session, CREDIT, [t.id for t in credits]).values() for k in found
-    }
+    """The open invoices the engine could look at for ``credits``, and its horizon.
+
+    Those a credit reaches directly (a shared key, or owing what it could pay), plus the
+    whole pool of every customer among them or that payer memory ties its payer to.
+    """
+    credit_keys = keys_of(session, CREDIT, [t.id for t in credits])
+    keys = {k for found in credit_keys.values() for k in found}
     common = common_words(session, keys, counts)
-    direct = with_keys(session, INVOICE, _linking(keys, common))
-    by_amount, crowded = _amount_ranges(session, credits, tolerance)
-    direct |= by_amount
-    customers = {
-        (cur, customer) for cur, _, customer in items_of(session, INVOICE, direct).values()
-    }
-    customers |= _memory_customers(credits, memory)
+    hits = _key_hits(session, _linking(keys, common))
+    owing, crowded = _amount_ranges(session, credits, tolerance)
+    direct = {i for found in hits.values() for i in found}
+    direct |= {i for found in owing.values() for i in found}
+    customer_of = {i: (cur, customer) for i, (cur, _, customer) in items_of(
+        session, INVOICE, direct
+    ).items()}  # fmt: skip
+    per_credit: dict[str, set[tuple[str, str]]] = {}
+    for txn in credits:
+        reached = {i for key in credit_keys.get(txn.id, ()) for i in hits.get(key, ())}
+        for (cur, owed), found in owing.items():
+            if cur == txn.currency and txn.amount - tolerance <= owed <= txn.amount:
+                reached |= found
+        per_credit[txn.id] = {customer_of[i] for i in reached if i in customer_of}
+        per_credit[txn.id] |= _memory_customers([txn], memory)
+    customers = {c for found in per_credit.values() for c in found}
     pools = with_keys(session, INVOICE, {f"k:{cur}:{customer}" for cur, customer in customers})
-    return Reach(direct | pools, frozenset(common), frozenset(crowded))
+    return Reach(direct | pools, frozenset(common), frozenset(crowded), per_credit)
