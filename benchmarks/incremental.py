@@ -20,7 +20,7 @@ Usage: .venv/bin/python benchmarks/incremental.py [--credits 1000000] [--invoice
        [--imports 200] [--rate 10] [--reuse]
 Needs PostgreSQL and Redis (BENCH_ADMIN_URL, BENCH_INCREMENTAL_URL, BENCH_REDIS_URL;
 local defaults). ``--reuse`` measures a database a previous run left (its backlog and
-look-up tables), skipping the generation and the first full run.
+look-up tables), skipping the generation and (unless ``--refill``) the first full run.
 """
 
 from __future__ import annotations
@@ -373,6 +373,9 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=20)
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument(
+        "--refill", action="store_true", help="with --reuse: a full run first all the same"
+    )
     args = parser.parse_args()
 
     import roles
@@ -387,7 +390,7 @@ def main() -> int:
     from payymo.db import utcnow
 
     tenant = _tenant()
-    if not args.reuse:
+    if not args.reuse or args.refill:
         took, counts = timed_run(tenant["tenant"], full=True)
         print(
             f"  first (full) run: {took:.1f} s, {counts['transactions_considered']:,} credits,"
