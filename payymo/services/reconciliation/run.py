@@ -1,4 +1,8 @@
-"""A tenant's reconcile run: load what is open, ask the engine, write its decisions.
+"""A tenant's reconcile run: load what to decide, ask the engine, write its decisions.
+
+What to decide is, in an incremental run (the default), the open credits that what
+changed since the last run can reach, with every invoice they could look at
+(``incremental``); in a full run, every open credit and invoice.
 
 One engine pass sees every candidate (so invoice amounts consumed by one decision are
 seen by the next). It runs beside this thread (on a thread, or in processes per
