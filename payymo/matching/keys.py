@@ -26,7 +26,7 @@ from payymo.matching.evidence import TokenReader, compact_iban
 from payymo.matching.index import name_words
 from payymo.matching.names import customer_key, normalize_name
 from payymo.matching.references import normalize_reference, reference_forms
-from payymo.matching.types import InvoiceIn, TxnIn
+from payymo.matching.types import InvoiceIn, PayerMemory, TxnIn
 
 MAX_KEY = 300  # the key column's length; a longer key is cut (a superset: harmless)
 LINK_PREFIXES = ("r:", "n:", "w:")  # keys a credit and an invoice both carry
@@ -43,6 +43,13 @@ def links(key: str, common: Collection[tuple[str, str]]) -> bool:
         _, currency, word = key.split(":", 2)
         return (currency, word) not in common
     return True
+
+
+def memory_customers(txn: TxnIn, memory: PayerMemory) -> set[tuple[str, str]]:
+    """(currency, customer) payer memory ties the credit's payer IBAN or name to."""
+    known = set(memory.by_iban.get(compact_iban(txn.counterparty_iban), ()))
+    known |= memory.by_name.get(normalize_name(txn.counterparty_name), frozenset())
+    return {(txn.currency, customer) for customer in known}
 
 
 def reach_key(currency: str, customer: str) -> str:

@@ -130,11 +130,6 @@ def _open_credit_count(session: Session) -> int:
     )
 
 
-def _cheaper_in_full(session: Session, credits: set[str]) -> bool:
-    """True when the credits to decide are a large share of every open credit."""
-    return len(credits) >= MIN_FULL and len(credits) >= FULL_SHARE * _open_credit_count(session)
-
-
 def incremental_input(
     session: Session, *, credit_ids: set[str], changed_groups: Counter
 ) -> RunInput | None:
@@ -148,10 +143,14 @@ def incremental_input(
     tolerance = settings.overpayment_tolerance
     credits = set(credit_ids)
     counts: dict = {}  # names per name word: they hold for the whole run
+    open_count: int | None = None  # counted once, and only for a large run
     for _pass in range(MAX_PASSES):
         credits, crowded = scope.with_payer_groups(session, credits, changed_groups)
-        if _cheaper_in_full(session, credits):
-            return None
+        if len(credits) >= MIN_FULL:
+            if open_count is None:
+                open_count = _open_credit_count(session)
+            if len(credits) >= FULL_SHARE * open_count:
+                return None  # a large share of the open credits: a full run is cheaper
         data, reach = _input(session, credits, settings, memory, crowded, counts)
         data = _decide(data)
         consumed, amounts = _consumed(data)

@@ -17,10 +17,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from payymo.matching.evidence import TokenReader, compact_iban
+from payymo.matching.evidence import TokenReader
 from payymo.matching.index import MAX_SAME_AMOUNT, MAX_WORD_POSTINGS, name_words
-from payymo.matching.keys import credit_keys, invoice_customer, invoice_keys, links, reach_key
-from payymo.matching.names import normalize_name
+from payymo.matching.keys import (
+    credit_keys,
+    invoice_customer,
+    invoice_keys,
+    links,
+    memory_customers,
+    reach_key,
+)
 from payymo.matching.types import InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import ReconcileItem, ReconcileKey, ReconcileWord
 from payymo.models.reconcile_index import CREDIT, INVOICE
@@ -150,15 +156,20 @@ def _word_pairs(names: Iterable[tuple[str, str]]) -> Counter:
     )
 
 
+def _by_currency(words: Iterable[tuple[str, str]]) -> list[tuple[str, list[list[str]]]]:
+    """(currency, chunks of its words), for IN lists the (currency, word) index answers."""
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for currency, word in words:
+        grouped[currency].add(word)
+    return [(currency, list(chunked(found))) for currency, found in sorted(grouped.items())]
+
+
 def word_name_counts(session: Session, words: Collection[tuple[str, str]]) -> dict:
     """(currency, word) → how many customer names share it (open invoices)."""
     counts: dict[tuple[str, str], int] = dict.fromkeys(words, 0)
-    by_currency: dict[str, set[str]] = defaultdict(set)
-    for currency, word in words:
-        by_currency[currency].add(word)
     w = ReconcileWord
-    for currency, names in sorted(by_currency.items()):
-        for chunk in chunked(names):
+    for currency, chunks in _by_currency(words):
+        for chunk in chunks:
             stmt = (
                 select(w.word, func.count())
                 .where(w.currency == currency, w.word.in_(chunk))
@@ -174,21 +185,20 @@ def _apply_words(session: Session, delta: Counter) -> set[tuple[str, str]]:
     if not delta:
         return set()
     words = {(cur, word) for cur, word, _ in delta}
-    before = word_name_counts(session, words)
     w = ReconcileWord
+    before: Counter = Counter()  # names per word, from the same read as the rows
     existing: dict[tuple[str, str, str], int] = {}
-    by_currency: dict[str, set[str]] = defaultdict(set)
-    for currency, word in words:
-        by_currency[currency].add(word)
-    for currency, names in sorted(by_currency.items()):
-        for chunk in chunked(names):
+    for currency, chunks in _by_currency(words):
+        for chunk in chunks:
             stmt = select(w.word, w.name, w.invoices).where(
                 w.currency == currency, w.word.in_(chunk)
             )
             for word, name, count in session.execute(stmt):
+                before[(currency, word)] += 1
                 if (currency, word, name) in delta:
                     existing[(currency, word, name)] = count
     tenant_id = current_tenant_id()
+    after = Counter(before)
     fresh, changed, gone = [], [], []
     for (currency, word, name), change in delta.items():
         now = existing.get((currency, word, name), 0) + change
@@ -196,8 +206,10 @@ def _apply_words(session: Session, delta: Counter) -> set[tuple[str, str]]:
         if (currency, word, name) not in existing:
             if now > 0:
                 fresh.append(row | {"invoices": now})
+                after[(currency, word)] += 1
         elif now <= 0:
             gone.append((currency, word, name))
+            after[(currency, word)] -= 1
         else:
             changed.append(row | {"invoices": now})
     if changed:  # one executemany, by primary key
@@ -209,7 +221,6 @@ def _apply_words(session: Session, delta: Counter) -> set[tuple[str, str]]:
             .execution_options(synchronize_session=False)
         )
     _write(session, ReconcileWord, fresh)
-    after = word_name_counts(session, words)
     limit = MAX_WORD_POSTINGS
     return {word for word in words if (before[word] > limit) != (after[word] > limit)}
 
@@ -266,13 +277,16 @@ def set_reach(session: Session, customers: dict[str, set[tuple[str, str]]]) -> N
             .where(k.side == CREDIT, k.object_id.in_(chunk), k.key.like("c:%"))
             .execution_options(synchronize_session=False)
         )
+    _write(session, ReconcileKey, _reach_rows(customers))
+
+
+def _reach_rows(customers: dict[str, set[tuple[str, str]]]) -> list[dict]:
     tenant_id = current_tenant_id()
-    rows = [
+    return [
         {"tenant_id": tenant_id, "side": CREDIT, "object_id": txn_id, "key": key}
         for txn_id, found in customers.items()
         for key in {reach_key(cur, customer) for cur, customer in found}
     ]
-    _write(session, ReconcileKey, rows)
 
 
 def _full_reach(
@@ -309,9 +323,7 @@ def _full_reach(
         owed = [i for value in listed[low:high] for i in owing[txn.currency][value]]
         if len(owed) <= MAX_SAME_AMOUNT:  # more say nothing alone (``amount_matches``)
             reached |= {customer_of[i] for i in owed}
-        known = set(memory.by_iban.get(compact_iban(txn.counterparty_iban), ()))
-        known |= memory.by_name.get(normalize_name(txn.counterparty_name), frozenset())
-        out[txn.id] = reached | {(txn.currency, customer) for customer in known}
+        out[txn.id] = reached | memory_customers(txn, memory)
     return out
 
 
@@ -350,9 +362,4 @@ def rebuild(
     reach = _full_reach(
         credits, credit_keys, invoices, by_id, memory, settings.overpayment_tolerance
     )
-    rows = [
-        {"tenant_id": tenant_id, "side": CREDIT, "object_id": txn_id, "key": key}
-        for txn_id, found in reach.items()
-        for key in {reach_key(cur, customer) for cur, customer in found}
-    ]
-    _write(session, ReconcileKey, rows)
+    _write(session, ReconcileKey, _reach_rows(reach))

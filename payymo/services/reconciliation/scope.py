@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from payymo.matching.evidence import compact_iban
 from payymo.matching.index import MAX_SAME_AMOUNT, MAX_WORD_POSTINGS
-from payymo.matching.keys import links, reach_key
-from payymo.matching.names import normalize_name
+from payymo.matching.keys import links, memory_customers, reach_key
 from payymo.matching.splits import MAX_GROUP
 from payymo.matching.types import PayerMemory, TxnIn
 from payymo.models import PayerMemory as PayerMemoryRow
@@ -281,15 +279,6 @@ def _key_hits(session: Session, keys: Collection[str]) -> dict[str, set[str]]:
     return out
 
 
-def _memory_customers(credits: list[TxnIn], memory: PayerMemory) -> set[tuple[str, str]]:
-    out = set()
-    for txn in credits:
-        known = set(memory.by_iban.get(compact_iban(txn.counterparty_iban), ()))
-        known |= memory.by_name.get(normalize_name(txn.counterparty_name), frozenset())
-        out.update((txn.currency, customer) for customer in known)
-    return out
-
-
 def reachable(
     session: Session,
     *,
@@ -320,7 +309,7 @@ def reachable(
             if cur == txn.currency and txn.amount - tolerance <= owed <= txn.amount:
                 reached |= found
         per_credit[txn.id] = {customer_of[i] for i in reached if i in customer_of}
-        per_credit[txn.id] |= _memory_customers([txn], memory)
+        per_credit[txn.id] |= memory_customers(txn, memory)
     customers = {c for found in per_credit.values() for c in found}
     pools = with_keys(session, INVOICE, {f"k:{cur}:{customer}" for cur, customer in customers})
     return Reach(direct | pools, frozenset(common), frozenset(crowded), per_credit)
