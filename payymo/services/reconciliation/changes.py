@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from payymo.models import ReconcileChange
-from payymo.services.reconciliation.load import ID_CHUNK
+from payymo.services.reconciliation.load import ID_CHUNK, one_of
 from payymo.tenancy import current_tenant_id
 
 
@@ -83,7 +83,7 @@ def done(session: Session, changes: Changes) -> None:
         chunk = changes.ids[start : start + ID_CHUNK]
         session.execute(
             delete(ReconcileChange)
-            .where(ReconcileChange.id.in_(chunk))
+            .where(one_of(session, ReconcileChange.id, chunk))
             .execution_options(synchronize_session=False)
         )
 

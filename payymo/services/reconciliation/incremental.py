@@ -14,14 +14,16 @@ invoice it could look at for them, and what it must know of the rest (``Horizon`
 
 from __future__ import annotations
 
+import gc
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import replace
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from payymo.matching.engine import reconcile
-from payymo.matching.types import Horizon, MatchSettings, PayerMemory
+from payymo.matching.types import Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import ReconcileItem
 from payymo.models.reconcile_index import CREDIT, INVOICE
 from payymo.services.reconciliation import lookup_tables, scope
@@ -29,6 +31,7 @@ from payymo.services.reconciliation.changes import Changes
 from payymo.services.reconciliation.load import (
     RunInput,
     blocked_pairs,
+    invoices_with_keys,
     match_settings,
     open_credits,
     open_invoices,
@@ -60,39 +63,55 @@ def affected_credits(session: Session, *, changes: Changes, settings: MatchSetti
     return credits, refreshed.groups
 
 
-def _input(
-    session: Session,
-    credit_ids: set[str],
-    settings: MatchSettings,
-    memory: PayerMemory,
-    crowded_payers: frozenset,
-    counts: dict,
-) -> tuple[RunInput, dict]:
-    """The input for these credits, and the customers each reaches (``Reach.customers``)."""
-    credits, untouched = open_credits(session, credit_ids)
-    reach = scope.reachable(
-        session,
-        credits=credits,
-        memory=memory,
-        tolerance=settings.overpayment_tolerance,
-        counts=counts,
-    )
-    ids = [t.id for t in credits]
-    with_suggestions = with_open_suggestions(session, ids)
-    return RunInput(
-        transactions=credits,
-        invoices=open_invoices(session, reach.invoice_ids),
-        settings=settings,
-        memory=memory,
-        blocked=blocked_pairs(session, ids),
-        with_suggestions=with_suggestions,
-        settled=untouched - with_suggestions,
-        horizon=Horizon(
-            common_words=reach.common_words,
-            crowded_amounts=reach.crowded_amounts,
-            crowded_payers=crowded_payers,
-        ),
-    ), reach.customers
+class _Loaded:
+    """What a run has read for the credits it decides, growing pass by pass."""
+
+    def __init__(self, session: Session, reach: scope.Reach) -> None:
+        self.session = session
+        self.reach = reach
+        self.credits: dict[str, TxnIn] = {}
+        self.untouched: set[str] = set()
+        self.invoices: dict[str, InvoiceIn] = {}
+        self.blocked: set[tuple[str, str]] = set()
+        self.with_suggestions: set[str] = set()
+
+    def add(self, credit_ids: set[str]) -> None:
+        """Read the credits not read yet, and every invoice they can now reach."""
+        session = self.session
+        fresh = credit_ids - self.credits.keys()
+        credits, untouched = open_credits(session, fresh)
+        # A credit no longer open is not asked for again.
+        self.credits.update((t.id, t) for t in credits)
+        self.credits.update((i, None) for i in fresh - {t.id for t in credits})
+        self.untouched |= untouched
+        direct, customers = self.reach.add(credits)
+        found = invoices_with_keys(session, {f"k:{cur}:{c}" for cur, c in customers})
+        self.invoices.update((inv.id, inv) for inv in found)
+        rest = direct - self.invoices.keys()
+        self.invoices.update((inv.id, inv) for inv in open_invoices(session, rest))
+        ids = [t.id for t in credits]
+        self.blocked |= blocked_pairs(session, ids)
+        self.with_suggestions |= with_open_suggestions(session, ids)
+
+    def run_input(
+        self, settings: MatchSettings, memory: PayerMemory, crowded_payers: frozenset
+    ) -> RunInput:
+        """The engine's input for every credit read so far."""
+        with_suggestions = frozenset(self.with_suggestions)
+        return RunInput(
+            transactions=sorted(filter(None, self.credits.values()), key=lambda t: t.id),
+            invoices=sorted(self.invoices.values(), key=lambda inv: inv.id),
+            settings=settings,
+            memory=memory,
+            blocked=frozenset(self.blocked),
+            with_suggestions=with_suggestions,
+            settled=frozenset(self.untouched) - with_suggestions,
+            horizon=Horizon(
+                common_words=frozenset(self.reach.common),
+                crowded_amounts=self.reach.crowded_amounts,
+                crowded_payers=crowded_payers,
+            ),
+        )
 
 
 def _decide(data: RunInput) -> RunInput:
@@ -138,37 +157,70 @@ def incremental_input(
     None when a full run is the cheaper way to the same decisions: the credits to decide
     are a large share of the open ones, or the closure keeps growing pass after pass.
     """
+    _plan_for_probes(session)
     settings = match_settings(session)
     memory = load_memory(session)
     tolerance = settings.overpayment_tolerance
     credits = set(credit_ids)
     counts: dict = {}  # names per name word: they hold for the whole run
+    loaded = _Loaded(
+        session, scope.Reach(session, memory=memory, tolerance=tolerance, counts=counts)
+    )
     open_count: int | None = None  # counted once, and only for a large run
-    for _pass in range(MAX_PASSES):
-        credits, crowded = scope.with_payer_groups(session, credits, changed_groups)
-        if len(credits) >= MIN_FULL:
-            if open_count is None:
-                open_count = _open_credit_count(session)
-            if len(credits) >= FULL_SHARE * open_count:
-                return None  # a large share of the open credits: a full run is cheaper
-        data, reach = _input(session, credits, settings, memory, crowded, counts)
-        data = _decide(data)
-        consumed, amounts = _consumed(data)
-        if not consumed:
-            lookup_tables.set_reach(session, reach)
-            return data
-        items = lookup_tables.items_of(session, INVOICE, consumed)
-        keys = lookup_tables.keys_of(session, INVOICE, consumed)
-        missing = scope.affected_by_invoices(
-            session,
-            keys={key for found in keys.values() for key in found},
-            amounts=amounts | {(cur, amount) for cur, amount, _ in items.values()},
-            customers={(cur, customer) for cur, _, customer in items.values()},
-            tolerance=tolerance,
-            counts=counts,
-        )
-        if missing <= credits:
-            lookup_tables.set_reach(session, reach)
-            return data
-        credits |= missing
+    with collection_paused():
+        for _pass in range(MAX_PASSES):
+            credits, crowded = scope.with_payer_groups(session, credits, changed_groups)
+            if len(credits) >= MIN_FULL:
+                if open_count is None:
+                    open_count = _open_credit_count(session)
+                if len(credits) >= FULL_SHARE * open_count:
+                    return None  # a large share of the open credits: a full run is cheaper
+            loaded.add(credits)
+            data = _decide(loaded.run_input(settings, memory, crowded))
+            consumed, amounts = _consumed(data)
+            missing: set[str] = set()
+            if consumed:
+                items = lookup_tables.items_of(session, INVOICE, consumed)
+                keys = lookup_tables.keys_of(session, INVOICE, consumed)
+                missing = scope.affected_by_invoices(
+                    session,
+                    keys={key for found in keys.values() for key in found},
+                    amounts=amounts | {(cur, amount) for cur, amount, _ in items.values()},
+                    customers={(cur, customer) for cur, _, customer in items.values()},
+                    tolerance=tolerance,
+                    counts=counts,
+                )
+            if missing <= credits:
+                lookup_tables.set_reach(session, loaded.reach.customers, loaded.reach.credit_keys)
+                return data
+            credits |= missing
     return None
+
+
+def _plan_for_probes(session: Session) -> None:
+    """Plan this transaction's look-ups as index probes (PostgreSQL; until it commits).
+
+    They fetch a few thousand rows by key from tables of millions. With the default
+    ``random_page_cost`` (4, for spinning disks) PostgreSQL would rather hash a whole
+    table than probe its index thousands of times: 150 ms where probes take 60 (measured
+    joining 9,000 key rows to ``reconcile_items``). 1.1 is the usual value for SSDs.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL random_page_cost = 1.1"))
+
+
+@contextmanager
+def collection_paused():
+    """No cyclic garbage collection while an incremental run reads, decides and writes.
+
+    The engine builds its indexes out of many small containers, and each collection
+    walks every object the worker holds: paused, building them takes 40% less time.
+    A run makes little cyclic garbage (a few dozen objects, measured), collected later.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()

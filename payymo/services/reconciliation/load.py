@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from payymo.matching.types import Decision, Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
-from payymo.models import BankAccount, Invoice, MatchBlock, Suggestion, Transaction
+from payymo.models import BankAccount, Invoice, MatchBlock, ReconcileKey, Suggestion, Transaction
+from payymo.models.reconcile_index import INVOICE
 from payymo.services import tenants
 from payymo.services.reconciliation import payer_memory
 
@@ -66,6 +68,17 @@ def chunked(values: Collection, size: int = ID_CHUNK) -> Iterator[list]:
         yield ordered[start : start + size]
 
 
+def one_of(session: Session, column, values: Collection):
+    """``column IN values``; on PostgreSQL one array parameter, not a placeholder per value.
+
+    (A thousand placeholders cost more to render and parse than the look-up itself.)
+    """
+    values = list(values)
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+
+
 def _chunks(ids: Collection[str] | None) -> Iterator[list[str] | None]:
     """The id chunks to read (one None: every row)."""
     if ids is None:
@@ -82,7 +95,7 @@ def blocked_pairs(
     for chunk in _chunks(transaction_ids):
         stmt = select(MatchBlock.transaction_id, MatchBlock.invoice_id)
         if chunk is not None:
-            stmt = stmt.where(MatchBlock.transaction_id.in_(chunk))
+            stmt = stmt.where(one_of(session, MatchBlock.transaction_id, chunk))
         out.update((txn_id, invoice_id) for txn_id, invoice_id in session.execute(stmt))
     return frozenset(out)
 
@@ -95,7 +108,7 @@ def with_open_suggestions(
     for chunk in _chunks(transaction_ids):
         stmt = select(Suggestion.transaction_id).where(Suggestion.status == "open").distinct()
         if chunk is not None:
-            stmt = stmt.where(Suggestion.transaction_id.in_(chunk))
+            stmt = stmt.where(one_of(session, Suggestion.transaction_id, chunk))
         out.update(session.scalars(stmt))
     return frozenset(out)
 
@@ -152,7 +165,7 @@ def _credit_rows(session: Session, ids: list[str] | None) -> list:
             t.account_id.not_in(select(BankAccount.id).where(BankAccount.kind == "stripe")),
             t.amount > 0,
             t.amount > t.amount_allocated,
-            *([t.id.in_(ids)] if ids is not None else []),
+            *([one_of(session, t.id, ids)] if ids is not None else []),
         )
         .order_by(t.id)
     ).all()
@@ -160,7 +173,29 @@ def _credit_rows(session: Session, ids: list[str] | None) -> list:
 
 def open_invoices(session: Session, ids: Collection[str] | None = None) -> list[InvoiceIn]:
     """Open and partially paid invoices with something still owed (of ``ids``), by id."""
-    rows = [row for chunk in _chunks(ids) for row in _invoice_rows(session, chunk)]
+    return _invoices(
+        session,
+        [None] if ids is None else [one_of(session, Invoice.id, chunk) for chunk in chunked(ids)],
+    )
+
+
+def invoices_with_keys(session: Session, keys: Collection[str]) -> list[InvoiceIn]:
+    """Open invoices carrying any of these look-up keys (``k:``: customers' pools), by id."""
+    k = ReconcileKey
+    return _invoices(
+        session,
+        [
+            Invoice.id.in_(
+                select(k.object_id).where(k.side == INVOICE, one_of(session, k.key, chunk))
+            )
+            for chunk in chunked(keys)
+        ],
+    )
+
+
+def _invoices(session: Session, filters: list) -> list[InvoiceIn]:
+    """The open invoices each filter (None: all) selects, by id."""
+    rows = [row for where in filters for row in _invoice_rows(session, where)]
     rows.sort(key=lambda row: row[0])
     return [
         InvoiceIn(
@@ -178,7 +213,7 @@ def open_invoices(session: Session, ids: Collection[str] | None = None) -> list[
     ]
 
 
-def _invoice_rows(session: Session, ids: list[str] | None) -> list:
+def _invoice_rows(session: Session, where) -> list:
     i = Invoice
     return session.execute(
         select(
@@ -195,7 +230,7 @@ def _invoice_rows(session: Session, ids: list[str] | None) -> list:
         .where(
             i.status.in_(OPEN_INVOICE_STATUSES),
             i.amount_due > i.amount_paid + i.amount_charged,
-            *([i.id.in_(ids)] if ids is not None else []),
+            *([where] if where is not None else []),
         )
         .order_by(i.id)
     ).all()

@@ -31,7 +31,7 @@ from payymo.matching.types import InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import ReconcileItem, ReconcileKey, ReconcileWord
 from payymo.models.reconcile_index import CREDIT, INVOICE
 from payymo.services.banking.bulk import insert_rows
-from payymo.services.reconciliation.load import chunked, open_credits, open_invoices
+from payymo.services.reconciliation.load import chunked, one_of, open_credits, open_invoices
 from payymo.tenancy import current_tenant_id
 
 WRITE_CHUNK = 100_000
@@ -55,7 +55,7 @@ def keys_of(session: Session, side: str, ids: Collection[str]) -> dict[str, set[
     out: dict[str, set[str]] = defaultdict(set)
     for chunk in chunked(ids):
         stmt = select(ReconcileKey.object_id, ReconcileKey.key).where(
-            ReconcileKey.side == side, ReconcileKey.object_id.in_(chunk)
+            ReconcileKey.side == side, one_of(session, ReconcileKey.object_id, chunk)
         )
         for object_id, key in session.execute(stmt):
             out[object_id].add(key)
@@ -71,7 +71,7 @@ def items_of(session: Session, side: str, ids: Collection[str]) -> dict[str, tup
             ReconcileItem.currency,
             ReconcileItem.open_amount,
             ReconcileItem.customer,
-        ).where(ReconcileItem.side == side, ReconcileItem.object_id.in_(chunk))
+        ).where(ReconcileItem.side == side, one_of(session, ReconcileItem.object_id, chunk))
         out.update({row[0]: (row[1], int(row[2]), row[3]) for row in session.execute(stmt)})
     return out
 
@@ -81,7 +81,7 @@ def _forget(session: Session, side: str, ids: Collection[str]) -> None:
         for model in (ReconcileKey, ReconcileItem):
             session.execute(
                 delete(model)
-                .where(model.side == side, model.object_id.in_(chunk))
+                .where(model.side == side, one_of(session, model.object_id, chunk))
                 .execution_options(synchronize_session=False)
             )
 
@@ -172,7 +172,7 @@ def word_name_counts(session: Session, words: Collection[tuple[str, str]]) -> di
         for chunk in chunks:
             stmt = (
                 select(w.word, func.count())
-                .where(w.currency == currency, w.word.in_(chunk))
+                .where(w.currency == currency, one_of(session, w.word, chunk))
                 .group_by(w.word)
             )
             counts.update({(currency, word): n for word, n in session.execute(stmt)})
@@ -191,7 +191,7 @@ def _apply_words(session: Session, delta: Counter) -> set[tuple[str, str]]:
     for currency, chunks in _by_currency(words):
         for chunk in chunks:
             stmt = select(w.word, w.name, w.invoices).where(
-                w.currency == currency, w.word.in_(chunk)
+                w.currency == currency, one_of(session, w.word, chunk)
             )
             for word, name, count in session.execute(stmt):
                 before[(currency, word)] += 1
@@ -268,13 +268,28 @@ def refresh(
     return out
 
 
-def set_reach(session: Session, customers: dict[str, set[tuple[str, str]]]) -> None:
-    """Replace the ``c:`` keys of these credits with the customers each reaches now."""
+def set_reach(
+    session: Session,
+    customers: dict[str, set[tuple[str, str]]],
+    stored: dict[str, set[str]] | None = None,
+) -> None:
+    """Make the ``c:`` keys of these credits the customers each reaches now.
+
+    ``stored``: each credit's keys as read during the run; credits whose ``c:`` keys
+    are already right are left alone.
+    """
+    if stored is not None:
+        customers = {
+            txn_id: found
+            for txn_id, found in customers.items()
+            if {reach_key(cur, c) for cur, c in found}
+            != {k for k in stored.get(txn_id, ()) if k.startswith("c:")}
+        }
     k = ReconcileKey
     for chunk in chunked(customers):
         session.execute(
             delete(k)
-            .where(k.side == CREDIT, k.object_id.in_(chunk), k.key.like("c:%"))
+            .where(k.side == CREDIT, one_of(session, k.object_id, chunk), k.key.like("c:%"))
             .execution_options(synchronize_session=False)
         )
     _write(session, ReconcileKey, _reach_rows(customers))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from contextlib import ExitStack
 from types import SimpleNamespace
 
 from sqlalchemy import select
@@ -39,8 +40,12 @@ from payymo.services.allocations import apply_matches, expire_suggestion
 from payymo.services.reconciliation import changes as change_log
 from payymo.services.reconciliation import lookup_tables
 from payymo.services.reconciliation.engine import engine_stream
-from payymo.services.reconciliation.incremental import affected_credits, incremental_input
-from payymo.services.reconciliation.load import RunInput, load_input, match_settings
+from payymo.services.reconciliation.incremental import (
+    affected_credits,
+    collection_paused,
+    incremental_input,
+)
+from payymo.services.reconciliation.load import RunInput, load_input, match_settings, one_of
 from payymo.services.reconciliation.lock import tenant_run_lock
 from payymo.services.reconciliation.write import (
     ENGINE_ACTOR,
@@ -82,7 +87,9 @@ def _open_suggestions(session: Session, ids: Sequence[str]) -> dict[str, list[Su
     found: dict[str, list[Suggestion]] = defaultdict(list)
     if not ids:
         return found
-    stmt = select(Suggestion).where(Suggestion.transaction_id.in_(ids), Suggestion.status == "open")
+    stmt = select(Suggestion).where(
+        one_of(session, Suggestion.transaction_id, ids), Suggestion.status == "open"
+    )
     for suggestion in sorted(session.scalars(stmt), key=lambda s: s.id):
         found[suggestion.transaction_id].append(suggestion)
     return found
@@ -290,58 +297,61 @@ def run_reconciliation(
         # Payout credits first: a bank line that is a Stripe payout pays no invoice.
         payouts_matched = payout_matching.match_open_payouts(session=session)
         session.commit()
-        data, pending = _prepare(session, full=full)
-        seen = {t.id: t for t in data.transactions}
-        totals = {
-            "mode": "full" if pending.full else "incremental",
-            "transactions_considered": len(data.transactions),
-            "invoices_considered": len(data.invoices),
-            **dict.fromkeys(COUNTS, 0),
-            "payouts_matched": payouts_matched,
-        }
+        with ExitStack() as paused:
+            data, pending = _prepare(session, full=full)
+            if not pending.full:
+                paused.enter_context(collection_paused())
+            seen = {t.id: t for t in data.transactions}
+            totals = {
+                "mode": "full" if pending.full else "incremental",
+                "transactions_considered": len(data.transactions),
+                "invoices_considered": len(data.invoices),
+                **dict.fromkeys(COUNTS, 0),
+                "payouts_matched": payouts_matched,
+            }
 
-        def write(chunk: Sequence[Decision], shown: Shown | None = None) -> None:
-            counts = _apply_with_retry(session, chunk, data, seen, shown or {})
-            for name in COUNTS:
-                totals[name] += counts[name]
-            if job_id is not None:
-                job_service.record_progress(session=session, job_id=job_id, result=dict(totals))
+            def write(chunk: Sequence[Decision], shown: Shown | None = None) -> None:
+                counts = _apply_with_retry(session, chunk, data, seen, shown or {})
+                for name in COUNTS:
+                    totals[name] += counts[name]
+                if job_id is not None:
+                    job_service.record_progress(session=session, job_id=job_id, result=dict(totals))
+                session.commit()
+
+            made: list[Decision | None] = [None] * len(data.transactions)
+            autos: list[Decision] = []
+
+            def part_decided(part: Part) -> None:
+                # Its currencies' invoices are settled: what the autos leave open is known.
+                decided = [made[p] for p in part.positions]
+                left = _open_after_autos(decided, part.invoices)
+                rest = [
+                    d
+                    for d in _complete(decided, part.transactions, left)
+                    if d.auto is None and (d.suggestions or d.transaction_id not in data.settled)
+                ]
+                totals["unmatched"] += sum(1 for d in decided if d.auto is None) - len(rest)
+                shown = _shown(rest, part.invoices, left)
+                for start in range(0, len(rest), chunk_size):
+                    write(rest[start : start + chunk_size], shown)
+
+            with engine_stream(data, processes=processes, parallel_min=parallel_min) as stream:
+                for item in stream:
+                    if isinstance(item, Part):
+                        part_decided(item)
+                        continue
+                    position, decision = item
+                    made[position] = decision
+                    if decision.auto is not None:
+                        autos.append(decision)
+                        if len(autos) == chunk_size:
+                            write(autos)
+                            autos = []
+            if autos:
+                write(autos)
+            change_log.done(session, pending)  # what this run decided is settled
             session.commit()
-
-        made: list[Decision | None] = [None] * len(data.transactions)
-        autos: list[Decision] = []
-
-        def part_decided(part: Part) -> None:
-            # Its currencies' invoices are settled: what the autos leave open is known.
-            decided = [made[p] for p in part.positions]
-            left = _open_after_autos(decided, part.invoices)
-            rest = [
-                d
-                for d in _complete(decided, part.transactions, left)
-                if d.auto is None and (d.suggestions or d.transaction_id not in data.settled)
-            ]
-            totals["unmatched"] += sum(1 for d in decided if d.auto is None) - len(rest)
-            shown = _shown(rest, part.invoices, left)
-            for start in range(0, len(rest), chunk_size):
-                write(rest[start : start + chunk_size], shown)
-
-        with engine_stream(data, processes=processes, parallel_min=parallel_min) as stream:
-            for item in stream:
-                if isinstance(item, Part):
-                    part_decided(item)
-                    continue
-                position, decision = item
-                made[position] = decision
-                if decision.auto is not None:
-                    autos.append(decision)
-                    if len(autos) == chunk_size:
-                        write(autos)
-                        autos = []
-        if autos:
-            write(autos)
-        change_log.done(session, pending)  # what this run decided is settled
-        session.commit()
-        return totals
+            return totals
 
 
 def _prepare(session: Session, *, full: bool) -> tuple[RunInput, change_log.Changes]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -29,10 +28,9 @@ from payymo.matching.types import PayerMemory, TxnIn
 from payymo.models import PayerMemory as PayerMemoryRow
 from payymo.models import ReconcileItem, ReconcileKey
 from payymo.models.reconcile_index import CREDIT, INVOICE
-from payymo.services.reconciliation.load import chunked
+from payymo.services.reconciliation.load import chunked, one_of
 from payymo.services.reconciliation.lookup_tables import (
     Refreshed,
-    items_of,
     keys_of,
     word_name_counts,
 )
@@ -48,7 +46,7 @@ def with_keys(session: Session, side: str, keys: Collection[str]) -> set[str]:
     out: set[str] = set()
     for chunk in chunked(keys):
         stmt = select(ReconcileKey.object_id).where(
-            ReconcileKey.side == side, ReconcileKey.key.in_(chunk)
+            ReconcileKey.side == side, one_of(session, ReconcileKey.key, chunk)
         )
         out.update(session.scalars(stmt))
     return out
@@ -77,10 +75,10 @@ def _linking(keys: Iterable[str], common: set[tuple[str, str]]) -> set[str]:
     return {key for key in keys if links(key, common)}
 
 
-def _amount_filters(ranges: set[tuple[str, int, int]]):
+def _amount_filters(session: Session, ranges: set[tuple[str, int, int]]):
     """WHERE clauses covering (currency, low, high) ranges, a few hundred at a time.
 
-    Exact amounts (the default: no tolerance) become one ``IN`` list per currency, which
+    Exact amounts (the default: no tolerance) become one list per currency, which
     the (currency, open_amount) index answers by probes; real ranges are OR-ed.
     """
     exact: dict[str, set[int]] = defaultdict(set)
@@ -92,7 +90,10 @@ def _amount_filters(ranges: set[tuple[str, int, int]]):
             spans.append((currency, low, high))
     for currency, amounts in sorted(exact.items()):
         for chunk in chunked(amounts):
-            yield and_(ReconcileItem.currency == currency, ReconcileItem.open_amount.in_(chunk))
+            yield and_(
+                ReconcileItem.currency == currency,
+                one_of(session, ReconcileItem.open_amount, chunk),
+            )
     for chunk in chunked(spans, RANGE_CHUNK):
         yield or_(
             *(
@@ -108,7 +109,7 @@ def _amount_filters(ranges: set[tuple[str, int, int]]):
 
 def _in_ranges(session: Session, side: str, ranges: set[tuple[str, int, int]]) -> set[str]:
     out: set[str] = set()
-    for where in _amount_filters(ranges):
+    for where in _amount_filters(session, ranges):
         stmt = select(ReconcileItem.object_id).where(ReconcileItem.side == side, where)
         out.update(session.scalars(stmt))
     return out
@@ -120,7 +121,7 @@ def _memory_payers(session: Session, customers: set[tuple[str, str]]) -> set[str
     out = set()
     for chunk in chunked(keys):
         stmt = select(PayerMemoryRow.kind, PayerMemoryRow.value).where(
-            PayerMemoryRow.customer_key.in_(chunk)
+            one_of(session, PayerMemoryRow.customer_key, chunk)
         )
         out.update(f"p:{kind}:{value}" for kind, value in session.execute(stmt))
     return out
@@ -176,7 +177,7 @@ def _group_sizes(session: Session, keys: Collection[str]) -> dict[str, int]:
     for chunk in chunked(keys):
         stmt = (
             select(ReconcileKey.key, func.count())
-            .where(ReconcileKey.side == CREDIT, ReconcileKey.key.in_(chunk))
+            .where(ReconcileKey.side == CREDIT, one_of(session, ReconcileKey.key, chunk))
             .group_by(ReconcileKey.key)
         )
         sizes.update(dict(session.execute(stmt).all()))
@@ -219,97 +220,126 @@ def with_payer_groups(
     return out, frozenset(_as_payer(key) for key in crowded)
 
 
-@dataclass(frozen=True)
-class Reach:
-    """The invoices some credits can reach, and what the engine must know beyond them."""
-
-    invoice_ids: set[str]
-    common_words: frozenset[tuple[str, str]]
-    crowded_amounts: frozenset[tuple[str, int]]
-    # Each credit's customers: those of the invoices it reaches directly (by a key or
-    # its amount), and those payer memory ties its payer to (``reach_keys``).
-    customers: dict[str, set[tuple[str, str]]]
-
-
-def _amount_ranges(
-    session: Session, credits: list[TxnIn], tolerance: int
-) -> tuple[dict[tuple[str, int], set[str]], set[tuple[str, int]]]:
-    """(currency, amount owed) → invoices, for what the credits could pay, and the credit
-    amounts too crowded to list."""
-    wanted = {(t.currency, t.amount) for t in credits}
-    cap = MAX_SAME_AMOUNT + CROWD_MARGIN_PER_CREDIT * len(credits)
-    counts: Counter = Counter()
-    ranges = {(cur, amount - tolerance, amount) for cur, amount in wanted}
-    for where in _amount_filters(ranges):
-        stmt = (
-            select(ReconcileItem.currency, ReconcileItem.open_amount, func.count())
-            .where(ReconcileItem.side == INVOICE, where)
-            .group_by(ReconcileItem.currency, ReconcileItem.open_amount)
-        )
-        for cur, owed, n in session.execute(stmt):
-            counts[(cur, int(owed))] = n
-    crowded, listed = set(), set()
-    for cur, amount in wanted:
-        inside = [
-            (c, owed) for c, owed in counts if c == cur and amount - tolerance <= owed <= amount
-        ] if tolerance else [(cur, amount)] if (cur, amount) in counts else []  # fmt: skip
-        if sum(counts[k] for k in inside) > cap:
-            crowded.add((cur, amount))
-        else:
-            listed.update(inside)
-    owing: dict[tuple[str, int], set[str]] = defaultdict(set)
-    for where in _amount_filters({(cur, owed, owed) for cur, owed in listed}):
-        stmt = select(
-            ReconcileItem.currency, ReconcileItem.open_amount, ReconcileItem.object_id
-        ).where(ReconcileItem.side == INVOICE, where)
-        for cur, owed, object_id in session.execute(stmt):
-            owing[(cur, int(owed))].add(object_id)
-    return owing, crowded
-
-
-def _key_hits(session: Session, keys: Collection[str]) -> dict[str, set[str]]:
-    """Key → the invoices carrying it."""
-    out: dict[str, set[str]] = defaultdict(set)
+def _key_hits(session: Session, keys: Collection[str]):
+    """(key, invoice, currency, customer) of the open invoices carrying any of ``keys``."""
+    k, item = ReconcileKey, ReconcileItem
     for chunk in chunked(keys):
-        stmt = select(ReconcileKey.key, ReconcileKey.object_id).where(
-            ReconcileKey.side == INVOICE, ReconcileKey.key.in_(chunk)
+        stmt = (
+            select(k.key, k.object_id, item.currency, item.customer)
+            .join(item, and_(item.side == k.side, item.object_id == k.object_id))
+            .where(k.side == INVOICE, one_of(session, k.key, chunk))
         )
-        for key, object_id in session.execute(stmt):
-            out[key].add(object_id)
-    return out
+        yield from session.execute(stmt)
 
 
-def reachable(
-    session: Session,
-    *,
-    credits: list[TxnIn],
-    memory: PayerMemory,
-    tolerance: int,
-    counts: dict | None = None,
-) -> Reach:
-    """The open invoices the engine could look at for ``credits``, and its horizon.
+class Reach:
+    """The invoices the engine could look at for a growing set of credits (one run).
 
     Those a credit reaches directly (a shared key, or owing what it could pay), plus the
-    whole pool of every customer among them or that payer memory ties its payer to.
+    whole pool of every customer among them or that payer memory ties its payer to. A
+    run's later passes add credits (``add``): only what they bring is read, and the
+    result is what one read of every credit would give.
     """
-    credit_keys = keys_of(session, CREDIT, [t.id for t in credits])
-    keys = {k for found in credit_keys.values() for k in found}
-    common = common_words(session, keys, counts)
-    hits = _key_hits(session, _linking(keys, common))
-    owing, crowded = _amount_ranges(session, credits, tolerance)
-    direct = {i for found in hits.values() for i in found}
-    direct |= {i for found in owing.values() for i in found}
-    customer_of = {i: (cur, customer) for i, (cur, _, customer) in items_of(
-        session, INVOICE, direct
-    ).items()}  # fmt: skip
-    per_credit: dict[str, set[tuple[str, str]]] = {}
-    for txn in credits:
-        reached = {i for key in credit_keys.get(txn.id, ()) for i in hits.get(key, ())}
-        for (cur, owed), found in owing.items():
-            if cur == txn.currency and txn.amount - tolerance <= owed <= txn.amount:
-                reached |= found
-        per_credit[txn.id] = {customer_of[i] for i in reached if i in customer_of}
-        per_credit[txn.id] |= memory_customers(txn, memory)
-    customers = {c for found in per_credit.values() for c in found}
-    pools = with_keys(session, INVOICE, {f"k:{cur}:{customer}" for cur, customer in customers})
-    return Reach(direct | pools, frozenset(common), frozenset(crowded), per_credit)
+
+    def __init__(
+        self, session: Session, *, memory: PayerMemory, tolerance: int, counts: dict
+    ) -> None:
+        self.session = session
+        self.memory = memory
+        self.tolerance = tolerance
+        self.counts = counts  # names per name word (``common_words``)
+        self.credits: dict[str, TxnIn] = {}
+        self.credit_keys: dict[str, set[str]] = {}  # each credit's stored keys (c: too)
+        self.common: set[tuple[str, str]] = set()  # (currency, word) too common to narrow
+        self.hits: dict[str, set[str]] = {}  # linking key → invoices carrying it
+        self.customer_of: dict[str, tuple[str, str]] = {}  # invoice → (currency, customer)
+        self.owed: Counter = Counter()  # (currency, amount owed) → invoices, as counted
+        self.counted: set[tuple[str, int, int]] = set()  # amount ranges counted
+        self.owing: dict[tuple[str, int], set[str]] = {}  # (currency, owed) → invoices
+        self.crowded_amounts: frozenset[tuple[str, int]] = frozenset()
+        # Each credit's customers: those of the invoices it reaches directly (by a key or
+        # its amount), and those payer memory ties its payer to (``reach_keys``).
+        self.customers: dict[str, set[tuple[str, str]]] = {}
+        self.pools: set[tuple[str, str]] = set()  # customers whose invoices are loaded
+
+    def add(self, credits: Iterable[TxnIn]) -> tuple[set[str], set[tuple[str, str]]]:
+        """Take in more credits: the invoices and the customers' pools now reachable
+        that were not before."""
+        new = [t for t in credits if t.id not in self.credits]
+        self.credits.update((t.id, t) for t in new)
+        found = keys_of(self.session, CREDIT, [t.id for t in new])
+        self.credit_keys.update(found)
+        keys = {k for ks in found.values() for k in ks}
+        self.common |= common_words(self.session, keys, self.counts)
+        for key, invoice_id, currency, customer in _key_hits(
+            self.session, _linking(keys, self.common) - self.hits.keys()
+        ):
+            self.hits.setdefault(key, set()).add(invoice_id)
+            self.customer_of[invoice_id] = (currency, customer)
+        self._amounts()
+        direct: set[str] = set()
+        for txn in self.credits.values():
+            reached = {
+                i for key in self.credit_keys.get(txn.id, ()) for i in self.hits.get(key, ())
+            }
+            reached.update(*self._owing(txn))
+            direct |= reached
+            mine = {self.customer_of[i] for i in reached if i in self.customer_of}
+            self.customers[txn.id] = mine | memory_customers(txn, self.memory)
+        wanted = {c for found in self.customers.values() for c in found} - self.pools
+        self.pools |= wanted
+        return direct, wanted
+
+    def _amounts(self) -> None:
+        """Count what each credit amount is owed by; list the invoices of those not crowded.
+
+        The cap grows with the credits decided (``CROWD_MARGIN_PER_CREDIT``), so an
+        amount crowded in an earlier pass can be listed in a later one.
+        """
+        tolerance = self.tolerance
+        wanted = {(t.currency, t.amount) for t in self.credits.values()}
+        ranges = {(cur, amount - tolerance, amount) for cur, amount in wanted} - self.counted
+        self.counted |= ranges
+        for where in _amount_filters(self.session, ranges):
+            stmt = (
+                select(ReconcileItem.currency, ReconcileItem.open_amount, func.count())
+                .where(ReconcileItem.side == INVOICE, where)
+                .group_by(ReconcileItem.currency, ReconcileItem.open_amount)
+            )
+            for cur, owed, n in self.session.execute(stmt):
+                self.owed[(cur, int(owed))] = n
+        cap = MAX_SAME_AMOUNT + CROWD_MARGIN_PER_CREDIT * len(self.credits)
+        crowded, listed = set(), set()
+        for cur, amount in wanted:
+            inside = [
+                (c, owed) for c, owed in self.owed if c == cur and amount - tolerance <= owed <= amount
+            ] if tolerance else [(cur, amount)] if (cur, amount) in self.owed else []  # fmt: skip
+            if sum(self.owed[k] for k in inside) > cap:
+                crowded.add((cur, amount))
+            else:
+                listed.update(inside)
+        self.crowded_amounts = frozenset(crowded)
+        missing = {(cur, owed, owed) for cur, owed in listed - self.owing.keys()}
+        for where in _amount_filters(self.session, missing):
+            stmt = select(
+                ReconcileItem.currency,
+                ReconcileItem.open_amount,
+                ReconcileItem.object_id,
+                ReconcileItem.customer,
+            ).where(ReconcileItem.side == INVOICE, where)
+            for cur, owed, object_id, customer in self.session.execute(stmt):
+                self.owing.setdefault((cur, int(owed)), set()).add(object_id)
+                self.customer_of[object_id] = (cur, customer)
+        for cur, owed, _ in missing:
+            self.owing.setdefault((cur, owed), set())
+
+    def _owing(self, txn: TxnIn) -> list[set[str]]:
+        """The listed invoices owing what the credit could pay."""
+        if not self.tolerance:
+            return [self.owing.get((txn.currency, txn.amount), set())]
+        low = txn.amount - self.tolerance
+        return [
+            found
+            for (cur, owed), found in self.owing.items()
+            if cur == txn.currency and low <= owed <= txn.amount
+        ]

@@ -23,7 +23,6 @@ import orjson
 from sqlalchemy import (
     JSON,
     String,
-    any_,
     bindparam,
     func,
     insert,
@@ -39,6 +38,7 @@ from payymo.db import utcnow
 from payymo.ids import new_id
 from payymo.models import Allocation, Event, Invoice, Match, Suggestion, Transaction
 from payymo.observability import request_id_var
+from payymo.services.reconciliation.load import one_of
 from payymo.tenancy import current_tenant_id
 
 ENGINE_ACTOR = "engine"
@@ -75,13 +75,6 @@ class InvoiceState(SimpleNamespace):
     """
 
     amount_remaining = property(Invoice.amount_remaining.fget)
-
-
-def _id_in(session: Session, column, ids: list[str]):
-    """``column IN ids``; on PostgreSQL one array parameter, not a thousand placeholders."""
-    if session.get_bind().dialect.name != "postgresql":
-        return column.in_(ids)
-    return column == any_(bindparam(None, ids, type_=ARRAY(String)))
 
 
 def _update(session: Session, model, rows: Sequence, names: tuple[str, ...]) -> None:
@@ -186,7 +179,7 @@ class ChunkWriter:
         t = Transaction
         rows = self.session.execute(
             select(t.id, t.amount, t.amount_allocated, t.currency, t.match_status, t.updated_at)
-            .where(_id_in(self.session, t.id, sorted(set(ids))))
+            .where(one_of(self.session, t.id, sorted(set(ids))))
             .order_by(t.id)
             .with_for_update()
         )
@@ -200,7 +193,7 @@ class ChunkWriter:
             keys = [attr.key for attr in inspect(Invoice).column_attrs]
             rows = self.session.execute(
                 select(*(getattr(Invoice, key) for key in keys))
-                .where(_id_in(self.session, Invoice.id, wanted))
+                .where(one_of(self.session, Invoice.id, wanted))
                 .order_by(Invoice.id)
                 .with_for_update()
             )
