@@ -342,6 +342,10 @@ def _full_reach(
     return out
 
 
+def _by_key(row: dict) -> str:
+    return row["key"]
+
+
 def forget_all(session: Session) -> None:
     """Delete the tenant's look-up rows (a rebuild follows)."""
     for model in (ReconcileKey, ReconcileItem, ReconcileWord):
@@ -358,12 +362,14 @@ def rebuild(
 ) -> None:
     """Replace the tenant's look-up rows with those of these open credits and invoices."""
     forget_all(session)
+    # Key rows are written in key order: the rows a look-up fetches (one key's, say a
+    # customer's 40 invoices) share a page or two of the table instead of forty.
     items, keys, credit_keys = _credit_rows(credits, TokenReader(settings))
     _write(session, ReconcileItem, items)
-    _write(session, ReconcileKey, keys)
+    _write(session, ReconcileKey, sorted(keys, key=_by_key))
     items, keys, by_id = _invoice_rows(invoices)
     _write(session, ReconcileItem, items)
-    _write(session, ReconcileKey, keys)
+    _write(session, ReconcileKey, sorted(keys, key=_by_key))
     words = _word_pairs(n for found in by_id.values() for n in _names(found))
     tenant_id = current_tenant_id()
     _write(
@@ -377,4 +383,4 @@ def rebuild(
     reach = _full_reach(
         credits, credit_keys, invoices, by_id, memory, settings.overpayment_tolerance
     )
-    _write(session, ReconcileKey, _reach_rows(reach))
+    _write(session, ReconcileKey, sorted(_reach_rows(reach), key=_by_key))
