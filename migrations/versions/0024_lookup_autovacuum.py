@@ -1,4 +1,4 @@
-"""the reconcile look-up tables: autovacuum keeps up with their churn
+"""reconcile look-ups: autovacuum keeps up with their churn; a run's own changes are marked
 
 Revision ID: 0024
 Revises: 0023
@@ -10,9 +10,16 @@ dead rows that incremental look-ups then step over: measured on a million-credit
 after a few full runs, 11M dead key rows turned a 4 ms index-only scan into 170 ms of
 heap fetches. They are vacuumed after 1% changed (analyzed after 0.5%), and
 ``reconcile_changes``, emptied by every run, after each 10,000 dead rows.
+
+The change-log trigger functions of transactions and invoices log a reconcile run's own
+writes as ``decided_txn`` / ``decided_inv`` when the run says so (``payymo.run_writes``;
+``services.reconciliation.changes``). Downgrading keeps them: without the setting, which
+no earlier code sets, they log exactly what they did before.
 """
 
 from alembic import op
+
+from payymo.services.reconciliation import change_triggers
 
 revision = "0024"
 down_revision = "0023"
@@ -37,6 +44,8 @@ def upgrade() -> None:
         for table in LOOKUPS:
             op.execute(f"ALTER TABLE {table} SET ({LOOKUP_SETTINGS})")
         op.execute(f"ALTER TABLE reconcile_changes SET ({CHURN_SETTINGS})")
+        for statement in change_triggers.postgresql_functions():
+            op.execute(statement)
 
 
 def downgrade() -> None:

@@ -206,10 +206,12 @@ def test_second_run_changes_nothing(session, world):
     before = snapshot(session, world.tenant_id)
     counts = run(session, world.tenant_id)
     assert snapshot(session, world.tenant_id) == before
-    # Incremental: only the credit the first run moved to "suggested" is looked at again
-    # (the matched one is closed, and nothing reaching the interest credit changed).
-    assert (counts["mode"], counts["transactions_considered"]) == ("incremental", 1)
-    assert (counts["auto_matched"], counts["suggested"], counts["unmatched"]) == (0, 1, 0)
+    # Incremental, and what the first run wrote is its own: nothing to decide again. On
+    # SQLite its writes are anyone's: the credit it moved to "suggested" comes again (the
+    # matched one is closed, and nothing reaching the interest credit changed).
+    again = 0 if session.get_bind().dialect.name == "postgresql" else 1
+    assert (counts["mode"], counts["transactions_considered"]) == ("incremental", again)
+    assert (counts["auto_matched"], counts["suggested"], counts["unmatched"]) == (0, again, 0)
     counts = run(session, world.tenant_id, full=True)
     assert snapshot(session, world.tenant_id) == before
     assert (counts["mode"], counts["transactions_considered"]) == ("full", 2)

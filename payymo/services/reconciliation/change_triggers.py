@@ -38,6 +38,17 @@ INVOICE_COLUMNS = (
     "status",
 )
 _APPEND = "INSERT INTO reconcile_changes (tenant_id, kind, object_id)"
+# A run writing its decisions says so (``changes.writing_decisions``): what its writes
+# change is logged as its own (``changes.DECIDED``). PostgreSQL only.
+RUN_WRITES = "payymo.run_writes"
+
+
+def _kind(kind: str, decided: str) -> str:
+    return (
+        f"CASE WHEN current_setting('{RUN_WRITES}', true) = 'on' THEN '{decided}' ELSE '{kind}' END"
+    )
+
+
 # A tenant's purge cascades into its blocks and payer memory after its row is gone: those
 # deletes record nothing (there is no tenant left to reconcile).
 _PG_LIVE = "WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = old_rows.tenant_id)"
@@ -56,26 +67,28 @@ def _pg_specs() -> list[tuple[str, str, str, str]]:
             "reconcile_txn_insert",
             "transactions",
             "INSERT",
-            f"{_APPEND} SELECT tenant_id, 'transaction', id FROM new_rows WHERE amount > 0",
+            f"{_APPEND} SELECT tenant_id, {_kind('transaction', 'decided_txn')}, id FROM new_rows"
+            " WHERE amount > 0",
         ),
         (
             "reconcile_txn_update",
             "transactions",
             "UPDATE",
-            f"{_APPEND} SELECT n.tenant_id, 'transaction', n.id FROM {joined}"
+            f"{_APPEND} SELECT n.tenant_id, {_kind('transaction', 'decided_txn')}, n.id"
+            f" FROM {joined}"
             f" WHERE (n.amount > 0 OR o.amount > 0) AND {changed(TRANSACTION_COLUMNS)}",
         ),
         (
             "reconcile_inv_insert",
             "invoices",
             "INSERT",
-            f"{_APPEND} SELECT tenant_id, 'invoice', id FROM new_rows",
+            f"{_APPEND} SELECT tenant_id, {_kind('invoice', 'decided_inv')}, id FROM new_rows",
         ),
         (
             "reconcile_inv_update",
             "invoices",
             "UPDATE",
-            f"{_APPEND} SELECT n.tenant_id, 'invoice', n.id FROM {joined}"
+            f"{_APPEND} SELECT n.tenant_id, {_kind('invoice', 'decided_inv')}, n.id FROM {joined}"
             f" WHERE {changed(INVOICE_COLUMNS)}",
         ),
         (
@@ -122,19 +135,24 @@ def _pg_specs() -> list[tuple[str, str, str, str]]:
     ]
 
 
+def postgresql_functions() -> list[str]:
+    """SQL creating (or replacing) the trigger functions."""
+    return [
+        f"CREATE OR REPLACE FUNCTION payymo_{name}() RETURNS trigger LANGUAGE plpgsql AS $$"
+        f" BEGIN {body}; RETURN NULL; END $$"
+        for name, _table, _operation, body in _pg_specs()
+    ]
+
+
 def postgresql_install() -> list[str]:
     """SQL creating the functions and statement triggers."""
-    out = []
-    for name, table, operation, body in _pg_specs():
+    out = postgresql_functions()
+    for name, table, operation, _body in _pg_specs():
         referencing = {
             "INSERT": "NEW TABLE AS new_rows",
             "UPDATE": "NEW TABLE AS new_rows OLD TABLE AS old_rows",
             "DELETE": "OLD TABLE AS old_rows",
         }[operation]
-        out.append(
-            f"CREATE FUNCTION payymo_{name}() RETURNS trigger LANGUAGE plpgsql AS $$"
-            f" BEGIN {body}; RETURN NULL; END $$"
-        )
         out.append(
             f"CREATE TRIGGER {name} AFTER {operation} ON {table} REFERENCING {referencing}"
             f" FOR EACH STATEMENT EXECUTE FUNCTION payymo_{name}()"

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from payymo.models import ReconcileChange
+from payymo.services.reconciliation.change_triggers import RUN_WRITES
 from payymo.services.reconciliation.load import ID_CHUNK, one_of
 from payymo.tenancy import current_tenant_id
+
+# A run's own writes (its matches, suggestions, consumed invoices) append changes too,
+# logged as ``decided_…`` (``writing_decisions``): the run already decided every credit
+# they reach, so the next run only brings the look-up rows up to date for them.
+DECIDED = {"transaction": "decided_txn", "invoice": "decided_inv"}
 
 
 @dataclass
@@ -30,6 +36,9 @@ class Changes:
     invoices: set[str] = field(default_factory=set)
     payers: set[str] = field(default_factory=set)  # "iban:…" / "name:…"
     full: bool = False
+    # Rows a run's own writes changed: their look-up rows to refresh, nothing to decide.
+    decided_transactions: set[str] = field(default_factory=set)
+    decided_invoices: set[str] = field(default_factory=set)
 
 
 def take(session: Session) -> Changes:
@@ -49,8 +58,15 @@ def take(session: Session) -> Changes:
             out.invoices.add(object_id)
         elif kind == "payer":
             out.payers.add(object_id)
+        elif kind == DECIDED["transaction"]:
+            out.decided_transactions.add(object_id)
+        elif kind == DECIDED["invoice"]:
+            out.decided_invoices.add(object_id)
         else:
             out.full = True
+    # A row changed by someone else as well is looked at as theirs.
+    out.decided_transactions -= out.transactions
+    out.decided_invoices -= out.invoices
     return out
 
 
@@ -75,6 +91,35 @@ def replace(session: Session, changes: Changes, credit_ids: set[str]) -> Changes
         kept.ids += list(made.scalars())
     kept.transactions = set(credit_ids)
     return kept
+
+
+def extend(session: Session, changes: Changes, credit_ids: set[str]) -> None:
+    """Add a credit change for each of these credits the run also decides (not committed).
+
+    Committed before the run writes anything: a run that dies leaves every credit it
+    was deciding to the next one, those its own matches reached included.
+    """
+    fresh = sorted(credit_ids - changes.transactions)
+    for start in range(0, len(fresh), ID_CHUNK):
+        made = session.execute(
+            insert(ReconcileChange).returning(ReconcileChange.id),
+            [{"tenant_id": current_tenant_id(), "kind": "transaction", "object_id": i}
+             for i in fresh[start : start + ID_CHUNK]],
+        )  # fmt: skip
+        changes.ids += list(made.scalars())
+    changes.transactions |= set(fresh)
+
+
+def writing_decisions(session: Session, writing: bool) -> None:
+    """Say whether this transaction's next writes are a run's decisions (not committed).
+
+    The change-log triggers then log what they change as the run's own
+    (``DECIDED``). PostgreSQL only; on SQLite the next run decides those credits again,
+    as after anyone's change. Unset before commit: a test's "commit" only releases a
+    savepoint, and the setting would outlive it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.set_config(RUN_WRITES, "on" if writing else "", True)))
 
 
 def done(session: Session, changes: Changes) -> None:

@@ -47,13 +47,30 @@ MAX_PASSES = 4  # automatic matches reaching still more credits after this: a fu
 
 
 def affected_credits(session: Session, *, changes: Changes, settings: MatchSettings):
-    """Refresh the look-up tables from ``changes``; the credits they reach (not committed)."""
+    """Refresh the look-up tables from ``changes``; the credits they reach (not committed).
+
+    What the last run's own writes changed (``changes.decided_…``) reaches nothing new:
+    that run decided, in the pass that wrote them, every credit its matches could reach
+    and the whole payer group of each credit it decided. Their look-up rows are brought
+    up to date; they count only where they may have moved a payer group across the
+    split-search limit, or a name word across ``MAX_WORD_POSTINGS``; and a credit it
+    matched in part is decided again for what is left of it, as a full run would.
+    """
     refreshed = lookup_tables.refresh(
         session,
         transaction_ids=changes.transactions,
         invoice_ids=changes.invoices,
         settings=settings,
     )
+    own = lookup_tables.refresh(
+        session,
+        transaction_ids=changes.decided_transactions,
+        invoice_ids=changes.decided_invoices,
+        settings=settings,
+    )
+    refreshed.crossed_words |= own.crossed_words
+    refreshed.credits |= own.resized
+    refreshed.groups.update(scope.groups_near_limit(session, own.groups))
     credits = scope.affected(
         session,
         refreshed=refreshed,

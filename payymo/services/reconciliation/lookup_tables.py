@@ -42,6 +42,8 @@ class Refreshed:
     """What a refresh changed, before and after: where to look for affected credits."""
 
     credits: set[str] = field(default_factory=set)  # changed credits open now
+    # Of those, the ones whose open amount is not what the tables held (or new to them).
+    resized: set[str] = field(default_factory=set)
     invoice_keys: set[str] = field(default_factory=set)  # changed invoices' keys
     invoice_amounts: set[tuple[str, int]] = field(default_factory=set)  # (currency, open)
     customers: set[tuple[str, str]] = field(default_factory=set)  # (currency, customer)
@@ -237,12 +239,25 @@ def refresh(
     reader = TokenReader(settings)
     if transaction_ids:
         old_keys = keys_of(session, CREDIT, transaction_ids)
+        old_items = items_of(session, CREDIT, transaction_ids)
         credits, _ = open_credits(session, transaction_ids)
         _forget(session, CREDIT, transaction_ids)
         items, keys, new_keys = _credit_rows(credits, reader)
         _write(session, ReconcileItem, items)
+        # A credit's reach (``c:`` keys) stays what its last decision found: the run
+        # deciding it again (if any) replaces it (``set_reach``).
+        tenant_id = current_tenant_id()
+        keys += [
+            {"tenant_id": tenant_id, "side": CREDIT, "object_id": txn.id, "key": key}
+            for txn in credits
+            for key in old_keys.get(txn.id, ())
+            if key.startswith("c:")
+        ]
         _write(session, ReconcileKey, keys)
         out.credits = {t.id for t in credits}
+        out.resized = {
+            t.id for t in credits if t.id not in old_items or old_items[t.id][1] != t.amount
+        }
         for object_id in set(old_keys) | set(new_keys):
             both = old_keys.get(object_id, set()) | new_keys.get(object_id, set())
             out.groups.update(k for k in both if k.startswith("g:"))

@@ -162,6 +162,7 @@ def _apply_chunk(
     """Write one chunk of decisions (not committed); returns its counts."""
     counts: Counter = Counter()
     ids = [d.transaction_id for d in decisions]
+    change_log.writing_decisions(session, True)
     writer = ChunkWriter(session)
     txns = writer.lock_transactions(ids)
     open_by_txn = _open_suggestions(session, [i for i in ids if i in data.with_suggestions])
@@ -193,6 +194,7 @@ def _apply_chunk(
     counts["auto_matched"] += sum(written)
     counts["skipped_conflicts"] += len(written) - sum(written)
     writer.write()
+    change_log.writing_decisions(session, False)
     return counts
 
 
@@ -373,6 +375,8 @@ def _prepare(session: Session, *, full: bool) -> tuple[RunInput, change_log.Chan
     pending = change_log.replace(session, changes, credit_ids)
     session.commit()
     data = incremental_input(session, credit_ids=credit_ids, changed_groups=changed_groups)
+    if data is not None:
+        change_log.extend(session, pending, {t.id for t in data.transactions})
     session.commit()
     if data is None:  # as many credits to decide as a full run reads: read them all
         return _full_input(session, pending)
