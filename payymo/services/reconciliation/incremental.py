@@ -86,7 +86,7 @@ class _Loaded:
     def __init__(self, session: Session, reach: scope.Reach) -> None:
         self.session = session
         self.reach = reach
-        self.credits: dict[str, TxnIn] = {}
+        self.credits: dict[str, TxnIn | None] = {}  # None: asked for, no longer open
         self.untouched: set[str] = set()
         self.invoices: dict[str, InvoiceIn] = {}
         self.blocked: set[tuple[str, str]] = set()
@@ -97,7 +97,6 @@ class _Loaded:
         session = self.session
         fresh = credit_ids - self.credits.keys()
         credits, untouched = open_credits(session, fresh)
-        # A credit no longer open is not asked for again.
         self.credits.update((t.id, t) for t in credits)
         self.credits.update((i, None) for i in fresh - {t.id for t in credits})
         self.untouched |= untouched

@@ -276,18 +276,18 @@ class Reach:
         self.pools: set[tuple[str, str]] = set()  # customers whose invoices are loaded
 
     def add(self, credits: Iterable[TxnIn]) -> tuple[set[str], set[tuple[str, str]]]:
-        """Take in more credits: the invoices and the customers' pools now reachable
-        that were not before."""
+        """Take in more credits: every invoice reached directly, and the customers
+        reached whose pools were not before."""
         new = [t for t in credits if t.id not in self.credits]
         self.credits.update((t.id, t) for t in new)
         found = keys_of(self.session, CREDIT, [t.id for t in new])
         self.credit_keys.update(found)
         keys = {k for ks in found.values() for k in ks}
         self.common |= common_words(self.session, keys, self.counts)
-        for key, invoice_id, currency, customer in _key_hits(
-            self.session, _linking(keys, self.common) - self.hits.keys()
-        ):
-            self.hits.setdefault(key, set()).add(invoice_id)
+        linking = _linking(keys, self.common) - self.hits.keys()
+        self.hits.update((key, set()) for key in linking)
+        for key, invoice_id, currency, customer in _key_hits(self.session, linking):
+            self.hits[key].add(invoice_id)
             self.customer_of[invoice_id] = (currency, customer)
         self._amounts()
         direct: set[str] = set()
