@@ -223,3 +223,42 @@ def _suggested(session, tenant_id: str, txn_id: str) -> list[list[str]]:
             .order_by(Suggestion.rank)
         )
         return [list(s.invoice_ids) for s in rows]
+
+
+def test_a_credit_whose_suggestion_a_later_match_paid_is_decided_again(session, tenant):
+    """In one pass a credit is decided before a later one pays an invoice it would
+    suggest: that suggestion is never written, and the next run decides the credit
+    again, when the engine may name another invoice in its place (as a full run does)."""
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    run(session, tid)
+    invoices = add(
+        session,
+        tid,
+        *(
+            invoice_row(f"INV-71{n:02d}", amount, "Initech BV")
+            for n, amount in enumerate([5_000, 7_100, 8_200, 9_300, 10_400, 11_500])
+        ),
+    )
+    [credit] = add(session, tid, credit_row(acc, 5_000, "thanks", "Initech BV"))
+    run(session, tid)
+    named = [ids[0] for ids in _suggested(session, tid, credit)]
+    paid = named[-1]  # the last invoice it suggests, paid next by reference
+    number = f"INV-71{invoices.index(paid):02d}"
+    amount = [5_000, 7_100, 8_200, 9_300, 10_400, 11_500][invoices.index(paid)]
+    # A payment of that invoice, and the credit decided again in the same pass (its
+    # customer's invoices change): the credit comes first.
+    add(session, tid, credit_row(acc, amount, f"Payment {number}", "ACCOUNTS DEPT"))
+    with tenant_scope(tid):
+        change_log.decide_again(session, [credit])
+        session.commit()
+    run(session, tid)
+    after_first = [ids[0] for ids in _suggested(session, tid, credit)]
+    assert paid not in after_first and len(after_first) == len(named) - 1
+    assert ("transaction", credit) in _log(session, tid)  # to be decided again
+    again = run(session, tid)
+    assert again["transactions_considered"] >= 1
+    incremental = _suggested(session, tid, credit)
+    assert len(incremental) == len(named)  # another invoice in the paid one's place
+    run(session, tid, full=True)
+    assert _suggested(session, tid, credit) == incremental

@@ -10,6 +10,7 @@ twice).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, insert, select
@@ -20,9 +21,10 @@ from payymo.services.reconciliation.change_triggers import RUN_WRITES
 from payymo.services.reconciliation.load import ID_CHUNK, one_of
 from payymo.tenancy import current_tenant_id
 
-# A run's own writes (its matches, suggestions, consumed invoices) append changes too,
-# logged as ``decided_…`` (``writing_decisions``): the run already decided every credit
-# they reach, so the next run only brings the look-up rows up to date for them.
+# An incremental run's own writes (its matches, suggestions, consumed invoices) append
+# changes too, logged as ``decided_…`` (``writing_decisions``): the run decided every
+# credit they reach (and asks again for those it decided too early, ``decide_again``),
+# so the next run only brings the look-up rows up to date for them.
 DECIDED = {"transaction": "decided_txn", "invoice": "decided_inv"}
 
 
@@ -108,6 +110,16 @@ def extend(session: Session, changes: Changes, credit_ids: set[str]) -> None:
         )  # fmt: skip
         changes.ids += list(made.scalars())
     changes.transactions |= set(fresh)
+
+
+def decide_again(session: Session, credit_ids: Sequence[str]) -> None:
+    """Have the next run decide these credits again (not committed)."""
+    for start in range(0, len(credit_ids), ID_CHUNK):
+        session.execute(
+            insert(ReconcileChange),
+            [{"tenant_id": current_tenant_id(), "kind": "transaction", "object_id": i}
+             for i in credit_ids[start : start + ID_CHUNK]],
+        )  # fmt: skip
 
 
 def writing_decisions(session: Session, writing: bool) -> None:

@@ -22,7 +22,7 @@ from dataclasses import replace
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from payymo.matching.engine import reconcile
+from payymo.matching.engine import processing_order, reconcile
 from payymo.matching.types import Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import ReconcileItem
 from payymo.models.reconcile_index import CREDIT, INVOICE
@@ -51,7 +51,8 @@ def affected_credits(session: Session, *, changes: Changes, settings: MatchSetti
 
     What the last run's own writes changed (``changes.decided_…``) reaches nothing new:
     that run decided, in the pass that wrote them, every credit its matches could reach
-    and the whole payer group of each credit it decided. Their look-up rows are brought
+    (and named those to decide again, ``RunInput.again``) and the whole payer group of
+    each credit it decided. Their look-up rows are brought
     up to date; they count only where they may have moved a payer group across the
     split-search limit, or a name word across ``MAX_WORD_POSTINGS``; and a credit it
     matched in part is decided again for what is left of it, as a full run would.
@@ -159,6 +160,16 @@ def _consumed(data: RunInput) -> tuple[set[str], set[tuple[str, int]]]:
     return set(owed), amounts
 
 
+def _decided_too_early(data: RunInput, reaching: set[str]) -> frozenset[str]:
+    """Of the credits reaching an invoice the pass's automatic matches consumed, those
+    the engine decided before the last of those matches (it decides oldest first): what
+    they saw of that invoice is not what a full run will see."""
+    order = {data.transactions[i].id: n for n, i in enumerate(processing_order(data.transactions))}
+    autos = [d.transaction_id for d in data.decided or () if d.auto is not None]
+    last = max((order[txn_id] for txn_id in autos), default=-1)
+    return frozenset(c for c in reaching if c in order and order[c] < last) - set(autos)
+
+
 def _open_credit_count(session: Session) -> int:
     return session.scalar(
         select(func.count()).select_from(ReconcileItem).where(ReconcileItem.side == CREDIT)
@@ -208,7 +219,7 @@ def incremental_input(
                 )
             if missing <= credits:
                 lookup_tables.set_reach(session, loaded.reach.customers, loaded.reach.credit_keys)
-                return data
+                return replace(data, again=_decided_too_early(data, missing))
             credits |= missing
     return None
 

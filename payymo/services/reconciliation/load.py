@@ -43,6 +43,11 @@ class RunInput:
     # The engine's decisions, one per transaction in order, when already made (an
     # incremental run decides while it finds what to decide).
     decided: tuple[Decision, ...] | None = None
+    # An incremental run's credits that saw an invoice before an automatic match of the
+    # same pass consumed it (the engine decides oldest first): the next run decides them
+    # again, as a full run would see that invoice paid. None (a full run): its writes
+    # are logged as anyone's, and the next run decides every credit they reach.
+    again: frozenset[str] | None = None
 
 
 def match_settings(session: Session) -> MatchSettings:

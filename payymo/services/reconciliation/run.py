@@ -162,7 +162,8 @@ def _apply_chunk(
     """Write one chunk of decisions (not committed); returns its counts."""
     counts: Counter = Counter()
     ids = [d.transaction_id for d in decisions]
-    change_log.writing_decisions(session, True)
+    own = data.again is not None  # what the writes reach is known (``RunInput.again``)
+    change_log.writing_decisions(session, own)
     writer = ChunkWriter(session)
     txns = writer.lock_transactions(ids)
     open_by_txn = _open_suggestions(session, [i for i in ids if i in data.with_suggestions])
@@ -351,6 +352,7 @@ def run_reconciliation(
                             autos = []
             if autos:
                 write(autos)
+            change_log.decide_again(session, sorted(data.again or ()))
             change_log.done(session, pending)  # what this run decided is settled
             session.commit()
             return totals
