@@ -23,6 +23,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from payymo.matching.engine import processing_order, reconcile
+from payymo.matching.keys import invoice_customer
 from payymo.matching.types import Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import ReconcileItem
 from payymo.models.reconcile_index import CREDIT, INVOICE
@@ -51,11 +52,11 @@ def affected_credits(session: Session, *, changes: Changes, settings: MatchSetti
 
     What the last run's own writes changed (``changes.decided_…``) reaches nothing new:
     that run decided, in the pass that wrote them, every credit its matches could reach
-    (and named those to decide again, ``RunInput.again``) and the whole payer group of
-    each credit it decided. Their look-up rows are brought
-    up to date; they count only where they may have moved a payer group across the
-    split-search limit, or a name word across ``MAX_WORD_POSTINGS``; and a credit it
-    matched in part is decided again for what is left of it, as a full run would.
+    (and named those to decide again, ``RunInput.again``). Their look-up rows are
+    brought up to date; they count only where they may have moved a name word across
+    ``MAX_WORD_POSTINGS``, or where a credit left the open ones or was matched in part:
+    the rest of its payer group is decided again (what it can be split with changed),
+    and the credit itself for what is left of it, as a full run would.
     """
     refreshed = lookup_tables.refresh(
         session,
@@ -71,7 +72,7 @@ def affected_credits(session: Session, *, changes: Changes, settings: MatchSetti
     )
     refreshed.crossed_words |= own.crossed_words
     refreshed.credits |= own.resized
-    refreshed.groups.update(scope.groups_near_limit(session, own.groups))
+    refreshed.groups.update(own.moved_groups)
     credits = scope.affected(
         session,
         refreshed=refreshed,
@@ -160,14 +161,38 @@ def _consumed(data: RunInput) -> tuple[set[str], set[tuple[str, int]]]:
     return set(owed), amounts
 
 
-def _decided_too_early(data: RunInput, reaching: set[str]) -> frozenset[str]:
+def _decided_too_early(
+    data: RunInput, reaching: set[str], customers: dict[str, set[tuple[str, str]]]
+) -> frozenset[str]:
     """Of the credits reaching an invoice the pass's automatic matches consumed, those
-    the engine decided before the last of those matches (it decides oldest first): what
-    they saw of that invoice is not what a full run will see."""
+    the engine decided before that match (it decides oldest first): what they saw of
+    the invoice is not what a full run will see.
+
+    A credit reaches an invoice through its customer (``customers``: those of every
+    invoice it reaches); one reaching a consumed invoice by other means (an amount,
+    say) counts when decided before the pass's last automatic match.
+    """
     order = {data.transactions[i].id: n for n, i in enumerate(processing_order(data.transactions))}
-    autos = [d.transaction_id for d in data.decided or () if d.auto is not None]
-    last = max((order[txn_id] for txn_id in autos), default=-1)
-    return frozenset(c for c in reaching if c in order and order[c] < last) - set(autos)
+    customer_of = {inv.id: (inv.currency, invoice_customer(inv)) for inv in data.invoices}
+    consumed_at: dict[tuple[str, str], int] = {}  # customer → its last consumer's turn
+    autos = set()
+    for decision in data.decided or ():
+        if decision.auto is None:
+            continue
+        autos.add(decision.transaction_id)
+        turn = order[decision.transaction_id]
+        for invoice_id, _amount in decision.auto.allocations:
+            customer = customer_of[invoice_id]
+            consumed_at[customer] = max(turn, consumed_at.get(customer, -1))
+    last = max(consumed_at.values(), default=-1)
+    out = set()
+    for credit in reaching - autos:
+        if credit not in order:
+            continue  # not open: nothing to decide
+        mine = customers.get(credit, set()) & consumed_at.keys()
+        if any(consumed_at[c] > order[credit] for c in mine) or (not mine and order[credit] < last):
+            out.add(credit)
+    return frozenset(out)
 
 
 def _open_credit_count(session: Session) -> int:
@@ -219,7 +244,9 @@ def incremental_input(
                 )
             if missing <= credits:
                 lookup_tables.set_reach(session, loaded.reach.customers, loaded.reach.credit_keys)
-                return replace(data, again=_decided_too_early(data, missing))
+                return replace(
+                    data, again=_decided_too_early(data, missing, loaded.reach.customers)
+                )
             credits |= missing
     return None
 

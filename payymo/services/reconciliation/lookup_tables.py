@@ -49,6 +49,9 @@ class Refreshed:
     customers: set[tuple[str, str]] = field(default_factory=set)  # (currency, customer)
     # A changed credit's payer group keys, and how many changed credits carry each.
     groups: Counter = field(default_factory=Counter)
+    # The same, of the changed credits that joined or left the open ones, or resized:
+    # the changes that alter what the rest of their group can be split with.
+    moved_groups: Counter = field(default_factory=Counter)
     crossed_words: set[tuple[str, str]] = field(default_factory=set)  # common ↔ narrowing
 
 
@@ -258,9 +261,13 @@ def refresh(
         out.resized = {
             t.id for t in credits if t.id not in old_items or old_items[t.id][1] != t.amount
         }
+        moved = out.resized | (set(old_items) - out.credits)
         for object_id in set(old_keys) | set(new_keys):
             both = old_keys.get(object_id, set()) | new_keys.get(object_id, set())
-            out.groups.update(k for k in both if k.startswith("g:"))
+            groups = [k for k in both if k.startswith("g:")]
+            out.groups.update(groups)
+            if object_id in moved:
+                out.moved_groups.update(groups)
     if invoice_ids:
         old_keys = keys_of(session, INVOICE, invoice_ids)
         old_items = items_of(session, INVOICE, invoice_ids)

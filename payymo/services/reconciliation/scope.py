@@ -184,19 +184,6 @@ def _group_sizes(session: Session, keys: Collection[str]) -> dict[str, int]:
     return sizes
 
 
-def groups_near_limit(session: Session, changed: Counter) -> Counter:
-    """Of payer groups whose members changed (``changed`` counts them), those whose size
-    may have crossed ``MAX_GROUP`` with those changes."""
-    keys = [k for k in changed if k.startswith("g:")]
-    return Counter(
-        {
-            key: changed[key]
-            for key, size in _group_sizes(session, keys).items()
-            if size - changed[key] <= MAX_GROUP < size + changed[key]
-        }
-    )
-
-
 def _as_payer(key: str) -> tuple[str, str]:
     _, currency, group = key.split(":", 2)
     return currency, group
