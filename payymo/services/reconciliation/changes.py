@@ -83,14 +83,7 @@ def replace(session: Session, changes: Changes, credit_ids: set[str]) -> Changes
     kept.ids = [i for i, txn in changes.credit_rows.items() if txn in kept.transactions]
     keep = set(kept.ids)
     done(session, Changes(ids=[i for i in changes.ids if i not in keep]))
-    fresh = sorted(credit_ids - kept.transactions)
-    for start in range(0, len(fresh), ID_CHUNK):
-        made = session.execute(
-            insert(ReconcileChange).returning(ReconcileChange.id),
-            [{"tenant_id": current_tenant_id(), "kind": "transaction", "object_id": i}
-             for i in fresh[start : start + ID_CHUNK]],
-        )  # fmt: skip
-        kept.ids += list(made.scalars())
+    kept.ids += _append_credits(session, sorted(credit_ids - kept.transactions))
     kept.transactions = set(credit_ids)
     return kept
 
@@ -102,24 +95,26 @@ def extend(session: Session, changes: Changes, credit_ids: set[str]) -> None:
     was deciding to the next one, those its own matches reached included.
     """
     fresh = sorted(credit_ids - changes.transactions)
-    for start in range(0, len(fresh), ID_CHUNK):
-        made = session.execute(
-            insert(ReconcileChange).returning(ReconcileChange.id),
-            [{"tenant_id": current_tenant_id(), "kind": "transaction", "object_id": i}
-             for i in fresh[start : start + ID_CHUNK]],
-        )  # fmt: skip
-        changes.ids += list(made.scalars())
+    changes.ids += _append_credits(session, fresh)
     changes.transactions |= set(fresh)
 
 
 def decide_again(session: Session, credit_ids: Sequence[str]) -> None:
     """Have the next run decide these credits again (not committed)."""
+    _append_credits(session, credit_ids)
+
+
+def _append_credits(session: Session, credit_ids: Sequence[str]) -> list[int]:
+    """Append a credit change per id; the new rows' ids."""
+    ids: list[int] = []
     for start in range(0, len(credit_ids), ID_CHUNK):
-        session.execute(
-            insert(ReconcileChange),
+        made = session.execute(
+            insert(ReconcileChange).returning(ReconcileChange.id),
             [{"tenant_id": current_tenant_id(), "kind": "transaction", "object_id": i}
              for i in credit_ids[start : start + ID_CHUNK]],
         )  # fmt: skip
+        ids += made.scalars()
+    return ids
 
 
 def writing_decisions(session: Session, writing: bool) -> None:
