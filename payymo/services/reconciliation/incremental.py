@@ -23,7 +23,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from payymo.matching.engine import processing_order, reconcile
-from payymo.matching.keys import invoice_customer
 from payymo.matching.types import Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import ReconcileItem
 from payymo.models.reconcile_index import CREDIT, INVOICE
@@ -162,29 +161,29 @@ def _consumed(data: RunInput) -> tuple[set[str], set[tuple[str, int]]]:
 
 
 def _decided_too_early(
-    data: RunInput, reaching: set[str], customers: dict[str, set[tuple[str, str]]]
+    data: RunInput,
+    reaching: set[str],
+    customers: dict[str, set[tuple[str, str]]],
+    customer_of: dict[str, tuple[str, str]],
 ) -> frozenset[str]:
     """Of the credits reaching an invoice the pass's automatic matches consumed, those
     the engine decided before that match (it decides oldest first): what they saw of
     the invoice is not what a full run will see.
 
     A credit reaches an invoice through its customer (``customers``: those of every
-    invoice it reaches); one reaching a consumed invoice by other means (an amount,
-    say) counts when decided before the pass's last automatic match.
+    invoice it reaches; ``customer_of``: each consumed invoice's, as the look-up tables
+    hold both); one reaching a consumed invoice by other means (an amount, say) counts
+    when decided before the pass's last automatic match.
     """
     order = {data.transactions[i].id: n for n, i in enumerate(processing_order(data.transactions))}
-    customer_of = {inv.id: (inv.currency, invoice_customer(inv)) for inv in data.invoices}
     consumed_at: dict[tuple[str, str], int] = {}  # customer → its last consumer's turn
-    autos = set()
+    autos = {d.transaction_id for d in data.decided or () if d.auto is not None}
+    last = max((order[txn_id] for txn_id in autos), default=-1)
     for decision in data.decided or ():
-        if decision.auto is None:
-            continue
-        autos.add(decision.transaction_id)
         turn = order[decision.transaction_id]
-        for invoice_id, _amount in decision.auto.allocations:
-            customer = customer_of[invoice_id]
-            consumed_at[customer] = max(turn, consumed_at.get(customer, -1))
-    last = max(consumed_at.values(), default=-1)
+        for invoice_id, _amount in decision.auto.allocations if decision.auto else ():
+            if (customer := customer_of.get(invoice_id)) is not None:
+                consumed_at[customer] = max(turn, consumed_at.get(customer, -1))
     out = set()
     for credit in reaching - autos:
         if credit not in order:
@@ -231,6 +230,7 @@ def incremental_input(
             data = _decide(loaded.run_input(settings, memory, crowded))
             consumed, amounts = _consumed(data)
             missing: set[str] = set()
+            items: dict[str, tuple[str, int, str]] = {}
             if consumed:
                 items = lookup_tables.items_of(session, INVOICE, consumed)
                 keys = lookup_tables.keys_of(session, INVOICE, consumed)
@@ -244,9 +244,9 @@ def incremental_input(
                 )
             if missing <= credits:
                 lookup_tables.set_reach(session, loaded.reach.customers, loaded.reach.credit_keys)
-                return replace(
-                    data, again=_decided_too_early(data, missing, loaded.reach.customers)
-                )
+                customer_of = {i: (cur, customer) for i, (cur, _, customer) in items.items()}
+                again = _decided_too_early(data, missing, loaded.reach.customers, customer_of)
+                return replace(data, again=again)
             credits |= missing
     return None
 

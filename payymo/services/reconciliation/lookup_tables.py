@@ -334,7 +334,7 @@ def _full_reach(
     memory: PayerMemory,
     tolerance: int,
 ) -> dict[str, set[tuple[str, str]]]:
-    """Each open credit's customers (``scope.reachable``'s rule, over everything loaded)."""
+    """Each open credit's customers (``scope.Reach``'s rule, over everything loaded)."""
     customer_of = {inv.id: (inv.currency, invoice_customer(inv)[:300]) for inv in invoices}
     names: dict[tuple[str, str], set[str]] = defaultdict(set)
     for currency, word, name in _word_pairs(

@@ -9,7 +9,7 @@ tables (``lookup_tables``) and indexed amount ranges; neither reads every open r
 - ``affected``: the credits a set of changes can reach.
 - ``with_payer_groups``: credits come with their whole payer group (split payments are
   found within a group), unless the group is too large to count (``crowded``).
-- ``reachable``: the invoices the engine could look at for some credits, plus what it
+- ``Reach``: the invoices the engine could look at for some credits, plus what it
   cannot see but must know (``types.Horizon``).
 """
 
