@@ -494,6 +494,78 @@ def test_pagination(api, ledger):
     assert [t["id"] for t in before["data"]] == order[1:3]
 
 
+def _walk(api, query: str, limit: int) -> tuple[list[str], list[str]]:
+    """Every id of a filtered list, page by page forwards, then backwards from the end."""
+    forwards, cursor = [], None
+    while True:
+        after = f"&starting_after={cursor}" if cursor else ""
+        page = api.get(f"transactions?limit={limit}&{query}{after}").json
+        forwards += [t["id"] for t in page["data"]]
+        if not page["has_more"]:
+            break
+        cursor = page["next_cursor"]
+    backwards = forwards[-1:]
+    before = backwards[0] if backwards else None
+    while before:
+        page = api.get(f"transactions?limit={limit}&{query}&ending_before={before}").json
+        ids = [t["id"] for t in page["data"]]
+        backwards = ids + backwards
+        before = ids[0] if page["has_more"] else None
+    return forwards, backwards
+
+
+def test_short_date_and_amount_ranges_page_in_id_order_both_ways(api, other_api):
+    """A short range is read value by value on PostgreSQL (pagination.Spread); the pages
+    must be those of the plain filter: newest first, nothing skipped or repeated, no other
+    tenant's lines, every other filter still applied."""
+    lines = [
+        row(
+            booking_date=f"2026-03-{1 + (n * 7) % 10:02d}",
+            value_date="2026-03-01",
+            amount=(1_000 + (n * 13) % 9) * (-1 if n % 4 == 0 else 1),
+            end_to_end_id=f"E2E-{n}",
+        )
+        for n in range(40)
+    ]
+    for client in (other_api, api):
+        account = new_account(client)
+        for low in range(0, 40, 8):  # five imports: ids follow import order, dates do not
+            assert import_rows(client, account, lines[low : low + 8]).status_code == 200
+    every = api.get("transactions?limit=100").json["data"]
+    ignored = {t["id"] for t in every[::3]}
+    for txn in ignored:
+        assert api.patch(f"transactions/{txn}", json={"ignored": True}).status_code == 200
+    every = api.get("transactions?limit=100").json["data"]
+    cases = [
+        (
+            "booking_date_from=2026-03-03&booking_date_to=2026-03-06",
+            lambda t: "03" <= t["booking_date"][-2:] <= "06",
+        ),
+        ("amount_min=1002&amount_max=1005", lambda t: 1002 <= t["amount"] <= 1005),
+        (
+            "booking_date_from=2026-03-02&booking_date_to=2026-03-08&amount_min=1000"
+            "&amount_max=1008&match_status=unmatched",
+            lambda t: (
+                "02" <= t["booking_date"][-2:] <= "08"
+                and 1000 <= t["amount"] <= 1008
+                and t["match_status"] == "unmatched"
+            ),
+        ),
+        (
+            "booking_date_from=2026-03-05&booking_date_to=2026-03-05&direction=out",
+            lambda t: t["booking_date"] == "2026-03-05" and t["amount"] < 0,
+        ),
+        ("amount_min=-1004&amount_max=-1004", lambda t: t["amount"] == -1004),
+    ]
+    for query, wanted in cases:
+        expected = [t["id"] for t in every if wanted(t)]
+        assert expected, query
+        for limit in (1, 3, 100):
+            forwards, backwards = _walk(api, query, limit)
+            assert forwards == expected, (query, limit)
+            assert backwards == expected, (query, limit)
+
+
 def test_other_tenant_sees_nothing(api, other_api, ledger):
     assert other_api.get("transactions").json["data"] == []
     for method in ("get", "patch"):
