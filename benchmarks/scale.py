@@ -163,6 +163,7 @@ def generate(sizes: list[int]) -> list[dict]:
     from sqlalchemy import text
 
     from payymo import db
+    from payymo.db import utcnow
     from payymo.models import BankAccount
     from payymo.services import api_keys, search_indexes, tenants
     from payymo.tenancy import tenant_scope
@@ -215,6 +216,7 @@ def generate(sizes: list[int]) -> list[dict]:
         for statement in search_indexes.create_statements():
             conn.execute(text(statement.replace(" CONCURRENTLY", "")))
         conn.execute(text("VACUUM ANALYZE"))
+        search_indexes.sample_common_trigrams(conn, utcnow())
     owner.dispose()
     print(f"  trigram indexes and VACUUM ANALYZE in {time.perf_counter() - started:.0f} s")
     return made

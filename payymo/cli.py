@@ -464,6 +464,7 @@ def db_search_indexes() -> None:
     """Build the trigram indexes and search functions a database lacks (PostgreSQL)."""
     from sqlalchemy import create_engine
 
+    from payymo.db import utcnow
     from payymo.services import search_indexes
 
     settings = _settings()
@@ -487,9 +488,10 @@ def db_search_indexes() -> None:
                         f"the search functions need a superuser ({why}): {search_indexes.HOW_TO}."
                     )
                 todo += [search.function for search in search_indexes.SEARCHES]
+            sampled = search_indexes.sample_common_trigrams(conn, utcnow())
     finally:
         engine.dispose()
-    _emit({"created": todo})
+    _emit({"created": todo, "common_trigrams": sampled})
 
 
 @db_group.command("check-rollups")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from payymo import idempotency, runtime
 from payymo.db import utcnow
-from payymo.services import job_sweeper, retention
+from payymo.services import job_sweeper, retention, search_indexes
 from payymo.services.banking import scheduler as bank_scheduler
 from payymo.services.partners import offboarding
 from payymo.services.rollups import upkeep as rollup_upkeep
@@ -67,7 +67,24 @@ def sweep_jobs(session: Session, now: dt.datetime | None = None) -> dict:
         counts["rollup_deltas_folded"] += fold_rollups(session)
         for table, purged in purge_expired(session, now).items():
             counts[f"{table}_purged"] += purged
+        if sampled := sample_search_trigrams(session, now):
+            counts["search_trigrams_sampled"] = sampled
     return dict(counts)
+
+
+def sample_search_trigrams(session: Session, now: dt.datetime) -> int:
+    """Re-sample the searched columns' common trigrams once a day (PostgreSQL, pg_trgm)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    conn = session.connection()
+    kept = 0
+    if search_indexes.trigram_installed(conn) and search_indexes.sample_is_stale(conn, now):
+        kept = search_indexes.sample_common_trigrams(conn, now)
+    session.commit()
+    if not kept:
+        return 0
+    log.info("common search trigrams sampled", extra={"count": kept})
+    return kept
 
 
 def purge_expired(session: Session, now: dt.datetime) -> dict[str, int]:

@@ -30,6 +30,7 @@ from payymo.models.reconciliation import (
     Suggestion,
 )
 from payymo.models.rollup import Rollup, RollupDelta
+from payymo.models.search_trigram import SearchTrigram
 from payymo.models.stripe import (
     StripeBalanceTransaction,
     StripeEvent,
@@ -76,6 +77,7 @@ __all__ = [
     "ReconcileWord",
     "Rollup",
     "RollupDelta",
+    "SearchTrigram",
     "StripeBalanceTransaction",
     "StripeEvent",
     "StripeLink",

@@ -194,9 +194,7 @@ def list_invoices(*, session: Session, filters: dict, page: dict) -> Page:
             stmt = stmt.where(getattr(Invoice, name) == filters[name])
     if filters.get("customer"):
         texts = (filters["customer"], filters["customer"])
-        stmt = stmt.where(
-            search.matching(session, search_indexes.INVOICE_CUSTOMERS, Invoice, texts)
-        )
+        stmt = search.restrict(session, stmt, search_indexes.INVOICE_CUSTOMERS, Invoice, texts)
     ranges = (
         ("issue_date_from", Invoice.issue_date, "ge"),
         ("issue_date_to", Invoice.issue_date, "le"),

@@ -62,9 +62,8 @@ def invoices_with_payments(
     """The newest invoices (``query``: in the number or the customer), with their payments."""
     stmt = select(Invoice).order_by(Invoice.id.desc()).limit(limit)
     if query:
-        stmt = stmt.where(
-            search.matching(session, search_indexes.INVOICE_NUMBERS, Invoice, (query, query))
-        )
+        texts = (query, query)
+        stmt = search.restrict(session, stmt, search_indexes.INVOICE_NUMBERS, Invoice, texts)
     invoices = session.scalars(stmt).all()
     found = {i.id: InvoicePayments(i) for i in invoices}
     if found:

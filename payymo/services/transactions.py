@@ -61,7 +61,7 @@ def _filtered(session: Session, stmt, filters: dict, model=Transaction):
     if filters.get("q"):
         q = filters["q"]
         texts = (q, q, "".join(q.split()).upper())
-        stmt = stmt.where(search.matching(session, search_indexes.TRANSACTIONS, model, texts))
+        stmt = search.restrict(session, stmt, search_indexes.TRANSACTIONS, model, texts)
     return stmt
 
 

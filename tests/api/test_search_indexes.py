@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import create_engine, event, func, select, text
 
 from payymo import db
-from payymo.models import Transaction
+from payymo.db import utcnow
+from payymo.models import SearchTrigram, Transaction
 from payymo.services import search, search_indexes
-from payymo.tenancy import tenant_scope
+from payymo.services import search as search_module
+from payymo.tenancy import system_scope, tenant_scope
 from tests.conftest import PG_URL
 from tests.helpers import invoice_body
 
@@ -81,7 +85,8 @@ def test_a_search_returns_only_the_tenants_own_rows(api, other_api, tenant, othe
         found = session.execute(
             select(text("id")).select_from(
                 text(
-                    "payymo_search_transactions('%SHARED-7%', '%SHARED-7%', '%SHARED-7%') AS f(id)"
+                    "payymo_search_transactions('%SHARED-7%', '%SHARED-7%', '%SHARED-7%', "
+                    "'%SHARED%', '%SHARED%', '%SHARED%') AS f(id)"
                 )
             )
         ).scalars()
@@ -123,3 +128,78 @@ def test_a_big_tenant_searches_through_the_function_a_small_one_reads_its_rows(
     assert [i["customer_name"] for i in invoices] == ["Big Customer GmbH"]
     for function in ("payymo_search_transactions(", "payymo_search_invoice_customers("):
         assert any(function in sql for sql in seen) is through_function
+
+
+def _lines(count: int) -> list[dict]:
+    return [
+        {
+            "id": f"l-{n}",
+            "booking_date": "2026-11-20",
+            "amount": 100 + n,
+            "currency": "EUR",
+            "counterparty_name": f"Customer {n} GmbH",
+            "remittance_information": f"Invoice INV-{n:05d} thank you",
+        }
+        for n in range(count)
+    ]
+
+
+def test_a_search_looks_up_only_the_rare_parts_of_its_term_and_finds_what_like_finds(
+    indexes, api, monkeypatch, session
+):
+    account = api.post("bank_accounts", json={"name": "A", "currency": "EUR"}).json["id"]
+    body = {"account_id": account, "transactions": _lines(600)}
+    assert api.post("transactions/import", json=body).status_code == 200
+    with system_scope():  # as the sweep samples: every tenant's rows
+        conn = session.connection()
+        assert search_indexes.sample_common_trigrams(conn, utcnow()) > 0
+        common = search_indexes.common_trigrams(conn, "transactions")
+        session.commit()
+    assert {"cus", "tom", "gmb", "mbh"} <= common["counterparty_name"]
+    assert {"inv", "voi", "tha", "you"} <= common["remittance_information"]
+    assert "424" not in common["counterparty_name"]
+
+    def search(q: str, indexed_from: int) -> tuple[list[str], list]:
+        monkeypatch.setattr(search_module, "INDEXED_FROM", indexed_from)
+        calls: list = []
+
+        def record(_conn, _cursor, statement, parameters, *_rest):
+            if "payymo_search_transactions(" in statement:
+                calls.append(parameters)
+
+        event.listen(db.engine(), "before_cursor_execute", record)
+        try:
+            response = api.get("transactions", query_string={"q": q, "limit": 100})
+        finally:
+            event.remove(db.engine(), "before_cursor_execute", record)
+        assert response.status_code == 200, response.json
+        return [t["id"] for t in response.json["data"]], calls
+
+    for q in ("Customer 424 GmbH", "INV-00424", "ustomer 42", "424 gmbh thank", "GmbH"):
+        plain, none = search(q, 10**9)
+        indexed, _calls = search(q, 0)
+        assert none == []
+        assert indexed == plain, q
+    assert search("Customer 424 GmbH", 0)[0] != []
+    [call] = search("Customer 424 GmbH", 0)[1]
+    # The name column's looser pattern (the fourth argument) skips "Customer" and "GmbH".
+    assert list(call.values())[3] == "%424%"
+    # A term made of common trigrams matches so many rows that a walk finds a page soon.
+    assert search("GmbH", 0)[1] == []
+
+
+def test_the_sweep_samples_the_common_trigrams_once_a_day(indexes, app, session):
+    from tasks.maintenance import sample_search_trigrams
+
+    now = utcnow()
+    with system_scope():
+        sample_search_trigrams(session, now)
+    conn = session.connection()
+    assert not search_indexes.sample_is_stale(conn, now)
+    assert search_indexes.sample_is_stale(conn, now + search_indexes.SAMPLE_MAX_AGE * 2)
+    first = session.scalar(select(func.min(SearchTrigram.sampled_at)))
+    sample_search_trigrams(session, now + dt.timedelta(hours=1))
+    later = now + search_indexes.SAMPLE_MAX_AGE * 2
+    sample_search_trigrams(session, later)
+    assert session.scalar(select(func.min(SearchTrigram.sampled_at))) == later
+    assert first == now
