@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, Select, bindparam, func, select, true
+from sqlalchemy import ARRAY, Select, bindparam, func, literal, select, true
 from sqlalchemy.orm import Session, aliased
 
 from payymo import ids, sync_tokens
@@ -29,40 +29,75 @@ class Page:
 
 @dataclass(frozen=True)
 class Spread:
-    """A filter under which a column takes one of a few values (a short date or amount range).
+    """A filter under which a key takes one of a few values (a short date or amount range).
 
-    On PostgreSQL a page of it is read as the newest rows of each value, one short walk of
-    a ``(tenant_id, column, id)`` index each, merged: its cost is the number of values, not
-    the tenant's size. The alternatives are a walk of the id index that steps over every
-    newer row outside the filter, or a sort of every row inside it; both grow with the
-    tenant. ``select_ids`` gives ``select(alias.id)`` with every filter, for an alias of
-    the model (the page's own statement selects the model itself).
+    On PostgreSQL a page of it is read through a ``(tenant_id, key, id)`` index, value
+    by value, so its cost is the number of values, not the tenant's size. The plain plans
+    walk the id index past every newer row outside the filter, or sort every row inside
+    it; both grow with the tenant. ``key`` gives the indexed column or expression of an
+    alias of the model; ``select_ids`` gives ``select(alias.id)`` with every filter (the
+    page's own statement selects the model itself).
     """
 
-    column: str
     values: Sequence[Any]
+    key: Callable[[Any], Any]
     select_ids: Callable[[Any], Select]
 
 
 def _spread_ids(spread: Spread, model, *, after: str | None, before: str | None, count: int):
-    """Ids of the page's first ``count`` rows under ``spread``, in page order."""
+    """A select of the page's first ``count`` ids under ``spread``, in page order.
+
+    Newest first (a page or the next one): each value's newest row first, one index
+    descent per value. The ``count``-th newest of those bounds the page: at least
+    ``count`` rows are that new, so no older row is on the page, and only values whose
+    newest row is within the bound have rows on it. Then those values' rows within the
+    bound, newest first. (Reading every value's ``count`` newest rows took 16,000 index
+    entries for 500 amounts at 10M lines.) Oldest first (``ending_before``, rare): each
+    value's ``count`` oldest rows after the cursor.
+    """
     alias = aliased(model)
-    column = getattr(alias, spread.column)
+    column = spread.key(alias)
+    rows = spread.select_ids(alias)
+    if after:
+        rows = rows.where(alias.id < after)
+    elif before:
+        rows = rows.where(alias.id > before)
     values = (
         func.unnest(bindparam(None, list(spread.values), type_=ARRAY(column.type)))
         .table_valued("value")
         .render_derived()
     )
-    rows = spread.select_ids(alias).where(column == values.c.value)
-    if after:
-        rows = rows.where(alias.id < after).order_by(alias.id.desc())
-    elif before:
-        rows = rows.where(alias.id > before).order_by(alias.id.asc())
-    else:
-        rows = rows.order_by(alias.id.desc())
-    each = rows.limit(count).lateral()
-    order = each.c.id.asc() if before else each.c.id.desc()
-    return select(each.c.id).select_from(values).join(each, true()).order_by(order).limit(count)
+    if before:
+        each = rows.where(column == values.c.value).order_by(alias.id.asc()).limit(count)
+        each = each.lateral()
+        return (
+            select(each.c.id)
+            .select_from(values)
+            .join(each, true())
+            .order_by(each.c.id)
+            .limit(count)
+        )
+    newest = rows.where(column == values.c.value).order_by(alias.id.desc()).limit(1).lateral()
+    firsts = (
+        select(values.c.value, newest.c.id)
+        .select_from(values)
+        .join(newest, true())
+        .cte("firsts")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    # '' sorts before every id: with fewer than ``count`` values in use, no bound.
+    cut = select(firsts.c.id).order_by(firsts.c.id.desc()).offset(count - 1).limit(1)
+    bound = func.coalesce(cut.scalar_subquery(), literal(""))
+    within = rows.where(column == firsts.c.value, alias.id >= bound)
+    within = within.order_by(alias.id.desc()).limit(count).lateral()
+    return (
+        select(within.c.id)
+        .select_from(firsts)
+        .join(within, true())
+        .where(firsts.c.id >= bound)
+        .order_by(within.c.id.desc())
+        .limit(count)
+    )
 
 
 def _noun(model) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import event, select
 
 from payymo import money
 from payymo.models import BankAccount, Event, Transaction
+from payymo.services import transactions as transactions_service
 from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient
 
@@ -514,10 +515,11 @@ def _walk(api, query: str, limit: int) -> tuple[list[str], list[str]]:
     return forwards, backwards
 
 
-def test_short_date_and_amount_ranges_page_in_id_order_both_ways(api, other_api):
+def test_short_date_and_amount_ranges_page_in_id_order_both_ways(api, other_api, monkeypatch):
     """A short range is read value by value on PostgreSQL (pagination.Spread); the pages
     must be those of the plain filter: newest first, nothing skipped or repeated, no other
     tenant's lines, every other filter still applied."""
+    monkeypatch.setattr(transactions_service, "SPREAD_FROM", 0)  # a big tenant's plan
     lines = [
         row(
             booking_date=f"2026-03-{1 + (n * 7) % 10:02d}",
@@ -556,6 +558,9 @@ def test_short_date_and_amount_ranges_page_in_id_order_both_ways(api, other_api)
             lambda t: t["booking_date"] == "2026-03-05" and t["amount"] < 0,
         ),
         ("amount_min=-1004&amount_max=-1004", lambda t: t["amount"] == -1004),
+        # 98 amounts (by value) and 2,105 (more than SPREAD_VALUES: the plain plan).
+        ("amount_min=1003&amount_max=1100", lambda t: 1003 <= t["amount"] <= 1100),
+        ("amount_min=-1100&amount_max=1004", lambda t: -1100 <= t["amount"] <= 1004),
     ]
     for query, wanted in cases:
         expected = [t["id"] for t in every if wanted(t)]
