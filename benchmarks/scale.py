@@ -24,6 +24,7 @@ import argparse
 import os
 import secrets
 import statistics
+import string
 import sys
 import tempfile
 import time
@@ -343,7 +344,10 @@ def time_writes(client, tenant: dict, *, run: bool, rounds: int) -> dict[str, fl
         "match by hand": statistics.median(matches),
     }
     if run:
-        numbers = [f"RUN{tag}{n:05d}" for n in range(1_000)]
+        # Letters only before the digits: a hex tag ("RUN3a4b5c00110") reads as several
+        # references, and "00110" alone names INV-0000110 of the generated invoices.
+        series = "".join(secrets.choice(string.ascii_uppercase) for _ in range(5))
+        numbers = [f"RUN{series}{n:05d}" for n in range(1_000)]
         batch = [
             {
                 "external_id": f"R{tag}{n}",
