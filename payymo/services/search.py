@@ -1,11 +1,11 @@
 """Substring search conditions: through the search functions where they pay off.
 
 On PostgreSQL with ``payymo db search-indexes`` done (the function and its indexes
-ready), a big tenant's search reads a trigram index through its function (``services.search_indexes``) and the rows come back
-behind the tenant policy as usual. The index holds every tenant's rows, so for a small
-tenant reading its own rows is cheaper: below ``INDEXED_FROM`` rows (the rollups know
-the count exactly) and elsewhere (SQLite, a database without the functions) a search is
-a plain case-insensitive LIKE on each column.
+ready), a search of a tenant of ``INDEXED_FROM`` rows or more (the rollups know the
+count) reads a trigram index through its function (``services.search_indexes``), with
+only the rare parts of its term (``narrowed``), and the rows come back behind the tenant
+policy as usual. A smaller tenant, a term made of common trigrams, and elsewhere (SQLite,
+a database without the functions) get a plain case-insensitive LIKE on each column.
 """
 
 from __future__ import annotations

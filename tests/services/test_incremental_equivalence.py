@@ -1,8 +1,9 @@
 """Incremental runs decide exactly what full runs decide, whatever happened in between.
 
 Two tenants get the same generated story, step by step, through the API: invoices
-created, edited and voided; credits imported (paying by reference, by amount, by name,
-in instalments, or nothing at all); matches made and reversed by hand; suggestions
+created (one, or several of one customer), edited and voided; credits imported, one or
+several at a time (paying by reference, by amount, by name, in instalments, or nothing
+at all); matches made and reversed by hand; suggestions
 accepted (payer memory learns) and rejected (the pair is blocked); the tolerance
 changed. After every step one tenant is reconciled by a full run and the other by an
 incremental one, and their matches, suggestions (with their history), credits and
@@ -56,6 +57,22 @@ credit_op = st.tuples(
     st.integers(1, 9),
     st.integers(0, 40),
 )
+# Several credits in one import (decided in one run, where a later automatic match can
+# take an invoice an earlier credit's suggestion named) and several invoices of one
+# customer (pools large enough for three suggestions).
+batch_op = st.tuples(st.just("batch"), st.lists(credit_op, min_size=2, max_size=4))
+invoices_op = st.tuples(
+    st.just("invoices"),
+    st.integers(0, len(CUSTOMERS) - 1),
+    st.lists(
+        st.tuples(st.integers(1, 9), st.sampled_from(AMOUNTS), st.integers(0, 40)),
+        min_size=2,
+        max_size=5,
+    ),
+)
+# Two credits of one import from an invoice's customer, for its amount: the first names
+# no invoice (suggestions from the customer's pool), the second pays it by reference.
+rivals_op = st.tuples(st.just("rivals"), st.integers(0, 50), st.booleans())
 person_op = st.tuples(
     st.sampled_from(["match", "reverse", "accept", "reject", "void"]),
     st.integers(0, 50),
@@ -63,7 +80,9 @@ person_op = st.tuples(
 )
 tolerance_op = st.tuples(st.just("tolerance"), st.sampled_from([0, 50, 200]))
 story = st.lists(
-    st.one_of(invoice_op, invoice_op, credit_op, credit_op, credit_op, edit_op, person_op)
+    st.one_of(
+        invoice_op, invoices_op, credit_op, credit_op, batch_op, rivals_op, edit_op, person_op
+    )
     | tolerance_op,
     min_size=4,
     max_size=14,
@@ -78,6 +97,7 @@ class World:
         self.tenant_id = handle.tenant_id
         self.full = full
         self.invoices: list[str] = []
+        self.specs: list[tuple[int, int, int]] = []  # each invoice's customer, number, amount
         self.credits: list[str] = []
         self.lines = itertools.count()
         with tenant_scope(self.tenant_id):
@@ -102,16 +122,11 @@ class World:
         kind = op[0]
         if kind == "invoice":
             _, who, number, amount, day = op
-            body = {
-                "external_id": f"E{len(self.invoices)}",
-                "number": f"INV-{number:04d}",
-                "customer_name": CUSTOMERS[who],
-                "amount_due": amount,
-                "currency": "EUR",
-                "issue_date": str(DAY + dt.timedelta(days=day)),
-                "due_date": str(DAY + dt.timedelta(days=day + 14)),
-            }
-            self.invoices.append(self.ok(self.api.post("invoices", json=body), 201)["id"])
+            self._invoice(who, number, amount, day)
+        elif kind == "invoices":
+            _, who, specs = op
+            for number, amount, day in specs:
+                self._invoice(who, number, amount, day)
         elif kind == "edit":
             _, which, field, value = op
             if not self.invoices:
@@ -124,33 +139,60 @@ class World:
             }[field]
             # An edit that no longer fits (amount below what is paid) is refused alike.
             self.api.patch(f"invoices/{invoice}", json=change)
-        elif kind == "credit":
-            _, payer, iban, amount, text, number, day = op
-            remittance = {
-                "": "",
-                "ref": f"INV-{number:04d}",
-                "two refs": f"Invoices INV-{number:04d} and INV-{(number % 9) + 1:04d}",
-                "bare": f"{number:04d}",
-                "thanks": "thank you",
-            }[text]
-            line = {
-                "id": f"line-{next(self.lines)}",
-                "booking_date": str(DAY + dt.timedelta(days=day)),
-                "amount": amount,
-                "currency": "EUR",
-                "counterparty_name": PAYERS[payer],
-                "remittance_information": remittance,
-            }
-            if IBANS[iban]:
-                line["counterparty_iban"] = IBANS[iban]
-            body = {"account_id": self.account, "transactions": [line]}
-            self.credits.append(
-                self.ok(self.api.post("transactions/import", json=body))["results"][0]["id"]
-            )
+        elif kind in ("credit", "batch", "rivals"):
+            if kind == "rivals":
+                if not self.specs:
+                    return
+                who, number, amount = self.specs[op[1] % len(self.specs)]
+                payer = PAYERS.index(CUSTOMERS[who])
+                credits = [
+                    ("credit", payer, 0, amount, "" if op[2] else "thanks", 1, 40),
+                    ("credit", payer, 0, amount, "ref", number, 40),
+                ]
+            else:
+                credits = op[1] if kind == "batch" else [op]
+            lines = [self._line(credit) for credit in credits]
+            body = {"account_id": self.account, "transactions": lines}
+            results = self.ok(self.api.post("transactions/import", json=body))["results"]
+            self.credits += [result["id"] for result in results]
         elif kind == "tolerance":
             self.ok(self.api.patch("tenant", json={"settings": {"overpayment_tolerance": op[1]}}))
         else:
             self._person(op)
+
+    def _invoice(self, who: int, number: int, amount: int, day: int) -> None:
+        body = {
+            "external_id": f"E{len(self.invoices)}",
+            "number": f"INV-{number:04d}",
+            "customer_name": CUSTOMERS[who],
+            "amount_due": amount,
+            "currency": "EUR",
+            "issue_date": str(DAY + dt.timedelta(days=day)),
+            "due_date": str(DAY + dt.timedelta(days=day + 14)),
+        }
+        self.invoices.append(self.ok(self.api.post("invoices", json=body), 201)["id"])
+        self.specs.append((who, number, amount))
+
+    def _line(self, op) -> dict:
+        _, payer, iban, amount, text, number, day = op
+        remittance = {
+            "": "",
+            "ref": f"INV-{number:04d}",
+            "two refs": f"Invoices INV-{number:04d} and INV-{(number % 9) + 1:04d}",
+            "bare": f"{number:04d}",
+            "thanks": "thank you",
+        }[text]
+        line = {
+            "id": f"line-{next(self.lines)}",
+            "booking_date": str(DAY + dt.timedelta(days=day)),
+            "amount": amount,
+            "currency": "EUR",
+            "counterparty_name": PAYERS[payer],
+            "remittance_information": remittance,
+        }
+        if IBANS[iban]:
+            line["counterparty_iban"] = IBANS[iban]
+        return line
 
     def _person(self, op) -> None:
         kind, a, b = op
