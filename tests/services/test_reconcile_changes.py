@@ -7,8 +7,9 @@ credits they reach, and a run that dies after that leaves exactly those for the 
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
+from payymo import db
 from payymo.models import (
     Invoice,
     MatchBlock,
@@ -18,7 +19,7 @@ from payymo.models import (
     Transaction,
 )
 from payymo.services.reconciliation import changes as change_log
-from payymo.services.reconciliation.incremental import affected_credits
+from payymo.services.reconciliation.incremental import MIN_FULL, affected_credits
 from payymo.services.reconciliation.load import match_settings
 from payymo.tenancy import tenant_scope
 from tasks.reconcile import reconcile_tenant
@@ -262,3 +263,31 @@ def test_a_credit_whose_suggestion_a_later_match_paid_is_decided_again(session, 
     assert len(incremental) == len(named)  # another invoice in the paid one's place
     run(session, tid, full=True)
     assert _suggested(session, tid, credit) == incremental
+
+
+def test_a_bulk_load_makes_the_next_run_full_without_tracing_it(session, tenant):
+    """Changes that are themselves a large share of the open credits (incremental.
+    bulk_change) go straight to a full run: no look-up rows refreshed one by one, no
+    key look-ups to trace what they reach."""
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    add(session, tid, *(credit_row(acc, 1_000 + n, f"order {n}", f"Payer {n}") for n in range(40)))
+    run(session, tid)
+    run(session, tid)
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest):
+        seen.append(statement)
+
+    rows = (credit_row(acc, 5_000 + n, f"bulk {n}", f"Bulk {n}") for n in range(MIN_FULL))
+    add(session, tid, *rows)
+    event.listen(db.engine(), "before_cursor_execute", record)
+    try:
+        counts = run(session, tid)
+    finally:
+        event.remove(db.engine(), "before_cursor_execute", record)
+    assert (counts["mode"], counts["transactions_considered"]) == ("full", MIN_FULL + 40)
+    keys = [sql.replace('"key"', "key") for sql in seen if "reconcile_keys" in sql]
+    refreshed = [sql for sql in keys if sql.startswith("DELETE") and "object_id" in sql]
+    looked_up = [sql for sql in keys if "WHERE" in sql and "reconcile_keys.key" in sql]
+    assert (refreshed, looked_up) == ([], [])

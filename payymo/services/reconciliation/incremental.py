@@ -200,6 +200,18 @@ def _open_credit_count(session: Session) -> int:
     )
 
 
+def bulk_change(session: Session, changes: Changes) -> bool:
+    """Whether the changed credits and invoices alone are a large share of the open credits.
+
+    Then a full run is cheaper than refreshing their look-up rows and tracing what they
+    reach only to find as much (a bulk load: 10M generated lines took over half an hour
+    of look-ups before the run fell back to a full one). Counted against the look-up
+    items, which hold the open credits the last run left.
+    """
+    changed = len(changes.transactions) + len(changes.invoices)
+    return changed >= MIN_FULL and changed >= FULL_SHARE * _open_credit_count(session)
+
+
 def incremental_input(
     session: Session, *, credit_ids: set[str], changed_groups: Counter
 ) -> RunInput | None:

@@ -42,6 +42,7 @@ from payymo.services.reconciliation import lookup_tables
 from payymo.services.reconciliation.engine import engine_stream
 from payymo.services.reconciliation.incremental import (
     affected_credits,
+    bulk_change,
     collection_paused,
     incremental_input,
 )
@@ -362,14 +363,14 @@ def _prepare(session: Session, *, full: bool) -> tuple[RunInput, change_log.Chan
     """The run's input, and the change rows to delete once its decisions are written.
 
     A full run (asked for, or a ``full`` change: new settings, data from before the
-    change log; or when the changes reach a large share of the open credits) reads every
+    change log; or when the changes are, or reach, a large share of the open credits) reads every
     open credit and invoice and rebuilds the look-up tables. An
     incremental one turns its changes into the credits they reach and, in the same
     commit, writes those back as credit changes in place of the rest: a run that dies
     after it leaves exactly the credits still to decide for the next run.
     """
     changes = change_log.take(session)
-    if full or changes.full:
+    if full or changes.full or bulk_change(session, changes):
         return _full_input(session, changes)
     credit_ids, changed_groups = affected_credits(
         session, changes=changes, settings=match_settings(session)
