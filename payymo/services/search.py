@@ -43,8 +43,9 @@ def narrowed(text: str, common: frozenset[str]) -> str | None:
 
     The parts are the longest runs of ``text``'s words (letters and digits, as pg_trgm
     splits them) in which no trigram is ``common``, in order with ``%`` between. Every
-    value that contains ``text`` contains them in that order, so the looser pattern finds a superset
-    of the rows (the search function checks those against the exact one).
+    value that contains ``text`` contains them in that order, so the looser pattern
+    finds a superset of the rows (the search function checks those against the exact
+    one).
     """
     runs: list[str] = []
     for word in _WORD.findall(text):
