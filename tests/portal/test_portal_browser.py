@@ -78,6 +78,12 @@ def test_a_person_works_through_the_portal_in_a_browser(world, app, session, tmp
             old = page.find_element(By.TAG_NAME, "html")
             element.click()
             WebDriverWait(page, 20).until(expected_conditions.staleness_of(old))
+            # The old page is gone; wait for the new one to finish loading too, or an
+            # element found now may belong to a document still being replaced (seen
+            # once on a loaded machine: "Node ... does not belong to the document").
+            WebDriverWait(page, 20).until(
+                lambda p: p.execute_script("return document.readyState") == "complete"
+            )
 
         # Sign in: the link's path on the served app.
         page.get(origin + urlsplit(world["link"]).path)
