@@ -268,7 +268,7 @@ def sample_common_trigrams(conn: Connection, now: dt.datetime) -> int:
     """Sample every searched column and store its common trigrams; returns how many.
 
     Needs ``pg_trgm`` (``show_trgm``); reads about ``SAMPLE_ROWS`` rows per table, pages
-    picked at random (TABLESAMPLE SYSTEM), so it costs milliseconds at any size.
+    picked at random (TABLESAMPLE SYSTEM): about 1.5 s for all six columns at 11M rows.
     """
     kept = 0
     for table, column in searched_columns():

@@ -363,8 +363,8 @@ def _prepare(session: Session, *, full: bool) -> tuple[RunInput, change_log.Chan
     """The run's input, and the change rows to delete once its decisions are written.
 
     A full run (asked for, or a ``full`` change: new settings, data from before the
-    change log; or when the changes are, or reach, a large share of the open credits) reads every
-    open credit and invoice and rebuilds the look-up tables. An
+    change log; or when the changes are, or reach, a large share of the open credits)
+    reads every open credit and invoice and rebuilds the look-up tables. An
     incremental one turns its changes into the credits they reach and, in the same
     commit, writes those back as credit changes in place of the rest: a run that dies
     after it leaves exactly the credits still to decide for the next run.
