@@ -11,7 +11,6 @@ from payymo import db
 from payymo.db import utcnow
 from payymo.models import SearchTrigram, Transaction
 from payymo.services import search, search_indexes
-from payymo.services import search as search_module
 from payymo.tenancy import system_scope, tenant_scope
 from tests.conftest import PG_URL
 from tests.helpers import invoice_body
@@ -159,8 +158,8 @@ def test_a_search_looks_up_only_the_rare_parts_of_its_term_and_finds_what_like_f
     assert {"inv", "voi", "tha", "you"} <= common["remittance_information"]
     assert "424" not in common["counterparty_name"]
 
-    def search(q: str, indexed_from: int) -> tuple[list[str], list]:
-        monkeypatch.setattr(search_module, "INDEXED_FROM", indexed_from)
+    def listed(q: str, indexed_from: int) -> tuple[list[str], list]:
+        monkeypatch.setattr(search, "INDEXED_FROM", indexed_from)
         calls: list = []
 
         def record(_conn, _cursor, statement, parameters, *_rest):
@@ -176,16 +175,16 @@ def test_a_search_looks_up_only_the_rare_parts_of_its_term_and_finds_what_like_f
         return [t["id"] for t in response.json["data"]], calls
 
     for q in ("Customer 424 GmbH", "INV-00424", "ustomer 42", "424 gmbh thank", "GmbH"):
-        plain, none = search(q, 10**9)
-        indexed, _calls = search(q, 0)
+        plain, none = listed(q, 10**9)
+        indexed, _calls = listed(q, 0)
         assert none == []
         assert indexed == plain, q
-    assert search("Customer 424 GmbH", 0)[0] != []
-    [call] = search("Customer 424 GmbH", 0)[1]
+    assert listed("Customer 424 GmbH", 0)[0] != []
+    [call] = listed("Customer 424 GmbH", 0)[1]
     # The name column's looser pattern (the fourth argument) skips "Customer" and "GmbH".
     assert list(call.values())[3] == "%424%"
     # A term made of common trigrams matches so many rows that a walk finds a page soon.
-    assert search("GmbH", 0)[1] == []
+    assert listed("GmbH", 0)[1] == []
 
 
 def test_the_sweep_samples_the_common_trigrams_once_a_day(indexes, app, session):
