@@ -3,11 +3,11 @@
 Two tenants get the same generated story, step by step, through the API: invoices
 created (one, or several of one customer), edited and voided; credits imported, one or
 several at a time (paying by reference, by amount, by name, in instalments, or nothing
-at all); matches made and reversed by hand; suggestions
-accepted (payer memory learns) and rejected (the pair is blocked); the tolerance
-changed. After every step one tenant is reconciled by a full run and the other by an
-incremental one, and their matches, suggestions (with their history), credits and
-invoices must be the same.
+at all); matches made and reversed by hand; suggestions accepted (payer memory learns)
+and rejected (the pair is blocked); the tolerance changed; a full run asked for. After
+every step one tenant is reconciled by a full run and the other by an incremental one
+(or a full one, when asked), and their matches, suggestions (with their history),
+credits and invoices must be the same.
 """
 
 from __future__ import annotations
@@ -79,11 +79,14 @@ person_op = st.tuples(
     st.integers(0, 50),
 )
 tolerance_op = st.tuples(st.just("tolerance"), st.sampled_from([0, 50, 200]))
+# The incremental tenant's next run is a full one (its writes are its own, too).
+full_run_op = st.just(("full run",))
 story = st.lists(
     st.one_of(
         invoice_op, invoices_op, credit_op, credit_op, batch_op, rivals_op, edit_op, person_op
     )
-    | tolerance_op,
+    | tolerance_op
+    | full_run_op,
     min_size=4,
     max_size=14,
 )
@@ -96,6 +99,7 @@ class World:
         self.api = ApiClient(app.test_client(), handle.secret)
         self.tenant_id = handle.tenant_id
         self.full = full
+        self.full_next = False
         self.invoices: list[str] = []
         self.specs: list[tuple[int, int, int]] = []  # each invoice's customer, number, amount
         self.credits: list[str] = []
@@ -116,7 +120,8 @@ class World:
 
     def run(self) -> None:
         with tenant_scope(self.tenant_id):
-            run_reconciliation(session=db.session, full=self.full)
+            run_reconciliation(session=db.session, full=self.full or self.full_next)
+        self.full_next = False
 
     def step(self, op) -> None:
         kind = op[0]
@@ -155,6 +160,8 @@ class World:
             body = {"account_id": self.account, "transactions": lines}
             results = self.ok(self.api.post("transactions/import", json=body))["results"]
             self.credits += [result["id"] for result in results]
+        elif kind == "full run":
+            self.full_next = True
         elif kind == "tolerance":
             self.ok(self.api.patch("tenant", json={"settings": {"overpayment_tolerance": op[1]}}))
         else:

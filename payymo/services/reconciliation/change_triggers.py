@@ -43,10 +43,15 @@ _APPEND = "INSERT INTO reconcile_changes (tenant_id, kind, object_id)"
 RUN_WRITES = "payymo.run_writes"
 
 
+_RUN_WRITING = f"coalesce(current_setting('{RUN_WRITES}', true) = 'on', false)"
+# A run moving a credit between unmatched and suggested changes none of its look-up
+# rows: only someone else's status change is logged (a full run's writes would otherwise
+# log every credit it suggests for, a million rows for the next run to refresh).
+_LOOKED_UP = tuple(c for c in TRANSACTION_COLUMNS if c != "match_status")
+
+
 def _kind(kind: str, decided: str) -> str:
-    return (
-        f"CASE WHEN current_setting('{RUN_WRITES}', true) = 'on' THEN '{decided}' ELSE '{kind}' END"
-    )
+    return f"CASE WHEN {_RUN_WRITING} THEN '{decided}' ELSE '{kind}' END"
 
 
 # A tenant's purge cascades into its blocks and payer memory after its row is gone: those
@@ -76,7 +81,8 @@ def _pg_specs() -> list[tuple[str, str, str, str]]:
             "UPDATE",
             f"{_APPEND} SELECT n.tenant_id, {_kind('transaction', 'decided_txn')}, n.id"
             f" FROM {joined}"
-            f" WHERE (n.amount > 0 OR o.amount > 0) AND {changed(TRANSACTION_COLUMNS)}",
+            f" WHERE (n.amount > 0 OR o.amount > 0) AND ({changed(_LOOKED_UP)}"
+            f" OR (n.match_status IS DISTINCT FROM o.match_status AND NOT {_RUN_WRITING}))",
         ),
         (
             "reconcile_inv_insert",

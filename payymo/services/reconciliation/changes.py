@@ -21,10 +21,11 @@ from payymo.services.reconciliation.change_triggers import RUN_WRITES
 from payymo.services.reconciliation.load import ID_CHUNK, one_of
 from payymo.tenancy import current_tenant_id
 
-# An incremental run's own writes (its matches, suggestions, consumed invoices) append
-# changes too, logged as ``decided_…`` (``writing_decisions``): the run decided every
-# credit they reach (and asks again for those it decided too early, ``decide_again``),
-# so the next run only brings the look-up rows up to date for them.
+# A run's own writes (its matches, consumed invoices) append changes too, logged as
+# ``decided_…`` (``writing_decisions``): the run decided every credit they reach (and
+# asks again for those it decided too early, ``decide_again``), so the next run only
+# brings the look-up rows up to date for them. A credit it only moved between unmatched
+# and suggested is not logged: its look-up rows do not change.
 DECIDED = {"transaction": "decided_txn", "invoice": "decided_inv"}
 
 
@@ -138,6 +139,20 @@ def done(session: Session, changes: Changes) -> None:
             .where(one_of(session, ReconcileChange.id, chunk))
             .execution_options(synchronize_session=False)
         )
+
+
+def hold_full(session: Session, changes: Changes) -> None:
+    """Append a ``full`` change that ``changes`` now stands for (not committed).
+
+    A full run commits it before writing: its writes are its own (``writing_decisions``)
+    only once it has also named the credits it decided too early, so a full run that
+    dies leaves a full run to the next.
+    """
+    made = session.execute(
+        insert(ReconcileChange).returning(ReconcileChange.id),
+        [{"tenant_id": current_tenant_id(), "kind": "full", "object_id": None}],
+    )
+    changes.ids += made.scalars()
 
 
 def request_full(session: Session) -> None:

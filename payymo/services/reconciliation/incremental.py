@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -23,7 +24,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from payymo.matching.engine import processing_order, reconcile
-from payymo.matching.types import Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
+from payymo.matching.types import Decision, Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import ReconcileItem
 from payymo.models.reconcile_index import CREDIT, INVOICE
 from payymo.services.reconciliation import lookup_tables, scope
@@ -144,10 +145,11 @@ def _decide(data: RunInput) -> RunInput:
     return replace(data, decided=tuple(decisions))
 
 
-def _consumed(data: RunInput) -> tuple[set[str], set[tuple[str, int]]]:
+def _consumed(
+    invoices: Sequence[InvoiceIn], decisions: Sequence[Decision]
+) -> tuple[set[str], set[tuple[str, int]]]:
     """The invoices the decisions' automatic matches consume, and every amount they owe."""
-    left = {inv.id: (inv.currency, inv.open_amount) for inv in data.invoices}
-    decisions = data.decided or ()
+    left = {inv.id: (inv.currency, inv.open_amount) for inv in invoices}
     owed: dict[str, list[int]] = defaultdict(list)
     for decision in decisions:
         auto = decision.auto
@@ -161,7 +163,8 @@ def _consumed(data: RunInput) -> tuple[set[str], set[tuple[str, int]]]:
 
 
 def _decided_too_early(
-    data: RunInput,
+    transactions: Sequence[TxnIn],
+    decisions: Sequence[Decision],
     reaching: set[str],
     customers: dict[str, set[tuple[str, str]]],
     customer_of: dict[str, tuple[str, str]],
@@ -175,11 +178,11 @@ def _decided_too_early(
     hold both); one reaching a consumed invoice by other means (an amount, say) counts
     when decided before the pass's last automatic match.
     """
-    order = {data.transactions[i].id: n for n, i in enumerate(processing_order(data.transactions))}
+    order = {transactions[i].id: n for n, i in enumerate(processing_order(transactions))}
     consumed_at: dict[tuple[str, str], int] = {}  # customer → its last consumer's turn
-    autos = {d.transaction_id for d in data.decided or () if d.auto is not None}
+    autos = {d.transaction_id for d in decisions if d.auto is not None}
     last = max((order[txn_id] for txn_id in autos), default=-1)
-    for decision in data.decided or ():
+    for decision in decisions:
         turn = order[decision.transaction_id]
         for invoice_id, _amount in decision.auto.allocations if decision.auto else ():
             if (customer := customer_of.get(invoice_id)) is not None:
@@ -192,6 +195,41 @@ def _decided_too_early(
         if any(consumed_at[c] > order[credit] for c in mine) or (not mine and order[credit] < last):
             out.add(credit)
     return frozenset(out)
+
+
+def _reaching(session: Session, consumed: set[str], amounts, *, tolerance: int, counts: dict):
+    """The open credits reaching the consumed invoices, and each one's customer."""
+    items = lookup_tables.items_of(session, INVOICE, consumed)
+    keys = lookup_tables.keys_of(session, INVOICE, consumed)
+    reaching = scope.affected_by_invoices(
+        session,
+        keys={key for found in keys.values() for key in found},
+        amounts=amounts | {(cur, amount) for cur, amount, _ in items.values()},
+        customers={(cur, customer) for cur, _, customer in items.values()},
+        tolerance=tolerance,
+        counts=counts,
+    )
+    return reaching, {i: (cur, customer) for i, (cur, _, customer) in items.items()}
+
+
+def full_run_again(
+    session: Session,
+    *,
+    data: RunInput,
+    decisions: Sequence[Decision],
+    reach: dict[str, set[tuple[str, str]]],
+) -> frozenset[str]:
+    """The credits a full run decided too early (``_decided_too_early``), for the next run.
+
+    ``reach``: each open credit's customers, as the run's rebuilt look-up tables hold
+    them; those tables still show every invoice as it was before the run's matches.
+    """
+    consumed, amounts = _consumed(data.invoices, decisions)
+    if not consumed:
+        return frozenset()
+    tolerance = data.settings.overpayment_tolerance
+    reaching, customer_of = _reaching(session, consumed, amounts, tolerance=tolerance, counts={})
+    return _decided_too_early(data.transactions, decisions, reaching, reach, customer_of)
 
 
 def _open_credit_count(session: Session) -> int:
@@ -240,24 +278,19 @@ def incremental_input(
                     return None  # a large share of the open credits: a full run is cheaper
             loaded.add(credits)
             data = _decide(loaded.run_input(settings, memory, crowded))
-            consumed, amounts = _consumed(data)
+            decisions = data.decided or ()
+            consumed, amounts = _consumed(data.invoices, decisions)
             missing: set[str] = set()
-            items: dict[str, tuple[str, int, str]] = {}
+            customer_of: dict[str, tuple[str, str]] = {}
             if consumed:
-                items = lookup_tables.items_of(session, INVOICE, consumed)
-                keys = lookup_tables.keys_of(session, INVOICE, consumed)
-                missing = scope.affected_by_invoices(
-                    session,
-                    keys={key for found in keys.values() for key in found},
-                    amounts=amounts | {(cur, amount) for cur, amount, _ in items.values()},
-                    customers={(cur, customer) for cur, _, customer in items.values()},
-                    tolerance=tolerance,
-                    counts=counts,
+                missing, customer_of = _reaching(
+                    session, consumed, amounts, tolerance=tolerance, counts=counts
                 )
             if missing <= credits:
                 lookup_tables.set_reach(session, loaded.reach.customers, loaded.reach.credit_keys)
-                customer_of = {i: (cur, customer) for i, (cur, _, customer) in items.items()}
-                again = _decided_too_early(data, missing, loaded.reach.customers, customer_of)
+                again = _decided_too_early(
+                    data.transactions, decisions, missing, loaded.reach.customers, customer_of
+                )
                 return replace(data, again=again)
             credits |= missing
     return None

@@ -45,8 +45,8 @@ class RunInput:
     decided: tuple[Decision, ...] | None = None
     # An incremental run's credits that saw an invoice before an automatic match of the
     # same pass consumed it (the engine decides oldest first): the next run decides them
-    # again, as a full run would see that invoice paid. None (a full run): its writes
-    # are logged as anyone's, and the next run decides every credit they reach.
+    # again, as a full run would see that invoice paid. None (a full run): known once
+    # its pass has decided every credit (``incremental.full_run_again``).
     again: frozenset[str] | None = None
 
 

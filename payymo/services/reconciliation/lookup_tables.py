@@ -381,8 +381,11 @@ def rebuild(
     invoices: list[InvoiceIn],
     settings: MatchSettings,
     memory: PayerMemory,
-) -> None:
-    """Replace the tenant's look-up rows with those of these open credits and invoices."""
+) -> dict[str, set[tuple[str, str]]]:
+    """Replace the tenant's look-up rows with those of these open credits and invoices.
+
+    Returns each credit's customers (``c:`` keys) as written.
+    """
     forget_all(session)
     # Key rows are written in key order: the rows a look-up fetches (one key's, say a
     # customer's 40 invoices) share a page or two of the table instead of forty.
@@ -406,3 +409,4 @@ def rebuild(
         credits, credit_keys, invoices, by_id, memory, settings.overpayment_tolerance
     )
     _write(session, ReconcileKey, sorted(_reach_rows(reach), key=_by_key))
+    return reach

@@ -44,6 +44,7 @@ from payymo.services.reconciliation.incremental import (
     affected_credits,
     bulk_change,
     collection_paused,
+    full_run_again,
     incremental_input,
 )
 from payymo.services.reconciliation.load import RunInput, load_input, match_settings, one_of
@@ -62,6 +63,7 @@ _DEADLOCK = "40P01"
 _CHUNK_ATTEMPTS = 3
 # Invoices by id as a suggestion shows them: number, customer_name, amount_remaining.
 Shown = dict[str, SimpleNamespace]
+Reach = dict[str, set[tuple[str, str]]]  # each open credit's customers (a full run's)
 
 
 def _reasons(candidate: Candidate) -> list[dict]:
@@ -163,8 +165,8 @@ def _apply_chunk(
     """Write one chunk of decisions (not committed); returns its counts."""
     counts: Counter = Counter()
     ids = [d.transaction_id for d in decisions]
-    own = data.again is not None  # what the writes reach is known (``RunInput.again``)
-    change_log.writing_decisions(session, own)
+    # What the writes reach, the run decides or names to decide again (``RunInput.again``).
+    change_log.writing_decisions(session, True)
     writer = ChunkWriter(session)
     txns = writer.lock_transactions(ids)
     open_by_txn = _open_suggestions(session, [i for i in ids if i in data.with_suggestions])
@@ -302,7 +304,7 @@ def run_reconciliation(
         payouts_matched = payout_matching.match_open_payouts(session=session)
         session.commit()
         with ExitStack() as paused:
-            data, pending = _prepare(session, full=full)
+            data, pending, reach = _prepare(session, full=full)
             if not pending.full:
                 paused.enter_context(collection_paused())
             seen = {t.id: t for t in data.transactions}
@@ -353,14 +355,20 @@ def run_reconciliation(
                             autos = []
             if autos:
                 write(autos)
-            change_log.decide_again(session, sorted(data.again or ()))
+            again = data.again
+            if again is None:  # a full run: its decisions are all made now
+                again = full_run_again(
+                    session, data=data, decisions=[d for d in made if d], reach=reach
+                )
+            change_log.decide_again(session, sorted(again))
             change_log.done(session, pending)  # what this run decided is settled
             session.commit()
             return totals
 
 
-def _prepare(session: Session, *, full: bool) -> tuple[RunInput, change_log.Changes]:
-    """The run's input, and the change rows to delete once its decisions are written.
+def _prepare(session: Session, *, full: bool) -> tuple[RunInput, change_log.Changes, Reach]:
+    """The run's input, the change rows to delete once its decisions are written, and
+    (a full run) each open credit's customers.
 
     A full run (asked for, or a ``full`` change: new settings, data from before the
     change log; or when the changes are, or reach, a large share of the open credits)
@@ -383,22 +391,23 @@ def _prepare(session: Session, *, full: bool) -> tuple[RunInput, change_log.Chan
     session.commit()
     if data is None:  # as many credits to decide as a full run reads: read them all
         return _full_input(session, pending)
-    return data, pending
+    return data, pending, {}
 
 
 def _full_input(
     session: Session, changes: change_log.Changes
-) -> tuple[RunInput, change_log.Changes]:
+) -> tuple[RunInput, change_log.Changes, Reach]:
     data = load_input(session)
-    lookup_tables.rebuild(
+    reach = lookup_tables.rebuild(
         session,
         credits=data.transactions,
         invoices=data.invoices,
         settings=data.settings,
         memory=data.memory,
     )
+    change_log.hold_full(session, changes)
     session.commit()
     table_statistics.refresh_if_stale(session=session, tables=table_statistics.LOOKUP_TABLES)
     session.commit()
     changes.full = True
-    return data, changes
+    return data, changes, reach
