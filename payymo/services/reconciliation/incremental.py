@@ -232,10 +232,15 @@ def full_run_again(
     return _decided_too_early(data.transactions, decisions, reaching, reach, customer_of)
 
 
-def _open_credit_count(session: Session) -> int:
-    return session.scalar(
-        select(func.count()).select_from(ReconcileItem).where(ReconcileItem.side == CREDIT)
-    )
+def _large_share(session: Session, count: int) -> bool:
+    """Whether ``count`` credits are at least ``FULL_SHARE`` of the open ones.
+
+    Counts the look-up items only as far as the answer needs (``count / FULL_SHARE``
+    rows): counting all of a 10M-line tenant's million open credits took 1.6 s.
+    """
+    bound = int(count / FULL_SHARE)
+    items = select(ReconcileItem.object_id).where(ReconcileItem.side == CREDIT).limit(bound + 1)
+    return session.scalar(select(func.count()).select_from(items.subquery())) <= bound
 
 
 def bulk_change(session: Session, changes: Changes) -> bool:
@@ -247,7 +252,7 @@ def bulk_change(session: Session, changes: Changes) -> bool:
     items, which hold the open credits the last run left.
     """
     changed = len(changes.transactions) + len(changes.invoices)
-    return changed >= MIN_FULL and changed >= FULL_SHARE * _open_credit_count(session)
+    return changed >= MIN_FULL and _large_share(session, changed)
 
 
 def incremental_input(
@@ -267,15 +272,11 @@ def incremental_input(
     loaded = _Loaded(
         session, scope.Reach(session, memory=memory, tolerance=tolerance, counts=counts)
     )
-    open_count: int | None = None  # counted once, and only for a large run
     with collection_paused():
         for _pass in range(MAX_PASSES):
             credits, crowded = scope.with_payer_groups(session, credits, changed_groups)
-            if len(credits) >= MIN_FULL:
-                if open_count is None:
-                    open_count = _open_credit_count(session)
-                if len(credits) >= FULL_SHARE * open_count:
-                    return None  # a large share of the open credits: a full run is cheaper
+            if len(credits) >= MIN_FULL and _large_share(session, len(credits)):
+                return None  # a large share of the open credits: a full run is cheaper
             loaded.add(credits)
             data = _decide(loaded.run_input(settings, memory, crowded))
             decisions = data.decided or ()
