@@ -1,4 +1,4 @@
-"""The ``payymo`` command: serve, worker, jobs, db upgrade, tenants, keys, demo.
+"""The ``payymo`` command: serve, worker, jobs, db upgrade, import, tenants, keys, demo.
 
 Settings come from ``payymo.runtime`` (the environment, or whatever a test installed).
 Commands that print data print exactly one JSON document on stdout; logs and hints go
@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -543,6 +544,100 @@ def _create_tenant(
     with tenant_scope(tenant.id):
         _key, secret = api_keys.create_key(session=session, name=key_name)
     return tenant, secret
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--account", "account_id", required=True, help="The manual account (ba_…).")
+@click.option(
+    "--format",
+    "file_format",
+    default=None,
+    help="camt.053, camt.052, camt.054, mt940, ofx or csv (default: detected).",
+)
+@click.option("--mapping", default=None, help="CSV columns as JSON, or a preset name.")
+def import_file(path: Path, account_id: str, file_format: str | None, mapping: str | None) -> None:
+    """Import a statement file into a manual account; prints the summary (JSON)."""
+    from payymo.models import BankAccount
+    from payymo.services.statements.importer import CSV_PRESETS, import_statement
+    from payymo.tenancy import system_scope, tenant_scope
+
+    _settings()
+    columns = _mapping_option(mapping, CSV_PRESETS)
+    data = path.read_bytes()
+    with _unit_of_work() as session:
+        with system_scope():
+            account = session.get(BankAccount, account_id)
+            tenant_id = account.tenant_id if account is not None else None
+        if tenant_id is None:
+            raise click.ClickException(f"No bank account '{account_id}'.")
+        with tenant_scope(tenant_id), _Progress(f"writing {path.name}") as progress:
+            done = import_statement(
+                session=session,
+                account_id=account_id,
+                data=data,
+                format=file_format,
+                filename=path.name,
+                mapping=columns,
+                progress=progress.update,
+            )
+    counts = {status: 0 for status in ("created", "duplicate", "error")}
+    for result in done.results:
+        counts[result.status] += 1
+    click.echo(
+        f"{path.name} ({done.format}): {len(done.results):,} lines, {counts['created']:,} created,"
+        f" {counts['duplicate']:,} duplicate, {counts['error']:,} failed",
+        err=True,
+    )
+    _emit(
+        {
+            "account_id": done.account_id,
+            "format": done.format,
+            "counts": counts,
+            "opening_balance": done.opening_balance,
+            "closing_balance": done.closing_balance,
+            "warnings": done.warnings,
+            "errors": [r.error for r in done.results if r.error][:100],
+        }
+    )
+
+
+class _Progress:
+    """A progress bar on stderr, drawn once the number of lines to write is known."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def update(self, written: int, total: int) -> None:
+        """``written`` of ``total`` new lines are written."""
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(written - self.bar.pos)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _mapping_option(text: str | None, presets: dict) -> dict | None:
+    if text is None:
+        return None
+    if text in presets:
+        return presets[text]
+    try:
+        mapping = json.loads(text)
+    except ValueError:
+        mapping = None
+    if not isinstance(mapping, dict):
+        names = ", ".join(presets)
+        hint = f"a JSON object of columns, or a preset ({names})"
+        raise click.BadParameter(hint, param_hint="--mapping")
+    return mapping
 
 
 @main.group()

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -482,3 +483,37 @@ def test_db_upgrade_without_a_superuser_says_what_search_lacks_and_search_indexe
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+def test_import_reads_a_statement_file_into_the_account_and_sums_it_up(app, cli, api, tmp_path):
+    account = api.post("bank_accounts", json={"name": "Statements", "currency": "EUR"}).json["id"]
+    sample = Path(__file__).parent / "statements" / "samples" / "camt053_v02.xml"
+    first = cli("import", str(sample), "--account", account)
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.stdout)
+    assert (summary["format"], summary["counts"]) == (
+        "camt.053",
+        {"created": 5, "duplicate": 0, "error": 0},
+    )
+    assert summary["closing_balance"]["amount"] == 273_966 and summary["warnings"] == []
+    assert "5 lines, 5 created, 0 duplicate, 0 failed" in first.stderr
+    listed = api.get(f"transactions?account_id={account}&limit=100").json["data"]
+    assert sorted(t["provider_id"] for t in listed)[0] == "2024030400001"
+    again = json.loads(cli("import", str(sample), "--account", account).stdout)
+    assert again["counts"] == {"created": 0, "duplicate": 5, "error": 0}
+    csv = tmp_path / "bank.csv"
+    csv.write_text("Valuta;Umsatz\n01.03.2024;1.234,50\n02.03.2024;kaputt\n", encoding="utf-8")
+    mapping = '{"date": "Valuta", "amount": "Umsatz", "date_format": "%d.%m.%Y", "decimal": ","}'
+    mapped = cli("import", str(csv), "--account", account, "--mapping", mapping)
+    body = json.loads(mapped.stdout)
+    assert body["counts"] == {"created": 1, "duplicate": 0, "error": 1}
+    assert body["errors"][0]["param"] == "lines[1]" and "line 3" in body["errors"][0]["message"]
+
+
+def test_import_refuses_an_unknown_account_and_a_bad_mapping(cli, tmp_path):
+    csv = tmp_path / "bank.csv"
+    csv.write_text("Date,Description,Amount\n04/03/2024,x,1.00\n", encoding="utf-8")
+    missing = cli("import", str(csv), "--account", "ba_01M8HB6D5GC56SZ57YDCT4XGFY")
+    assert missing.exit_code == 1 and "No bank account" in missing.output
+    bad = cli("import", str(csv), "--account", "ba_x", "--mapping", "{oops")
+    assert bad.exit_code == 2 and "--mapping" in bad.output

@@ -8,6 +8,7 @@ from flask import request
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 
 from payymo import ids
 from payymo.errors import InvalidRequest
@@ -25,6 +26,12 @@ class StrictParser(FlaskParser):
         "querystring": RAISE,
     }
 
+    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+
+    def load_multipart(self, req, schema):
+        """A multipart body's form fields and files, as one set of arguments."""
+        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
+
     def load_json(self, req, schema):
         """The JSON body; nesting past the parser's recursion limit is invalid JSON, not a 500."""
         try:
@@ -39,6 +46,11 @@ class Blueprint(SmorestBlueprint):
     """flask-smorest Blueprint using the strict parser."""
 
     ARGUMENTS_PARSER = StrictParser()
+    # One body only: a file upload's form fields travel in the same multipart body.
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **SmorestBlueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": "multipart/form-data",
+    }
 
     def arguments(self, schema, *, location="json", required=True, **kwargs):
         """flask-smorest's ``arguments``; a body the document calls required is required.

@@ -139,7 +139,8 @@ def update_transaction(*, session: Session, transaction_id: str, changes: dict) 
     return txn
 
 
-def _import_account(session: Session, account_id: str) -> BankAccount:
+def import_account(session: Session, account_id: str) -> BankAccount:
+    """The manual account statements may be imported into (404, or 409 for a synced one)."""
     account = get_or_404(session, BankAccount, account_id, param="account_id")
     if account.kind != "manual":
         raise Conflict(
@@ -183,7 +184,7 @@ def import_transactions(
     earlier in the batch, answer ``duplicate`` with the existing id; a failing row spoils
     no other. One query finds existing keys, one flush writes the new lines.
     """
-    account = _import_account(session, account_id)
+    account = import_account(session, account_id)
     results: list[RowResult] = []
     accepted: list[tuple[int, dict]] = []
     for index, data in rows:

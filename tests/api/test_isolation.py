@@ -8,6 +8,7 @@ does not know makes the test FAIL, so a new route cannot slip past it.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from dataclasses import dataclass
@@ -214,7 +215,11 @@ def _echo_only(body: dict, sent: tuple[str, ...]) -> bool:
     return not any(i in str(rest) for i in sent)
 
 
-def _send(client: ApiClient, method: str, url: str, body: dict):
+def send(client: ApiClient, method: str, url: str, body: dict, op: dict):
+    """``body`` as the operation takes it: JSON, or multipart (each value a file)."""
+    if "multipart/form-data" in op.get("requestBody", {}).get("content", {}):
+        files = {name: (io.BytesIO(value), "statement.csv") for name, value in body.items()}
+        return client.request(method.upper(), url, data=files, content_type="multipart/form-data")
     kwargs = {"json": body} if method in ("post", "put", "patch") else {}
     return client.request(method.upper(), url, **kwargs)
 
@@ -224,6 +229,9 @@ def _send(client: ApiClient, method: str, url: str, body: dict):
 WALK_BODIES = {
     ("post", f"{API}/stripe/payouts/{{payout_id}}/match"): {
         "transaction_id": "txn_01JDX0000000000000000000"
+    },
+    ("post", f"{API}/bank_accounts/{{bank_account_id}}/statements"): {
+        "file": b"Date,Description,Amount\n04/03/2024,Payment,1.00\n"
     },
 }
 
@@ -258,7 +266,7 @@ def test_every_route_with_an_id_answers_404_to_another_tenant(
             url = url.replace(f"{{{name}}}", tenant_a.ids[ID_KINDS[name]])
             kinds.add(ID_KINDS[name])
         caplog.clear()
-        response = _send(other_api, method, url, _valid_change(spec, method, path, op))
+        response = send(other_api, method, url, _valid_change(spec, method, path, op), op)
         walked.append(f"{method.upper()} {path}")
         text = response.get_data(as_text=True)
         if response.status_code != 404:

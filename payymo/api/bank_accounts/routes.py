@@ -1,4 +1,4 @@
-"""/api/v1/bank_accounts: list, get, create a manual account."""
+"""/api/v1/bank_accounts: list, get, create a manual account; import a statement file."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ from payymo.api.bank_accounts.schemas import (
     BankAccountList,
     BankAccountListArgs,
     BankAccountOut,
+    StatementImportOut,
+    StatementUpload,
 )
+from payymo.api.body_checks import FILE_LIMIT
 from payymo.api.common import Blueprint, page_args
+from payymo.api.transactions.schemas import IMPORT_ROW_STATUSES
+from payymo.errors import PayloadTooLarge
 from payymo.models import BankAccount
 from payymo.services import bank_accounts as service
+from payymo.services.batch import summarise
+from payymo.services.statements.importer import import_statement
 from payymo.tenancy import get_or_404
 
 blp = Blueprint("bank_accounts", __name__, url_prefix="/bank_accounts", description="Bank accounts")
@@ -41,3 +48,44 @@ class BankAccountById(MethodView):
     def get(self, bank_account_id):
         """Retrieve a bank account."""
         return get_or_404(db.session, BankAccount, bank_account_id)
+
+
+@blp.route("/<string:bank_account_id>/statements")
+class BankAccountStatements(MethodView):
+    @blp.arguments(StatementUpload, location="multipart")
+    @blp.response(201, StatementImportOut)
+    @blp.alt_response(207, schema=StatementImportOut, description="Some lines failed")
+    @blp.alt_response(404, description="The account does not exist")
+    @blp.alt_response(413, description="The file is over 20 MB")
+    def post(self, form, bank_account_id):
+        """Import a statement file (CAMT.053/052/054, MT940, OFX or CSV) into a manual account.
+
+        Lines already in the account (an overlapping statement, the same file again)
+        answer ``duplicate``; the rest are created. 207 when some lines failed.
+        """
+        upload = form["file"]
+        data = upload.read(FILE_LIMIT + 1)
+        if len(data) > FILE_LIMIT:
+            raise PayloadTooLarge(
+                f"The statement file is over the {FILE_LIMIT // (1024 * 1024)} MB limit.",
+                param="file",
+            )
+        done = import_statement(
+            session=db.session,
+            account_id=bank_account_id,
+            data=data,
+            format=form.get("format"),
+            filename=upload.filename,
+            mapping=form.get("mapping"),
+        )
+        counts, results, status = summarise(done.results, IMPORT_ROW_STATUSES)
+        body = {
+            "account_id": done.account_id,
+            "format": done.format,
+            "counts": counts,
+            "results": results,
+            "opening_balance": done.opening_balance,
+            "closing_balance": done.closing_balance,
+            "warnings": done.warnings,
+        }
+        return body, 201 if status == 200 else status

@@ -607,6 +607,36 @@ IMPORT_PARTIAL = {
         },
     ],
 }
+_BALANCE = {"amount": 125_000, "currency": "EUR", "date": dt.date(2026, 10, 31)}
+STATEMENT_RESULT = {
+    "account_id": ACCOUNT_ID,
+    "format": "camt.053",
+    "counts": {"created": 1, "duplicate": 1, "error": 0},
+    "results": IMPORT_RESULT["results"],
+    "opening_balance": _BALANCE,
+    "closing_balance": {**_BALANCE, "amount": 137_300, "date": dt.date(2026, 11, 30)},
+    "warnings": [],
+}
+STATEMENT_PARTIAL = {
+    **STATEMENT_RESULT,
+    "format": "csv",
+    "counts": {"created": 1, "duplicate": 0, "error": 1},
+    "results": [
+        {"index": 0, "status": "created", "id": TRANSACTION_ID},
+        {
+            "index": 1,
+            "status": "error",
+            "error": {
+                **_ROW_ERROR,
+                "code": "line_unreadable",
+                "message": "line 3: date '31/02/2026' is not a date",
+                "param": "lines[1]",
+            },
+        },
+    ],
+    "opening_balance": None,
+    "closing_balance": None,
+}
 
 _V1 = "/api/v1"
 # "METHOD path" → {status: what the response schema dumps}
@@ -626,6 +656,10 @@ RESPONSES: dict[str, dict[int, object]] = {
     f"POST {_V1}/invoices/batch": {200: BATCH_RESULT, 207: BATCH_PARTIAL},
     f"GET {_V1}/bank_accounts": {200: _listing(ACCOUNT)},
     f"POST {_V1}/bank_accounts": {201: ACCOUNT},
+    f"POST {_V1}/bank_accounts/{{bank_account_id}}/statements": {
+        201: STATEMENT_RESULT,
+        207: STATEMENT_PARTIAL,
+    },
     f"GET {_V1}/bank_accounts/{{bank_account_id}}": {200: ACCOUNT},
     f"GET {_V1}/transactions": {200: _listing(TRANSACTION, sync=True)},
     f"GET {_V1}/transactions/stats": {200: STATS},

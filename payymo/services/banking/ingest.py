@@ -278,45 +278,45 @@ def ingest(
     return result
 
 
+def new_record(row: dict, *, account_id: str, key: str, now) -> dict:
+    """The ``transactions`` row for a new line (``lines.to_row`` form) keyed ``key``."""
+    return {
+        "id": new_id("txn"),
+        "tenant_id": current_tenant_id(),
+        "account_id": account_id,
+        "dedupe_key": key,
+        "provider_id": dedupe.clean_id(row.get("id")),
+        "status": row["status"],
+        "booking_date": row.get("booking_date"),
+        "value_date": row.get("value_date"),
+        "amount": row["amount"],
+        "amount_allocated": 0,
+        "currency": row["currency"],
+        "counterparty_name": row.get("counterparty_name"),
+        "counterparty_iban": row.get("counterparty_iban"),
+        "remittance_information": row.get("remittance_information"),
+        "end_to_end_id": row.get("end_to_end_id"),
+        "raw": row.get("raw"),
+        "match_status": "unmatched",
+        "category": None,
+        "notes": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def _insert(session: Session, account_id: str, new_rows, now, result: IngestResult) -> None:
     if not new_rows:
         return
-    tenant_id = current_tenant_id()
-    records = []
-    for row, key in new_rows:
-        records.append(
-            {
-                "id": new_id("txn"),
-                "tenant_id": tenant_id,
-                "account_id": account_id,
-                "dedupe_key": key,
-                "provider_id": dedupe.clean_id(row.get("id")),
-                "status": row["status"],
-                "booking_date": row.get("booking_date"),
-                "value_date": row.get("value_date"),
-                "amount": row["amount"],
-                "amount_allocated": 0,
-                "currency": row["currency"],
-                "counterparty_name": row.get("counterparty_name"),
-                "counterparty_iban": row.get("counterparty_iban"),
-                "remittance_information": row.get("remittance_information"),
-                "end_to_end_id": row.get("end_to_end_id"),
-                "raw": row.get("raw"),
-                "match_status": "unmatched",
-                "category": None,
-                "notes": None,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    created = _insert_with_events(session, records)
+    records = [new_record(row, account_id=account_id, key=key, now=now) for row, key in new_rows]
+    created = insert_with_events(session, records)
     result.created = len(created)
     result.known += len(records) - len(created)
     result.credits_created = sum(1 for record in created if record["amount"] > 0)
     result.created_ids = [record["id"] for record in created]
 
 
-def _insert_with_events(session: Session, records: list[dict]) -> list[dict]:
+def insert_with_events(session: Session, records: list[dict]) -> list[dict]:
     """Insert the records and a ``transaction.created`` event for each one inserted.
 
     In batches, so the server inserts one batch while the next batch's events are

@@ -1,0 +1,231 @@
+"""Import a statement file into a manual account: read, convert, dedupe, write set-based.
+
+The file is read by ``integrations.statements``; each line becomes a transaction row as
+bank sync makes them (``banking.lines.to_row``: exact minor units, the account's
+currency, clean text), so a line keeps its dedupe key whichever way it arrives. Lines
+already in the account (an overlapping statement, the same file again) or earlier in
+the file answer ``duplicate`` with the existing id; the rest are inserted in one
+set-based pass with their ``transaction.created`` events (``banking.ingest``), under the
+account's row lock, in the caller's transaction. A file that cannot be read at all, or
+is for another currency, writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from integrations.banking import BankTransaction
+from integrations.statements import (
+    CSV_PRESETS,
+    FORMATS,
+    Balance,
+    Statement,
+    StatementFileError,
+    StatementLine,
+    UnknownFormat,
+    read_statement,
+)
+from payymo import money
+from payymo.db import utcnow
+from payymo.errors import InvalidRequest
+from payymo.models import Transaction
+from payymo.money import MoneyError
+from payymo.services import dedupe, jobs
+from payymo.services.banking.ingest import insert_with_events, new_record
+from payymo.services.banking.lines import to_row
+from payymo.services.batch import RowResult, failed_row
+from payymo.services.transactions import import_account
+from payymo.tenancy import get_for_update_or_404
+
+STATEMENT_FORMATS = tuple(FORMATS)
+__all__ = ["CSV_PRESETS", "STATEMENT_FORMATS", "StatementImport", "import_statement"]
+PREFIX = "lines"
+WRITE_CHUNK = 20_000
+_KEY_CHUNK = 5_000
+
+
+@dataclass
+class StatementImport:
+    """What importing one file did: per-line results and what the file said of itself."""
+
+    account_id: str
+    format: str
+    results: list[RowResult]
+    opening_balance: dict | None = None
+    closing_balance: dict | None = None
+    warnings: list[dict] = field(default_factory=list)
+
+
+def _balance(balance: Balance | None, currency: str) -> dict | None:
+    if balance is None:
+        return None
+    return {
+        "amount": money.to_minor(balance.amount, currency),
+        "currency": currency,
+        "date": balance.date,
+    }
+
+
+def _row_error(line: StatementLine, message: str, *, param: str | None, code: str) -> RowResult:
+    exc = InvalidRequest(f"{line.where}: {message}", param=param, code=code)
+    return failed_row(exc, index=line.index, prefix=PREFIX)
+
+
+def _to_row(line: StatementLine, currency: str, places: int) -> dict | RowResult:
+    """The transaction row of one line, or its error result."""
+    if line.error:
+        return _row_error(line, line.error, param=None, code="line_unreadable")
+    # A pending line often has no booking date yet: its value date stands in.
+    booking_date = line.booking_date or line.value_date
+    if line.amount is None or booking_date is None:
+        missing = "amount" if line.amount is None else "booking_date"
+        return _row_error(
+            line, f"the line has no {missing}.", param=missing, code="line_incomplete"
+        )
+    code = line.currency or currency
+    if code != currency:
+        message = f"currency {code} does not match the account's {currency}."
+        return _row_error(line, message, param="currency", code="currency_mismatch")
+    bank_line = BankTransaction(
+        status=line.status,
+        amount=line.amount,
+        currency=code,
+        id=line.line_id,
+        booking_date=booking_date,
+        value_date=line.value_date,
+        counterparty_name=line.counterparty_name,
+        counterparty_iban=line.counterparty_iban,
+        remittance_information=line.remittance,
+        end_to_end_id=line.end_to_end_id,
+    )
+    try:
+        return to_row(bank_line, currency, places)
+    except MoneyError as exc:
+        return _row_error(line, f"{exc}.", param="amount", code="amount_invalid")
+
+
+def _existing(session: Session, account_id: str, keys: list[str]) -> dict[str, str]:
+    """The ids of the account's lines already holding these keys."""
+    found: dict[str, str] = {}
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), _KEY_CHUNK):
+        stmt = select(Transaction.dedupe_key, Transaction.id).where(
+            Transaction.account_id == account_id,
+            Transaction.dedupe_key.in_(unique[start : start + _KEY_CHUNK]),
+        )
+        found.update(dict(session.execute(stmt).all()))
+    return found
+
+
+def _read(data: bytes, *, format, filename, mapping, currency: str) -> Statement:
+    try:
+        return read_statement(
+            data, format=format, filename=filename, mapping=mapping, currency=currency
+        )
+    except UnknownFormat as exc:
+        raise InvalidRequest(exc.message, param="format", code="statement_format_unknown") from exc
+    except StatementFileError as exc:
+        if exc.where == "mapping":
+            message = f"The CSV mapping does not fit the file: {exc.message}"
+            raise InvalidRequest(message, param="mapping", code="mapping_invalid") from exc
+        where = f" ({exc.where})" if exc.where else ""
+        message = f"The statement file could not be read{where}: {exc.message}"
+        raise InvalidRequest(message, param="file", code="statement_unreadable") from exc
+
+
+def _balance_warning(statement: Statement, rows: list[dict], currency: str) -> list[dict]:
+    """A warning when the closing balance is not the opening one plus the booked lines."""
+    opening, closing = statement.opening_balance, statement.closing_balance
+    if opening is None or closing is None or len(rows) != len(statement.lines):
+        return []
+    # Pending lines are not in the booked balance yet.
+    booked = sum(row["amount"] for row in rows if row["status"] == "booked")
+    expected = money.to_minor(opening.amount, currency) + booked
+    actual = money.to_minor(closing.amount, currency)
+    if expected == actual:
+        return []
+    return [
+        {
+            "code": "balance_mismatch",
+            "message": (
+                f"The closing balance {money.to_display(actual, currency)} is not the opening"
+                f" balance plus the lines ({money.to_display(expected, currency)})."
+            ),
+        }
+    ]
+
+
+def import_statement(
+    *,
+    session: Session,
+    account_id: str,
+    data: bytes,
+    format: str | None = None,
+    filename: str | None = None,
+    mapping: dict | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> StatementImport:
+    """Import a statement file's lines into a manual account (not committed).
+
+    ``progress(written, total)`` is called as each chunk of new lines is written.
+    """
+    account = import_account(session, account_id)
+    currency = account.currency
+    statement = _read(data, format=format, filename=filename, mapping=mapping, currency=currency)
+    if statement.currency and statement.currency != currency:
+        raise InvalidRequest(
+            f"The statement is in {statement.currency}; the account is in {currency}.",
+            param="file",
+            code="currency_mismatch",
+        )
+    places = money.exponent(currency)
+    results: list[RowResult] = []
+    rows: list[tuple[int, dict]] = []
+    for line in statement.lines:
+        converted = _to_row(line, currency, places)
+        if isinstance(converted, RowResult):
+            results.append(converted)
+        else:
+            rows.append((line.index, converted))
+    warnings = _balance_warning(statement, [row for _, row in rows], currency)
+    # Concurrent imports into one account take turns: the second sees the first's lines.
+    get_for_update_or_404(session, type(account), account.id)
+    keys = dedupe.dedupe_keys(row for _, row in rows)
+    known = _existing(session, account.id, keys)
+    now = utcnow()
+    fresh: list[tuple[int, dict]] = []
+    for (index, row), key in zip(rows, keys, strict=True):
+        if key in known:
+            results.append(RowResult(index, "duplicate", known[key]))
+            continue
+        record = new_record(row, account_id=account.id, key=key, now=now)
+        known[key] = record["id"]
+        fresh.append((index, record))
+    records = [record for _, record in fresh]
+    inserted: set[str] = set()
+    for start in range(0, len(records), WRITE_CHUNK):
+        chunk = records[start : start + WRITE_CHUNK]
+        inserted |= {record["id"] for record in insert_with_events(session, chunk)}
+        if progress is not None:
+            progress(start + len(chunk), len(records))
+    lost = [record["dedupe_key"] for _, record in fresh if record["id"] not in inserted]
+    winners = _existing(session, account.id, lost) if lost else {}
+    for index, record in fresh:
+        if record["id"] in inserted:
+            results.append(RowResult(index, "created", record["id"]))
+        else:  # another import wrote the same line first
+            results.append(RowResult(index, "duplicate", winners.get(record["dedupe_key"])))
+    if inserted:
+        jobs.request_reconcile(session=session, reason="statement_imported")
+    return StatementImport(
+        account_id=account.id,
+        format=statement.format,
+        results=sorted(results, key=lambda r: r.index),
+        opening_balance=_balance(statement.opening_balance, currency),
+        closing_balance=_balance(statement.closing_balance, currency),
+        warnings=warnings,
+    )
