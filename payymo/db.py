@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
@@ -117,3 +119,22 @@ def engine() -> Engine:
     if _engine is None:
         raise RuntimeError("database not configured: call payymo.db.configure(url)")
     return _engine
+
+
+@contextmanager
+def custom_plans(session) -> Iterator[None]:
+    """Plan this transaction's statements for their values, not generically (PostgreSQL).
+
+    psycopg prepares a statement on its fifth run on a connection, and PostgreSQL may
+    then reuse one plan for every value: a plan made without knowing how many rows an
+    array of keys holds, or which account is asked for. Restored on the way out.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    before = session.scalar(select(func.current_setting("plan_cache_mode")))
+    session.execute(select(func.set_config("plan_cache_mode", "force_custom_plan", True)))
+    try:
+        yield
+    finally:
+        session.execute(select(func.set_config("plan_cache_mode", before, True)))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, case, func, or_, select
+from sqlalchemy import String, bindparam, case, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from payymo import events
-from payymo.db import utcnow
+from payymo.db import custom_plans, utcnow
 from payymo.errors import Conflict, InvalidRequest
 from payymo.ids import new_id
 from payymo.models import BankAccount, Transaction
@@ -41,6 +42,7 @@ _LOCKED_BY_MATCH = ("matched", "partially_matched")
 # the newest line soon fills a page. Measured in benchmarks/scale.py.
 SPREAD_VALUES = 1_000
 SPREAD_FROM = 100_000
+KEY_CHUNK = 5_000  # dedupe keys looked up per statement
 
 
 def _filtered(session: Session, stmt, filters: dict, model=Transaction):
@@ -166,13 +168,33 @@ def _new_transaction(account: BankAccount, data: dict, key: str, now) -> Transac
     )
 
 
-def _existing_ids(session: Session, account_id: str, keys: list[str]) -> dict[str, str]:
-    if not keys:
+def existing_keys(session: Session, account_id: str, keys: list[str]) -> dict[str, str]:
+    """The ids of the account's lines already holding any of these dedupe keys.
+
+    On PostgreSQL the keys go as one array, joined to the account's lines, planned for
+    the values at hand. An IN list of bound values is compared row by row with every
+    key, and once psycopg prepares the statement (its fifth run on a connection) the
+    generic plan may loop over the account's lines per key: 20,000 keys against an
+    account of 100,000 lines took 21 s that way; planned for the values, 0.3 s.
+    """
+    t = Transaction
+    unique = sorted(set(keys))
+    if not unique:
         return {}
-    stmt = select(Transaction.dedupe_key, Transaction.id).where(
-        Transaction.account_id == account_id, Transaction.dedupe_key.in_(sorted(set(keys)))
-    )
-    return {key: txn_id for key, txn_id in session.execute(stmt)}
+    if session.get_bind().dialect.name != "postgresql":
+        found: dict[str, str] = {}
+        for start in range(0, len(unique), KEY_CHUNK):
+            chunk = unique[start : start + KEY_CHUNK]
+            stmt = select(t.dedupe_key, t.id).where(
+                t.account_id == account_id, t.dedupe_key.in_(chunk)
+            )
+            found.update(dict(session.execute(stmt).all()))
+        return found
+    wanted = func.unnest(bindparam("keys", unique, type_=ARRAY(String)))
+    wanted = wanted.table_valued("key").render_derived()
+    stmt = select(t.dedupe_key, t.id).join_from(t, wanted, t.dedupe_key == wanted.c.key)
+    with custom_plans(session):
+        return dict(session.execute(stmt.where(t.account_id == account_id)).all())
 
 
 def import_transactions(
@@ -198,7 +220,7 @@ def import_transactions(
         )
         results.append(failed_row(exc, index=index, prefix="transactions"))
     keys = dedupe.dedupe_keys(data for _, data in accepted)
-    known = _existing_ids(session, account.id, keys)
+    known = existing_keys(session, account.id, keys)
     now = utcnow()
     for (index, data), key in zip(accepted, keys, strict=True):
         if key in known:

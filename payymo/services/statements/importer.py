@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrations.banking import BankTransaction
@@ -32,20 +31,18 @@ from integrations.statements import (
 from payymo import money
 from payymo.db import utcnow
 from payymo.errors import InvalidRequest
-from payymo.models import Transaction
 from payymo.money import MoneyError
 from payymo.services import dedupe, jobs
 from payymo.services.banking.ingest import insert_with_events, new_record
 from payymo.services.banking.lines import to_row
 from payymo.services.batch import RowResult, failed_row
-from payymo.services.transactions import import_account
+from payymo.services.transactions import existing_keys, import_account
 from payymo.tenancy import get_for_update_or_404
 
 STATEMENT_FORMATS = tuple(FORMATS)
 __all__ = ["CSV_PRESETS", "STATEMENT_FORMATS", "StatementImport", "import_statement"]
 PREFIX = "lines"
 WRITE_CHUNK = 20_000
-_KEY_CHUNK = 5_000
 
 
 @dataclass
@@ -106,19 +103,6 @@ def _to_row(line: StatementLine, currency: str, places: int) -> dict | RowResult
         return to_row(bank_line, currency, places)
     except MoneyError as exc:
         return _row_error(line, f"{exc}.", param="amount", code="amount_invalid")
-
-
-def _existing(session: Session, account_id: str, keys: list[str]) -> dict[str, str]:
-    """The ids of the account's lines already holding these keys."""
-    found: dict[str, str] = {}
-    unique = sorted(set(keys))
-    for start in range(0, len(unique), _KEY_CHUNK):
-        stmt = select(Transaction.dedupe_key, Transaction.id).where(
-            Transaction.account_id == account_id,
-            Transaction.dedupe_key.in_(unique[start : start + _KEY_CHUNK]),
-        )
-        found.update(dict(session.execute(stmt).all()))
-    return found
 
 
 def _read(data: bytes, *, format, filename, mapping, currency: str) -> Statement:
@@ -195,7 +179,7 @@ def import_statement(
     # Concurrent imports into one account take turns: the second sees the first's lines.
     get_for_update_or_404(session, type(account), account.id)
     keys = dedupe.dedupe_keys(row for _, row in rows)
-    known = _existing(session, account.id, keys)
+    known = existing_keys(session, account.id, keys)
     now = utcnow()
     fresh: list[tuple[int, dict]] = []
     for (index, row), key in zip(rows, keys, strict=True):
@@ -213,7 +197,7 @@ def import_statement(
         if progress is not None:
             progress(start + len(chunk), len(records))
     lost = [record["dedupe_key"] for _, record in fresh if record["id"] not in inserted]
-    winners = _existing(session, account.id, lost) if lost else {}
+    winners = existing_keys(session, account.id, lost) if lost else {}
     for index, record in fresh:
         if record["id"] in inserted:
             results.append(RowResult(index, "created", record["id"]))
