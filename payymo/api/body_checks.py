@@ -6,12 +6,13 @@ from __future__ import annotations
 from flask import request
 
 from payymo.errors import PayloadTooLarge, UnsupportedMediaType
+from payymo.services.statements.importer import MAX_FILE_BYTES
 
 BODY_LIMIT = 256 * 1024
 BATCH_BODY_LIMIT = 1024 * 1024
 BATCH_SUFFIXES = ("/batch", "/import")
 # A statement file of up to 20 MB, and the multipart envelope around it.
-FILE_LIMIT = 20 * 1024 * 1024
+FILE_LIMIT = MAX_FILE_BYTES
 FILE_BODY_LIMIT = FILE_LIMIT + 64 * 1024
 FILE_SUFFIXES = ("/statements",)
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}

@@ -1,7 +1,8 @@
 """/portal: a person of a partner's tenant signs in with a one-time link, then reviews.
 
 Pages: bank connections (connect, reconnect), credits to review (accept, reject, match
-by hand), invoices (undo), Stripe payouts, webhooks (send a test event).
+by hand), invoices (undo), statement files (``statements``), Stripe payouts, webhooks
+(send a test event).
 
 The browser session is Flask's signed cookie (HttpOnly, SameSite=Lax, Secure in
 production) holding the tenant, the partner, when it ends and a CSRF token every form
@@ -366,3 +367,7 @@ def sign_out():
     """End the browser session."""
     session.clear()
     return _message("Signed out", "You are signed out.", 200)
+
+
+# Pages in their own modules, on this blueprint.
+from payymo.portal import statements  # noqa: E402, F401

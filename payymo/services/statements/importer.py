@@ -40,7 +40,15 @@ from payymo.services.transactions import existing_keys, import_account
 from payymo.tenancy import get_for_update_or_404
 
 STATEMENT_FORMATS = tuple(FORMATS)
-__all__ = ["CSV_PRESETS", "STATEMENT_FORMATS", "StatementImport", "import_statement"]
+__all__ = [
+    "CSV_PRESETS",
+    "MAX_FILE_BYTES",
+    "STATEMENT_FORMATS",
+    "StatementImport",
+    "import_statement",
+]
+# The largest file the API and the portal take (the CLI reads any size).
+MAX_FILE_BYTES = 20 * 1024 * 1024
 PREFIX = "lines"
 WRITE_CHUNK = 20_000
 
