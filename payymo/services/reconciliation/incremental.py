@@ -14,15 +14,14 @@ invoice it could look at for them, and what it must know of the rest (``Horizon`
 
 from __future__ import annotations
 
-import gc
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import replace
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from payymo import collector
 from payymo.matching.engine import processing_order, reconcile
 from payymo.matching.types import Decision, Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import ReconcileItem
@@ -311,18 +310,6 @@ def _plan_for_probes(session: Session) -> None:
         session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
 
-@contextmanager
-def collection_paused():
-    """No cyclic garbage collection while an incremental run reads, decides and writes.
-
-    The engine builds its indexes out of many small containers, and each collection
-    walks every object the worker holds: paused, building them takes 40% less time.
-    A run makes little cyclic garbage (a few dozen objects, measured), collected later.
-    """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
+# No cyclic collection while an incremental run reads, decides and writes: the engine
+# builds its indexes out of many small containers (``payymo.collector``).
+collection_paused = collector.paused

@@ -28,7 +28,7 @@ from integrations.statements import (
     UnknownFormat,
     read_statement,
 )
-from payymo import money
+from payymo import collector, money
 from payymo.db import utcnow
 from payymo.errors import InvalidRequest
 from payymo.money import MoneyError
@@ -165,6 +165,19 @@ def import_statement(
 
     ``progress(written, total)`` is called as each chunk of new lines is written.
     """
+    with collector.paused():  # a file's lines are 100k objects the collector would walk
+        return _import(
+            session=session,
+            account_id=account_id,
+            data=data,
+            format=format,
+            filename=filename,
+            mapping=mapping,
+            progress=progress,
+        )
+
+
+def _import(*, session, account_id, data, format, filename, mapping, progress) -> StatementImport:
     account = import_account(session, account_id)
     currency = account.currency
     statement = _read(data, format=format, filename=filename, mapping=mapping, currency=currency)
