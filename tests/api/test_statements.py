@@ -223,6 +223,17 @@ def test_a_file_that_cannot_be_read_writes_nothing(api, session, tenant, data, c
     assert lines_of(session, tenant, account) == []
 
 
+def test_a_balance_that_does_not_fit_the_currency_is_refused(api, session, tenant):
+    account = new_account(api)
+    data = (SAMPLES / "camt053_v02.xml").read_bytes().replace(b"1250.00<", b"1250.001<")
+    response = upload(api, account, "stmt.xml", data)
+    assert response.status_code == 400
+    error = response.json["error"]
+    assert (error["code"], error["param"]) == ("statement_unreadable", "file")
+    assert "1250.001" in error["message"]
+    assert lines_of(session, tenant, account) == []
+
+
 def test_a_billion_laughs_file_is_refused_without_expanding_it(api, session, tenant):
     account = new_account(api)
     entities = "".join(f'<!ENTITY l{n} "{("&l" + str(n - 1) + ";") * 10}">' for n in range(1, 10))

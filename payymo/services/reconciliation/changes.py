@@ -142,11 +142,12 @@ def done(session: Session, changes: Changes) -> None:
 
 
 def hold_full(session: Session, changes: Changes) -> None:
-    """Append a ``full`` change that ``changes`` now stands for (not committed).
+    """Append a ``full`` change to the rows ``changes`` stands for (not committed).
 
-    A full run commits it before writing: its writes are its own (``writing_decisions``)
-    only once it has also named the credits it decided too early, so a full run that
-    dies leaves a full run to the next.
+    A full run commits it before it writes. Its writes are logged as its own
+    (``writing_decisions``), which is right only once it has named the credits it decided
+    too early, at its end, when this row goes with the rest: a full run that dies first
+    leaves a full run to the next.
     """
     made = session.execute(
         insert(ReconcileChange).returning(ReconcileChange.id),

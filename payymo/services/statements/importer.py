@@ -68,11 +68,15 @@ class StatementImport:
 def _balance(balance: Balance | None, currency: str) -> dict | None:
     if balance is None:
         return None
-    return {
-        "amount": money.to_minor(balance.amount, currency),
-        "currency": currency,
-        "date": balance.date,
-    }
+    try:
+        amount = money.to_minor(balance.amount, currency)
+    except MoneyError as exc:
+        raise InvalidRequest(
+            f"The statement's balance {balance.amount} does not fit {currency}: {exc}.",
+            param="file",
+            code="statement_unreadable",
+        ) from exc
+    return {"amount": amount, "currency": currency, "date": balance.date}
 
 
 def _row_error(line: StatementLine, message: str, *, param: str | None, code: str) -> RowResult:
@@ -129,15 +133,16 @@ def _read(data: bytes, *, format, filename, mapping, currency: str) -> Statement
         raise InvalidRequest(message, param="file", code="statement_unreadable") from exc
 
 
-def _balance_warning(statement: Statement, rows: list[dict], currency: str) -> list[dict]:
+def _balance_warning(
+    opening: dict | None, closing: dict | None, rows: list[dict], lines: int, currency: str
+) -> list[dict]:
     """A warning when the closing balance is not the opening one plus the booked lines."""
-    opening, closing = statement.opening_balance, statement.closing_balance
-    if opening is None or closing is None or len(rows) != len(statement.lines):
+    if opening is None or closing is None or len(rows) != lines:
         return []
     # Pending lines are not in the booked balance yet.
     booked = sum(row["amount"] for row in rows if row["status"] == "booked")
-    expected = money.to_minor(opening.amount, currency) + booked
-    actual = money.to_minor(closing.amount, currency)
+    expected = opening["amount"] + booked
+    actual = closing["amount"]
     if expected == actual:
         return []
     return [
@@ -187,6 +192,8 @@ def _import(*, session, account_id, data, format, filename, mapping, progress) -
             param="file",
             code="currency_mismatch",
         )
+    opening = _balance(statement.opening_balance, currency)
+    closing = _balance(statement.closing_balance, currency)
     places = money.exponent(currency)
     results: list[RowResult] = []
     rows: list[tuple[int, dict]] = []
@@ -196,7 +203,8 @@ def _import(*, session, account_id, data, format, filename, mapping, progress) -
             results.append(converted)
         else:
             rows.append((line.index, converted))
-    warnings = _balance_warning(statement, [row for _, row in rows], currency)
+    converted_rows = [row for _, row in rows]
+    warnings = _balance_warning(opening, closing, converted_rows, len(statement.lines), currency)
     # Concurrent imports into one account take turns: the second sees the first's lines.
     get_for_update_or_404(session, type(account), account.id)
     keys = dedupe.dedupe_keys(row for _, row in rows)
@@ -230,7 +238,7 @@ def _import(*, session, account_id, data, format, filename, mapping, progress) -
         account_id=account.id,
         format=statement.format,
         results=sorted(results, key=lambda r: r.index),
-        opening_balance=_balance(statement.opening_balance, currency),
-        closing_balance=_balance(statement.closing_balance, currency),
+        opening_balance=opening,
+        closing_balance=closing,
         warnings=warnings,
     )
