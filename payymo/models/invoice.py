@@ -27,7 +27,7 @@ class Invoice(TenantScoped, ChangeStamped, Base):
         CheckConstraint("amount_due > 0", name="amount_due_positive"),
         CheckConstraint("amount_paid >= 0", name="amount_paid_non_negative"),
         CheckConstraint("amount_charged >= 0", name="amount_charged_non_negative"),
-        Index("ix_invoices_tenant_status", "tenant_id", "status"),
+        Index("ix_invoices_tenant_status_id", "tenant_id", "status", "id"),
     )
 
     id: Mapped[str] = id_column("inv")

@@ -26,7 +26,7 @@ class Transaction(TenantScoped, ChangeStamped, Base):
         UniqueConstraint("account_id", "dedupe_key"),
         UniqueConstraint("tenant_id", "id"),
         tenant_fk("account_id", "bank_accounts", ondelete="CASCADE"),
-        Index("ix_transactions_tenant_match_status", "tenant_id", "match_status"),
+        Index("ix_transactions_tenant_match_status_id", "tenant_id", "match_status", "id"),
         # Ending in id: a short date or amount range pages value by value (pagination.Spread).
         Index("ix_transactions_tenant_booking_date_id", "tenant_id", "booking_date", "id"),
         Index("ix_transactions_tenant_amount_id", "tenant_id", "amount", "id"),
