@@ -559,11 +559,11 @@ def _create_tenant(
 def import_file(path: Path, account_id: str, file_format: str | None, mapping: str | None) -> None:
     """Import a statement file into a manual account; prints the summary (JSON)."""
     from payymo.models import BankAccount
-    from payymo.services.statements.importer import CSV_PRESETS, import_statement
+    from payymo.services.statements.importer import import_statement
     from payymo.tenancy import system_scope, tenant_scope
 
     _settings()
-    columns = _mapping_option(mapping, CSV_PRESETS)
+    columns = _mapping_option(mapping)
     data = path.read_bytes()
     with _unit_of_work() as session:
         with system_scope():
@@ -624,20 +624,15 @@ class _Progress:
             self.bar.__exit__(*exc)
 
 
-def _mapping_option(text: str | None, presets: dict) -> dict | None:
+def _mapping_option(text: str | None) -> dict | None:
+    from payymo.services.statements.importer import mapping_from_text
+
     if text is None:
         return None
-    if text in presets:
-        return presets[text]
     try:
-        mapping = json.loads(text)
-    except ValueError:
-        mapping = None
-    if not isinstance(mapping, dict):
-        names = ", ".join(presets)
-        hint = f"a JSON object of columns, or a preset ({names})"
-        raise click.BadParameter(hint, param_hint="--mapping")
-    return mapping
+        return mapping_from_text(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--mapping") from None
 
 
 @main.group()

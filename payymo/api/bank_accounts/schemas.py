@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 from werkzeug.datastructures import FileStorage
 
@@ -11,7 +9,11 @@ from payymo.api.common import ListArgs, OutputSchema, StrictSchema, list_schema
 from payymo.api.fields import NO_CONTROL, NOT_BLANK, CurrencyCode, Display, Iban
 from payymo.api.transactions.schemas import TransactionImportRowOut
 from payymo.models.banking import ACCOUNT_KINDS
-from payymo.services.statements.importer import CSV_PRESETS, STATEMENT_FORMATS
+from payymo.services.statements.importer import (
+    CSV_PRESETS,
+    STATEMENT_FORMATS,
+    mapping_from_text,
+)
 
 NAME = validate.And(validate.Length(min=1, max=200), NOT_BLANK, NO_CONTROL)
 
@@ -78,22 +80,11 @@ class StatementUpload(StrictSchema):
 
     @post_load
     def _mapping(self, data, **_kwargs):
-        text = data.get("mapping")
-        if text is None:
-            return data
-        if text.strip() in CSV_PRESETS:
-            data["mapping"] = CSV_PRESETS[text.strip()]
-            return data
-        try:
-            mapping = json.loads(text)
-        except ValueError:
-            mapping = None
-        if not isinstance(mapping, dict):
-            presets = ", ".join(CSV_PRESETS)
-            raise ValidationError(
-                f"Send a JSON object of columns, or a preset name ({presets}).", "mapping"
-            )
-        data["mapping"] = mapping
+        if data.get("mapping") is not None:
+            try:
+                data["mapping"] = mapping_from_text(data["mapping"])
+            except ValueError as exc:
+                raise ValidationError(str(exc), "mapping") from None
         return data
 
 

@@ -12,6 +12,7 @@ is for another currency, writes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -46,11 +47,26 @@ __all__ = [
     "STATEMENT_FORMATS",
     "StatementImport",
     "import_statement",
+    "mapping_from_text",
 ]
 # The largest file the API and the portal take (the CLI reads any size).
 MAX_FILE_BYTES = 20 * 1024 * 1024
 PREFIX = "lines"
 WRITE_CHUNK = 20_000
+
+
+def mapping_from_text(text: str) -> dict:
+    """A CSV mapping sent as text: a preset's name or a JSON object; ValueError otherwise."""
+    if text.strip() in CSV_PRESETS:
+        return CSV_PRESETS[text.strip()]
+    try:
+        mapping = json.loads(text)
+    except ValueError:
+        mapping = None
+    if not isinstance(mapping, dict):
+        presets = ", ".join(CSV_PRESETS)
+        raise ValueError(f"Send a JSON object of columns, or a preset name ({presets}).")
+    return mapping
 
 
 @dataclass
