@@ -559,7 +559,8 @@ def _create_tenant(
 def import_file(path: Path, account_id: str, file_format: str | None, mapping: str | None) -> None:
     """Import a statement file into a manual account; prints the summary (JSON)."""
     from payymo.models import BankAccount
-    from payymo.services.statements.importer import import_statement
+    from payymo.services.batch import summarise
+    from payymo.services.statements.importer import ROW_STATUSES, import_statement
     from payymo.tenancy import system_scope, tenant_scope
 
     _settings()
@@ -581,9 +582,7 @@ def import_file(path: Path, account_id: str, file_format: str | None, mapping: s
                 mapping=columns,
                 progress=progress.update,
             )
-    counts = {status: 0 for status in ("created", "duplicate", "error")}
-    for result in done.results:
-        counts[result.status] += 1
+    counts, _results, _status = summarise(done.results, ROW_STATUSES)
     click.echo(
         f"{path.name} ({done.format}): {len(done.results):,} lines, {counts['created']:,} created,"
         f" {counts['duplicate']:,} duplicate, {counts['error']:,} failed",

@@ -6,14 +6,13 @@ from __future__ import annotations
 from flask import request
 
 from payymo.errors import PayloadTooLarge, UnsupportedMediaType
-from payymo.services.statements.importer import MAX_FILE_BYTES
+from payymo.services.statements.importer import MAX_FILE_BYTES, too_large
 
 BODY_LIMIT = 256 * 1024
 BATCH_BODY_LIMIT = 1024 * 1024
 BATCH_SUFFIXES = ("/batch", "/import")
 # A statement file of up to 20 MB, and the multipart envelope around it.
-FILE_LIMIT = MAX_FILE_BYTES
-FILE_BODY_LIMIT = FILE_LIMIT + 64 * 1024
+FILE_BODY_LIMIT = MAX_FILE_BYTES + 64 * 1024
 FILE_SUFFIXES = ("/statements",)
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 # The portal's pages post HTML forms; everything else takes JSON.
@@ -29,10 +28,7 @@ def body_limit(path: str) -> int:
 
 def _too_large(path: str, limit: int) -> PayloadTooLarge:
     if path.endswith(FILE_SUFFIXES):
-        return PayloadTooLarge(
-            f"The statement file is over the {FILE_LIMIT // (1024 * 1024)} MB limit.",
-            param="file",
-        )
+        return too_large()
     return PayloadTooLarge(f"The request body is over {limit // 1024} KB for this endpoint.")
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 from flask import request, session
 
 from payymo import db
-from payymo.errors import InvalidRequest, PayloadTooLarge
+from payymo.errors import InvalidRequest
 from payymo.portal import audit
 from payymo.portal.views import _page, bp
 from payymo.services import bank_accounts
+from payymo.services.batch import summarise
 from payymo.services.statements.importer import (
     CSV_PRESETS,
-    MAX_FILE_BYTES,
+    ROW_STATUSES,
     STATEMENT_FORMATS,
     import_statement,
+    read_upload,
 )
 
 _ERRORS_SHOWN = 20
@@ -50,28 +52,23 @@ def upload_statement():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidRequest("Choose the statement file to import.", param="file")
-    data = upload.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise PayloadTooLarge("The statement file is over the 20 MB limit.", param="file")
     preset = request.form.get("mapping") or None
     if preset is not None and preset not in CSV_PRESETS:
         raise InvalidRequest("Choose one of the CSV layouts listed.", param="mapping")
     done = import_statement(
         session=db.session,
         account_id=request.form.get("account_id", ""),
-        data=data,
+        data=read_upload(upload),
         format=request.form.get("format") or None,
         filename=upload.filename,
         mapping=CSV_PRESETS[preset] if preset else None,
     )
-    counts = {status: 0 for status in ("created", "duplicate", "error")}
-    for result in done.results:
-        counts[result.status] += 1
+    counts, _results, status = summarise(done.results, ROW_STATUSES)
     failed = [r.error for r in done.results if r.error]
     audit.record(
         resource_type="statement_import",
         resource_id=done.account_id,
-        status_code=207 if failed else 201,
+        status_code=201 if status == 200 else status,
     )
     db.session.commit()
     return _form(done=done, counts=counts, failed=failed[:_ERRORS_SHOWN], more=len(failed))

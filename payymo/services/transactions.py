@@ -42,7 +42,9 @@ _LOCKED_BY_MATCH = ("matched", "partially_matched")
 # the newest line soon fills a page. Measured in benchmarks/scale.py.
 SPREAD_VALUES = 1_000
 SPREAD_FROM = 100_000
-KEY_CHUNK = 5_000  # dedupe keys looked up per statement
+KEY_CHUNK = 5_000
+# What each line of an import became (JSON lines and statement files alike).
+IMPORT_ROW_STATUSES = ("created", "duplicate", "error")  # dedupe keys looked up per statement
 
 
 def _filtered(session: Session, stmt, filters: dict, model=Transaction):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from payymo.api.body_checks import FILE_LIMIT
 from payymo.models import Event, Transaction
+from payymo.services.statements.importer import MAX_FILE_BYTES
 from payymo.tenancy import tenant_scope
 from tests.api.test_transactions import import_rows, new_account
 
@@ -274,7 +274,7 @@ def test_json_bodies_and_oversized_files_are_refused(api):
     account = new_account(api)
     as_json = api.post(f"bank_accounts/{account}/statements", json={"file": "x"})
     assert as_json.status_code == 415
-    big = upload(api, account, "big.csv", b"x" * (FILE_LIMIT + 1))
+    big = upload(api, account, "big.csv", b"x" * (MAX_FILE_BYTES + 1))
     assert big.status_code == 413
     assert big.json["error"]["param"] == "file" and "20 MB" in big.json["error"]["message"]
 

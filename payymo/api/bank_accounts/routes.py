@@ -13,14 +13,11 @@ from payymo.api.bank_accounts.schemas import (
     StatementImportOut,
     StatementUpload,
 )
-from payymo.api.body_checks import FILE_LIMIT
 from payymo.api.common import Blueprint, page_args
-from payymo.api.transactions.schemas import IMPORT_ROW_STATUSES
-from payymo.errors import PayloadTooLarge
 from payymo.models import BankAccount
 from payymo.services import bank_accounts as service
 from payymo.services.batch import summarise
-from payymo.services.statements.importer import import_statement
+from payymo.services.statements.importer import ROW_STATUSES, import_statement, read_upload
 from payymo.tenancy import get_or_404
 
 blp = Blueprint("bank_accounts", __name__, url_prefix="/bank_accounts", description="Bank accounts")
@@ -64,21 +61,15 @@ class BankAccountStatements(MethodView):
         answer ``duplicate``; the rest are created. 207 when some lines failed.
         """
         upload = form["file"]
-        data = upload.read(FILE_LIMIT + 1)
-        if len(data) > FILE_LIMIT:
-            raise PayloadTooLarge(
-                f"The statement file is over the {FILE_LIMIT // (1024 * 1024)} MB limit.",
-                param="file",
-            )
         done = import_statement(
             session=db.session,
             account_id=bank_account_id,
-            data=data,
+            data=read_upload(upload),
             format=form.get("format"),
             filename=upload.filename,
             mapping=form.get("mapping"),
         )
-        counts, results, status = summarise(done.results, IMPORT_ROW_STATUSES)
+        counts, results, status = summarise(done.results, ROW_STATUSES)
         body = {
             "account_id": done.account_id,
             "format": done.format,

@@ -28,9 +28,9 @@ from payymo.models.transaction import (
     TRANSACTION_STATUSES,
 )
 from payymo.representations import transactions as representations
+from payymo.services.transactions import IMPORT_ROW_STATUSES
 
 DIRECTIONS = ("in", "out")
-IMPORT_ROW_STATUSES = ("created", "duplicate", "error")
 OBJECT_ID = validate.And(validate.Length(min=1, max=64), NO_CONTROL)
 
 

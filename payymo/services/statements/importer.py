@@ -31,12 +31,13 @@ from integrations.statements import (
 )
 from payymo import collector, money
 from payymo.db import utcnow
-from payymo.errors import InvalidRequest
+from payymo.errors import InvalidRequest, PayloadTooLarge
 from payymo.money import MoneyError
 from payymo.services import dedupe, jobs
 from payymo.services.banking.ingest import insert_with_events, new_record
 from payymo.services.banking.lines import to_row
 from payymo.services.batch import RowResult, failed_row
+from payymo.services.transactions import IMPORT_ROW_STATUSES as ROW_STATUSES
 from payymo.services.transactions import existing_keys, import_account
 from payymo.tenancy import get_for_update_or_404
 
@@ -44,15 +45,32 @@ STATEMENT_FORMATS = tuple(FORMATS)
 __all__ = [
     "CSV_PRESETS",
     "MAX_FILE_BYTES",
+    "ROW_STATUSES",
     "STATEMENT_FORMATS",
     "StatementImport",
     "import_statement",
     "mapping_from_text",
+    "read_upload",
+    "too_large",
 ]
 # The largest file the API and the portal take (the CLI reads any size).
 MAX_FILE_BYTES = 20 * 1024 * 1024
 PREFIX = "lines"
 WRITE_CHUNK = 20_000
+
+
+def too_large() -> PayloadTooLarge:
+    """The 413 of a statement file over ``MAX_FILE_BYTES``."""
+    megabytes = MAX_FILE_BYTES // (1024 * 1024)
+    return PayloadTooLarge(f"The statement file is over the {megabytes} MB limit.", param="file")
+
+
+def read_upload(stream) -> bytes:
+    """An uploaded file's bytes; 413 past ``MAX_FILE_BYTES`` (read one byte past, no more)."""
+    data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise too_large()
+    return data
 
 
 def mapping_from_text(text: str) -> dict:
