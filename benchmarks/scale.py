@@ -281,21 +281,32 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p95
 
 
-def time_reads(client, tenant: dict, samples: int) -> dict[str, tuple[float, float]]:
-    """p50 and p95 (ms) of every read for one tenant."""
-    headers = {"X-API-Key": tenant["key"]}
-    out = {}
+def time_reads(client, tenants: list[dict], samples: int) -> dict[int, dict]:
+    """p50 and p95 (ms) of every read for each tenant, by size.
+
+    The sizes take turns, sample by sample: a slow stretch of this shared machine (or
+    the page cache dropping part of the database) then falls on every size alike,
+    not on whichever size was being timed, and the ratios compare like with like.
+    """
+    took: dict[int, dict[str, list[float]]] = {t["size"]: {} for t in tenants}
     for name, path in READS:
-        for _ in range(3):  # warm the caches and the plan
-            assert client.get("/api/v1" + path, headers=headers).status_code == 200, path
-        took = []
+        for tenant in tenants:
+            headers = {"X-API-Key": tenant["key"]}
+            for _ in range(3):  # warm the caches and the plan
+                response = client.get("/api/v1" + path, headers=headers)
+                assert response.status_code == 200, path
+            took[tenant["size"]][name] = []
         for _ in range(samples):
-            started = time.perf_counter()
-            response = client.get("/api/v1" + path, headers=headers)
-            took.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (path, response.get_json())
-        out[name] = _percentiles(took)
-    return out
+            for tenant in tenants:
+                headers = {"X-API-Key": tenant["key"]}
+                started = time.perf_counter()
+                response = client.get("/api/v1" + path, headers=headers)
+                took[tenant["size"]][name].append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (path, response.get_json())
+    return {
+        size: {name: _percentiles(values) for name, values in by_name.items()}
+        for size, by_name in took.items()
+    }
 
 
 def _lines(prefix: str, count: int, *, amount=None, reference=None) -> list[dict]:
@@ -475,7 +486,7 @@ def main() -> int:
     runtime.redis_connection().flushdb()
     client = create_app(runtime.settings()).test_client()
     print(f"folded {fold_deltas():,} rollup deltas first, as the job sweep does", flush=True)
-    reads = {t["size"]: time_reads(client, t, args.samples) for t in tenants}
+    reads = time_reads(client, tenants, args.samples)
     writes = {
         t["size"]: time_writes(
             client,

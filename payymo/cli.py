@@ -280,6 +280,7 @@ def worker(burst: bool, webhooks: bool) -> None:
     from rq import Queue, Worker
 
     from payymo.jobs import QUEUES, preload
+    from payymo.warm_up import warm_up
 
     preload()
     conn = redis.Redis.from_url(settings.redis_url)
@@ -287,6 +288,7 @@ def worker(burst: bool, webhooks: bool) -> None:
         conn.ping()
     except redis.RedisError:
         raise click.ClickException("cannot reach Redis at PAYYMO_REDIS_URL") from None
+    warm_up()
     queues = [Queue(name, connection=conn) for name in QUEUES]
     from payymo import sweeper
 
