@@ -32,6 +32,7 @@ JOB_MODULES = (
     "tasks.webhooks",
 )
 _PENDING = "payymo_pending_jobs"
+_HELD = "payymo_jobs_held"
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
@@ -122,9 +123,20 @@ def dispatch(job: PendingJob) -> None:
         log.warning("job not enqueued: Redis unavailable", extra={"job": job.func})
 
 
+def hold(session: Session) -> None:
+    """Never send ``session``'s jobs: all it commits is rolled back in the end (savepoints).
+
+    The worker's warm-up reconciles a tenant that never exists for anyone else; a job
+    for it would find no tenant.
+    """
+    session.info[_HELD] = True
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, [])
+    if session.info.get(_HELD):
+        return
     for job in pending:
         try:
             dispatch(job)

@@ -11,7 +11,7 @@ import logging
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from payymo import db, warm_up
+from payymo import db, jobs, runtime, warm_up
 from payymo.models import Event, Invoice, Match, Tenant, Transaction
 from payymo.tenancy import system_scope
 
@@ -46,6 +46,26 @@ def test_warm_up_reconciles_and_leaves_nothing_behind(app, monkeypatch):
     assert [run["mode"] for run in runs] == ["full", "incremental"]
     assert runs[0]["auto_matched"] >= 4 and runs[1]["auto_matched"] == 1
     assert _counts() == before
+
+
+def _queued_jobs() -> set[str]:
+    """Every job RQ holds in its queues (PostgreSQL suite) or runs in-process (embedded)."""
+    from rq import Queue
+
+    connection = runtime.redis_connection()
+    if connection is None:
+        return set(jobs.running_in_process())
+    return {job_id for name in jobs.QUEUES for job_id in Queue(name, connection=connection).job_ids}
+
+
+def test_warm_up_sends_no_job(app, caplog):
+    """Its commits are savepoints: a job sent for the throwaway tenant would find none
+    (queued in Redis; or, embedded, run at once and logged as failed)."""
+    before = _queued_jobs()
+    with caplog.at_level(logging.ERROR):
+        assert warm_up.warm_up() is not None
+    assert _queued_jobs() == before
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_a_failed_warm_up_is_logged_and_the_worker_goes_on(app, monkeypatch, caplog):
