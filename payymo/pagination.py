@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, true
+from sqlalchemy import ARRAY, Select, bindparam, func, literal, select, true
 from sqlalchemy.orm import Session, aliased
 
 from payymo import ids, sync_tokens
@@ -34,14 +34,12 @@ class Spread:
     On PostgreSQL a page of it is read through a ``(tenant_id, key, id)`` index, value
     by value, so its cost is the number of values, not the tenant's size. The plain plans
     walk the id index past every newer row outside the filter, or sort every row inside
-    it; both grow with the tenant. The values are ``low``, ``low + 1`` … ``low + count - 1``
-    (whole amounts, or days: a date plus an integer is a date), counted by the database.
-    ``key`` gives the indexed column of an alias of the model; ``select_ids`` gives
-    ``select(alias.id)`` with every filter (the page's own statement selects the model).
+    it; both grow with the tenant. ``key`` gives the indexed column or expression of an
+    alias of the model; ``select_ids`` gives ``select(alias.id)`` with every filter (the
+    page's own statement selects the model itself).
     """
 
-    low: Any
-    count: int
+    values: Sequence[Any]
     key: Callable[[Any], Any]
     select_ids: Callable[[Any], Select]
 
@@ -64,19 +62,25 @@ def _spread_ids(spread: Spread, model, *, after: str | None, before: str | None,
         rows = rows.where(alias.id < after)
     elif before:
         rows = rows.where(alias.id > before)
-    # Counted by the database: a 500-value array cost more to build and send than to use.
-    steps = func.generate_series(0, spread.count - 1).table_valued("step").render_derived()
-    value = literal(spread.low, type_=column.type) + steps.c.step
+    values = (
+        func.unnest(bindparam(None, list(spread.values), type_=ARRAY(column.type)))
+        .table_valued("value")
+        .render_derived()
+    )
     if before:
-        each = rows.where(column == value).order_by(alias.id.asc()).limit(count)
+        each = rows.where(column == values.c.value).order_by(alias.id.asc()).limit(count)
         each = each.lateral()
         return (
-            select(each.c.id).select_from(steps).join(each, true()).order_by(each.c.id).limit(count)
+            select(each.c.id)
+            .select_from(values)
+            .join(each, true())
+            .order_by(each.c.id)
+            .limit(count)
         )
-    newest = rows.where(column == value).order_by(alias.id.desc()).limit(1).lateral()
+    newest = rows.where(column == values.c.value).order_by(alias.id.desc()).limit(1).lateral()
     firsts = (
-        select(value.label("value"), newest.c.id)
-        .select_from(steps)
+        select(values.c.value, newest.c.id)
+        .select_from(values)
         .join(newest, true())
         .cte("firsts")
         .prefix_with("MATERIALIZED", dialect="postgresql")

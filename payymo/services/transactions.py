@@ -81,17 +81,17 @@ def _spread(session: Session, filters: dict) -> Spread | None:
         return None
     candidates = []
     low, high = filters.get("booking_date_from"), filters.get("booking_date_to")
-    if low is not None and high is not None and 0 <= (high - low).days < SPREAD_VALUES:
-        candidates.append((low, (high - low).days + 1, lambda alias: alias.booking_date))
+    if low is not None and high is not None and (high - low).days < SPREAD_VALUES:
+        days = [low + dt.timedelta(days=n) for n in range((high - low).days + 1)]
+        candidates.append((days, lambda alias: alias.booking_date))
     low, high = filters.get("amount_min"), filters.get("amount_max")
-    if low is not None and high is not None and 0 <= high - low < SPREAD_VALUES:
-        candidates.append((low, high - low + 1, lambda alias: alias.amount))
+    if low is not None and high is not None and high - low < SPREAD_VALUES:
+        candidates.append((list(range(low, high + 1)), lambda alias: alias.amount))
     if not candidates:
         return None
-    low, count, key = min(candidates, key=lambda c: c[1])
+    values, key = min(candidates, key=lambda c: len(c[0]))
     return Spread(
-        low=low,
-        count=count,
+        values=values,
         key=key,
         select_ids=lambda alias: _filtered(session, select(alias.id), filters, alias),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 from decimal import Decimal
@@ -54,6 +55,20 @@ def test_camt053_v02_statement_and_balances():
         Decimal("45.00"),
     ]
     assert all(line.error is None for line in statement.lines)
+
+
+def test_a_prefixed_namespace_or_none_reads_the_same():
+    """Entries are looked up by local name in whatever namespace the document uses."""
+    plain = sample("camt053_v02.xml")
+    default = b'xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"'
+    prefixed = re.sub(rb"<(/?)([A-Za-z])", rb"<\1c:\2", plain.split(b"?>", 1)[1])
+    prefixed = prefixed.replace(default, default.replace(b"xmlns=", b"xmlns:c="))
+    no_namespace = plain.replace(default, b"")
+    expected = read_statement(plain)
+    assert len(expected.lines) == 5 and expected.lines[0].counterparty_name
+    for variant in (prefixed, no_namespace):
+        assert variant != plain
+        assert read_statement(variant, format="camt.053") == expected
 
 
 def test_camt053_v02_credit_with_split_ustrd_and_rf_reference():
