@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,16 +112,6 @@ def configure(url: str, timeouts: Timeouts | None = None) -> Engine:
     session.remove()
     session_factory.configure(bind=_engine)
     return _engine
-
-
-def _forget_pool_in_child() -> None:
-    # A forked child (an RQ job) opens connections of its own, never its parent's; the
-    # engine, and the statements it has compiled, it keeps.
-    if _engine is not None:
-        _engine.dispose(close=False)
-
-
-os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 def engine() -> Engine:

@@ -40,9 +40,11 @@ def updated_at_column() -> Mapped[dt.datetime]:
 class ChangeStamped:
     """Rows the database stamps with the position of their last change (``sync_token``).
 
-    A trigger writes ``change_seq`` on every INSERT or UPDATE, whatever the path (ORM,
-    Core, COPY): the writing transaction's id on PostgreSQL, the ``sync_clock`` counter on
-    SQLite (migration 0006). The ORM never maps it, so no object holds a stale copy.
+    Every INSERT or UPDATE stamps ``change_seq``, whatever the path (ORM, Core, COPY):
+    the writing transaction's id on PostgreSQL (an insert takes it as the column's
+    default, and a trigger covers updates and an insert bringing another value:
+    migration 0029), the ``sync_clock`` counter on SQLite (migration 0007). The ORM never
+    maps it, so no object holds a stale copy.
     """
 
     change_seq: Unmapped[int] = unmapped_column(

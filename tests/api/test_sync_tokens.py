@@ -176,7 +176,13 @@ def test_the_change_triggers_exist_at_head(session):
         rows = session.execute(
             text("SELECT tgname FROM pg_trigger WHERE tgname LIKE '%change_seq%'")
         )
-        expected = {"invoices_change_seq", "transactions_change_seq", "events_change_seq"}
+        expected = {
+            "invoices_change_seq_insert",
+            "invoices_change_seq_update",
+            "transactions_change_seq_insert",
+            "transactions_change_seq_update",
+            "events_change_seq_insert",
+        }
     else:
         rows = session.execute(
             text(
@@ -191,6 +197,34 @@ def test_the_change_triggers_exist_at_head(session):
             "events_change_seq_insert",
         }
     assert {name for (name,) in rows} == expected
+
+
+@pytest.mark.postgres
+def test_every_insert_and_update_is_stamped_with_the_writing_transaction(api, session, tenant):
+    """An insert takes the transaction's id as the column default (migration 0029); one
+    that brings another value, and every update, go through the trigger."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's transaction ids (SQLite: the sync_clock counter)")
+    assert api.post("invoices", json=invoice_body("STAMP-1")).status_code == 201
+    assert api.post("invoices", json=invoice_body("STAMP-2")).status_code == 201
+    with tenant_scope(tenant.tenant_id):
+        xact = session.scalar(text("SELECT pg_current_xact_id()::text::bigint"))
+        session.execute(text("UPDATE invoices SET change_seq = 7 WHERE external_id = 'STAMP-1'"))
+        session.execute(
+            text(
+                "INSERT INTO events (id, tenant_id, type, data, created_at, change_seq)"
+                " SELECT 'evt_01' || lpad('STAMP', 24, '0'), tenant_id, 'invoice.updated',"
+                " '{}', now(), 7 FROM invoices WHERE external_id = 'STAMP-1'"
+            )
+        )
+        stamps = session.execute(
+            text(
+                "SELECT change_seq FROM invoices WHERE external_id LIKE 'STAMP-%'"
+                " UNION ALL SELECT change_seq FROM events WHERE tenant_id = :tenant"
+            ),
+            {"tenant": tenant.tenant_id},
+        ).scalars()
+        assert set(stamps) == {xact}
 
 
 # --- the embedded default (SQLite): a counter bumped inside each write transaction ---

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from payymo import db, jobs, runtime, warm_up
 from payymo.models import Event, Invoice, Match, Tenant, Transaction
@@ -76,25 +75,3 @@ def test_a_failed_warm_up_is_logged_and_the_worker_goes_on(app, monkeypatch, cap
     with caplog.at_level(logging.WARNING, logger="payymo.warm_up"):
         assert warm_up.warm_up() is None
     assert "worker warm-up failed" in caplog.text
-
-
-@pytest.mark.postgres
-def test_a_forked_child_never_uses_its_parents_connections(app):
-    """db's fork hook: the child's pool is its own; the parent's connection stays usable."""
-    import os
-
-    engine = db.engine()
-    with engine.connect() as conn:
-        parent_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
-    pid = os.fork()
-    if pid == 0:  # the child: a connection of its own, never the parent's pooled one
-        try:
-            with engine.connect() as conn:
-                child_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
-            os._exit(0 if child_pid != parent_pid else 1)
-        except BaseException:
-            os._exit(2)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == parent_pid
