@@ -362,7 +362,9 @@ def _get(url: str, deadline: float) -> requests.Response:
     while True:
         try:
             return requests.get(url, timeout=2)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # gunicorn's master listens before its worker has loaded the app: on a busy
+            # machine the first request can wait longer than one timeout.
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
