@@ -15,7 +15,10 @@ import datetime as dt
 import logging
 import time
 
+from sqlalchemy import select
+
 from payymo import db, demo, jobs
+from payymo.models import BankAccount
 from payymo.services import tenants, transactions
 from payymo.services.reconciliation.run import run_reconciliation
 from payymo.tenancy import system_scope, tenant_scope
@@ -63,10 +66,6 @@ def _reconcile_and_roll_back(engine) -> None:
 
 def _one_more_line(session) -> None:
     """A line paying INV-1009 by its number, so the next run has a change to decide."""
-    from sqlalchemy import select
-
-    from payymo.models import BankAccount
-
     account = session.scalars(select(BankAccount)).one()
     number, customer, _email, amount, _age = demo.DEMO_INVOICES[8]
     row = {

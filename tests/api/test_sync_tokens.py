@@ -172,31 +172,19 @@ def test_sync_token_refuses_filters_and_cursors(api, resource, param, value):
 
 def test_the_change_triggers_exist_at_head(session):
     # A later SQLite batch migration that recreates a table silently drops its triggers.
+    # Both dialects name them alike (PostgreSQL since migration 0029).
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(
-            text("SELECT tgname FROM pg_trigger WHERE tgname LIKE '%change_seq%'")
-        )
-        expected = {
-            "invoices_change_seq_insert",
-            "invoices_change_seq_update",
-            "transactions_change_seq_insert",
-            "transactions_change_seq_update",
-            "events_change_seq_insert",
-        }
+        query = "SELECT tgname FROM pg_trigger WHERE tgname LIKE '%change_seq%'"
     else:
-        rows = session.execute(
-            text(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%change_seq%'"
-            )
-        )
-        expected = {
-            "invoices_change_seq_insert",
-            "invoices_change_seq_update",
-            "transactions_change_seq_insert",
-            "transactions_change_seq_update",
-            "events_change_seq_insert",
-        }
-    assert {name for (name,) in rows} == expected
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%change_seq%'"
+    rows = session.execute(text(query))
+    assert {name for (name,) in rows} == {
+        "invoices_change_seq_insert",
+        "invoices_change_seq_update",
+        "transactions_change_seq_insert",
+        "transactions_change_seq_update",
+        "events_change_seq_insert",
+    }
 
 
 @pytest.mark.postgres
