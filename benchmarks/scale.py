@@ -474,6 +474,9 @@ def main() -> int:
     if args.reads_only:
         print("reads only: the write goals are not measured")
     if args.reuse:
+        from payymo import migrate
+
+        migrate.upgrade(DB_URL)  # a database an older checkout left
         tenants = existing_tenants()
     else:
         print(f"generating tenants of {', '.join(f'{s:,}' for s in sizes)} transactions ...")

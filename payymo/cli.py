@@ -497,6 +497,37 @@ def db_search_indexes() -> None:
     _emit({"created": todo, "common_trigrams": sampled})
 
 
+@db_group.command("system-role")
+def db_system_role() -> None:
+    """Serve the system scope by a role that bypasses row-level security (a superuser's job)."""
+    from sqlalchemy import create_engine
+
+    from payymo import migrate
+    from payymo.tenancy import policies
+
+    settings = _settings()
+    url = settings.migration_database_url or settings.database_url
+    if make_url(url).get_backend_name() != "postgresql":
+        _emit({"role": None, "note": "SQLite has no row-level security: nothing to do."})
+        return
+    app = make_url(settings.database_url).username
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            installed, why = policies.install_system_role(conn)
+            if not installed:
+                raise click.ClickException(f"{why}: {policies.HOW_TO}.")
+            tables = policies.walled_tables(conn)
+            if app:
+                policies.grant_membership(conn, app)
+    finally:
+        engine.dispose()
+    role = migrate.app_role(url, settings.database_url)
+    if role is not None:
+        migrate.grant_app_access(url, role)
+    _emit({"role": policies.SYSTEM_ROLE, "policies": len(tables), "member": app})
+
+
 @db_group.command("check-rollups")
 @click.option("--tenant", "tenant_id", default=None, help="Check one tenant (ten_…) only.")
 def db_check_rollups(tenant_id: str | None) -> None:

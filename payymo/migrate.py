@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -46,7 +47,9 @@ def grant_app_access(owner_url: str, role: str) -> None:
     """Let ``role`` read and write every table (as the owner); RLS still applies to it.
 
     The app should connect as a role that owns nothing: row-level security is forced
-    on the tenant tables, but a superuser or a BYPASSRLS role would skip it.
+    on the tenant tables, but a superuser or a BYPASSRLS role would skip it. Where the
+    cluster has the system role (migration 0030), it gets the same tables and ``role``
+    becomes its member: the system scope switches to it (``tenancy.database``).
     """
     engine = create_engine(owner_url)
     try:
@@ -66,7 +69,32 @@ def grant_app_access(owner_url: str, role: str) -> None:
                 text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {quoted}")
             )
             # Runs as the owner, on a fixed list of tables (migration 0010, if applied).
-            if conn.execute(text("SELECT to_regprocedure('payymo_analyze(text)')")).scalar():
+            analyze = conn.execute(text("SELECT to_regprocedure('payymo_analyze(text)')")).scalar()
+            if analyze:
                 conn.execute(text(f"GRANT EXECUTE ON FUNCTION payymo_analyze(text) TO {quoted}"))
+            _grant_system_role(conn, schema, role, analyze=bool(analyze))
     finally:
         engine.dispose()
+
+
+def _grant_system_role(conn, schema: str, role: str, *, analyze: bool) -> None:
+    """The system role's grants on tables added since, and ``role``'s membership of it."""
+    from payymo.tenancy import policies
+
+    if policies.condition_in_use(conn) != policies.CONDITION:
+        return  # the policies keep their payymo.system branch: the setting serves
+    for statement in policies.grant_statements(schema):
+        conn.execute(text(statement))
+    if analyze:
+        conn.execute(
+            text(f"GRANT EXECUTE ON FUNCTION payymo_analyze(text) TO {policies.SYSTEM_ROLE}")
+        )
+    try:
+        with conn.begin_nested():
+            policies.grant_membership(conn, role)
+    except DBAPIError as exc:
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        raise RuntimeError(
+            f"the app role {role} may not switch to {policies.SYSTEM_ROLE} ({reason}), so "
+            f"its system scope would see no rows: {policies.HOW_TO}."
+        ) from exc

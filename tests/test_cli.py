@@ -23,7 +23,7 @@ from payymo.cli import is_loopback, main
 from payymo.db import utcnow
 from payymo.models import ApiKey, BankAccount, Invoice, Job, Partner, Tenant, Transaction
 from payymo.services import search_indexes
-from payymo.tenancy import system_scope, tenant_scope
+from payymo.tenancy import policies, system_scope, tenant_scope
 from tests.helpers import ApiClient, invoice_body
 from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env, terminate
 
@@ -430,7 +430,7 @@ def test_db_search_indexes_builds_what_is_missing_once(app, cli, settings):
 
 
 @pytest.mark.postgres
-def test_db_upgrade_without_a_superuser_says_what_search_lacks_and_search_indexes_adds_it(
+def test_db_upgrade_without_a_superuser_says_what_it_lacks_and_the_superuser_commands_add_it(
     settings,
 ):
     from tests.conftest import PG_URL
@@ -460,9 +460,13 @@ def test_db_upgrade_without_a_superuser_says_what_search_lacks_and_search_indexe
         assert proc.returncode == 0, proc.stderr
         assert "the search functions could not be created" in proc.stderr
         assert "payymo db search-indexes" in proc.stderr
+        # Nor the system role: the policies keep their payymo.system branch.
+        assert "the system role could not be set up" in proc.stderr
+        assert "payymo db system-role" in proc.stderr
         engine = create_engine(super_url)
         try:
             with engine.connect() as conn:
+                assert policies.condition_in_use(conn) == policies.WITH_SYSTEM_SETTING
                 assert search_indexes.missing(conn) == list(search_indexes.INDEXES)
                 assert len(search_indexes.functions_missing(conn)) == len(search_indexes.SEARCHES)
             fixed = _run(
@@ -479,12 +483,47 @@ def test_db_upgrade_without_a_superuser_says_what_search_lacks_and_search_indexe
             ]
             with engine.connect() as conn:
                 assert search_indexes.functions_missing(conn) == []
+            # The app (the owner here) finds a tenant's key in the system scope, by the
+            # setting first, then as the system role.
+            made = _run(
+                settings,
+                "tenants",
+                "create",
+                "--name",
+                "Plain",
+                PAYYMO_DATABASE_URL=plain_url.render_as_string(hide_password=False),
+            )
+            assert made.returncode == 0, made.stderr
+            assert _keys_seen_by_the_system_scope(plain_url) == (1, role)
+            switched = _run(
+                settings,
+                "db",
+                "system-role",
+                PAYYMO_MIGRATION_DATABASE_URL=super_url.render_as_string(hide_password=False),
+                PAYYMO_DATABASE_URL=plain_url.render_as_string(hide_password=False),
+            )
+            assert switched.returncode == 0, switched.stderr
+            assert json.loads(switched.stdout)["member"] == role
+            with engine.connect() as conn:
+                assert policies.condition_in_use(conn) == policies.CONDITION
+            assert _keys_seen_by_the_system_scope(plain_url) == (1, policies.SYSTEM_ROLE)
         finally:
             engine.dispose()
     finally:
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+def _keys_seen_by_the_system_scope(url) -> tuple[int, str]:
+    """How many API keys the system scope sees through ``url``, and as which role."""
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session, system_scope():
+            keys = session.scalar(select(func.count()).select_from(ApiKey))
+            return keys, session.execute(text("SELECT current_user")).scalar_one()
+    finally:
+        engine.dispose()
 
 
 def test_import_reads_a_statement_file_into_the_account_and_sums_it_up(app, cli, api, tmp_path):

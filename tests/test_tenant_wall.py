@@ -10,13 +10,13 @@ and ``get()`` with no tenant in scope raise like ORM selects.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from payymo import tenancy
 from payymo.db import utcnow
 from payymo.ids import new_id
-from payymo.models import BankAccount, Event, Invoice, MatchBlock, Transaction
+from payymo.models import BankAccount, Event, Invoice, MatchBlock, Tenant, Transaction
 from payymo.services import tenants as tenant_service
 from payymo.services.reconciliation.write import _copy
 from payymo.tenancy import policies, system_scope, tenant_scope
@@ -234,20 +234,74 @@ def test_the_app_connects_as_a_role_row_level_security_applies_to(session):
 
 
 @postgres
-def test_the_setting_follows_the_scope_within_one_transaction(session, two):
+def test_every_policy_admits_the_tenant_in_the_setting_and_nothing_else(session):
+    # Migrated as a superuser: the system scope is a role, not a branch of the policy.
+    forms = session.execute(
+        text(
+            "SELECT DISTINCT qual, with_check FROM pg_policies "
+            "WHERE schemaname = current_schema() AND policyname = :policy"
+        ),
+        {"policy": policies.POLICY},
+    ).all()
+    assert [tuple(form) for form in forms] == [
+        ("((tenant_id)::text = current_setting('payymo.tenant_id'::text, true))",) * 2
+    ]
+    assert policies.condition_in_use(session.connection()) == policies.CONDITION
+
+
+@postgres
+def test_the_setting_and_the_role_follow_the_scope_within_one_transaction(session, two):
     a = two["a"]
-    read = text("SELECT current_setting('payymo.tenant_id', true)")
+    read = text("SELECT current_setting('payymo.tenant_id', true), current_user")
     with tenant_scope(a["tenant"]):
-        assert session.execute(read).scalar_one() == a["tenant"]
+        assert tuple(session.execute(read).one()) == (a["tenant"], APP_ROLE)
         with system_scope():
-            assert session.execute(
-                text("SELECT current_setting('payymo.system', true)")
-            ).scalar_one() == ("on")
-        assert session.execute(read).scalar_one() == a["tenant"]
-    assert session.execute(read).scalar_one() in ("", None)
+            assert tuple(
+                session.execute(
+                    text("SELECT current_setting('payymo.system', true), current_user")
+                ).one()
+            ) == ("on", policies.SYSTEM_ROLE)
+            assert session.scalar(select(func.count()).select_from(Tenant)) >= 2
+        assert tuple(session.execute(read).one()) == (a["tenant"], APP_ROLE)
+    assert tuple(session.execute(read).one()) in (("", APP_ROLE), (None, APP_ROLE))
     # A rolled-back savepoint reverts the setting: the next statement sets it again.
+    with system_scope():
+        nested = session.begin_nested()
+        session.execute(read)
+        nested.rollback()
+        assert session.execute(text("SELECT current_user")).scalar_one() == policies.SYSTEM_ROLE
     with tenant_scope(a["tenant"]):
         nested = session.begin_nested()
         session.execute(read)
         nested.rollback()
-        assert session.execute(read).scalar_one() == a["tenant"]
+        assert tuple(session.execute(read).one()) == (a["tenant"], APP_ROLE)
+
+
+@postgres
+def test_the_policy_leaves_a_tenants_row_estimate_to_the_query(session, two):
+    # The policy's equality joins the query's own tenant condition: a tenant of 100
+    # lines beside one of 900 is expected to have about 100, not a share of them.
+    lines = {"a": 100, "b": 900}
+    for name, count in lines.items():
+        with tenant_scope(two[name]["tenant"]):
+            session.execute(
+                insert(Transaction),
+                [
+                    {
+                        "tenant_id": two[name]["tenant"],
+                        "account_id": two[name]["account"],
+                        "dedupe_key": f"estimate-{n}",
+                        "amount": n,
+                        "currency": "EUR",
+                    }
+                    for n in range(count - 1)
+                ],
+            )
+    session.execute(text("SELECT payymo_analyze('transactions')"))
+    a = two["a"]["tenant"]
+    with tenant_scope(a):
+        plan = session.execute(
+            text("EXPLAIN (FORMAT JSON) SELECT id FROM transactions WHERE tenant_id = :t"),
+            {"t": a},
+        ).scalar_one()
+    assert 80 <= plan[0]["Plan"]["Plan Rows"] <= 125, plan

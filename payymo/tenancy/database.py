@@ -1,11 +1,13 @@
 """The database wall: PostgreSQL row-level security follows the tenant scope.
 
-Every tenant-owned table carries a policy (migration 0004) that admits a row only when
-its ``tenant_id`` equals the transaction's ``payymo.tenant_id`` setting, or when
-``payymo.system`` is ``on``. Before each statement the transaction's settings are made
-to match the scope in this context (one ``set_config`` round trip when the scope
-changes, usually once per transaction); ``SET LOCAL`` semantics end them with the
-transaction, and a rolled-back savepoint reverts them, so the cache is dropped then.
+Every tenant-owned table carries a policy (``tenancy.policies``) that admits a row only
+when its ``tenant_id`` equals the transaction's ``payymo.tenant_id`` setting. The system
+scope switches to ``payymo_system``, a role that bypasses the policy, where the app's
+role may (migration 0030); elsewhere it sets ``payymo.system`` to ``on``, which the
+older form of the policy admits. Before each statement the transaction's settings (and
+role) are made to match the scope in this context (one ``set_config`` round trip when
+the scope changes, usually once per transaction); ``SET LOCAL`` semantics end them with
+the transaction, and a rolled-back savepoint reverts them, so the cache is dropped then.
 A raw, Core or COPY path that forgets the tenant therefore sees and writes nothing.
 
 Core statements on tenant-owned tables with no tenant in scope raise here, as ORM
@@ -19,19 +21,28 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.expression import SelectBase, UpdateBase
 
 from payymo.tenancy.context import NoTenantContext, _system, _tenant
+from payymo.tenancy.policies import SYSTEM_ROLE
 from payymo.tenancy.tables import touches_scoped_table
 
 _APPLIED = "payymo_tenant_settings"
+_SWITCHES_ROLE = "payymo_switches_role"
 _SET = "SELECT set_config('payymo.tenant_id', %s, true), set_config('payymo.system', %s, true)"
-_FRESH = ("", "off")  # what a new transaction starts with
+_SET_AND_ROLE = f"{_SET}, set_config('role', %s, true)"
+# The system role serves this database (it has the tables) and the session may switch to it.
+_MAY_SWITCH = (
+    "SELECT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = %s AND r.rolbypassrls "
+    "AND pg_has_role(session_user, r.oid, 'MEMBER') "
+    "AND has_table_privilege(r.oid, to_regclass('tenants'), 'SELECT'))"
+)
+_FRESH = ("", "off", "none")  # what a new transaction starts with ("none": the login role)
 # Savepoint commands read no rows, and must run even in an aborted transaction.
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
-def _wanted() -> tuple[str, str]:
+def _wanted() -> tuple[str, str, str]:
     if _system.get():
-        return "", "on"
-    return _tenant.get() or "", "off"
+        return "", "on", SYSTEM_ROLE
+    return _tenant.get() or "", "off", "none"
 
 
 @event.listens_for(Engine, "before_execute")
@@ -53,7 +64,12 @@ def _apply_tenant_settings(conn, cursor, statement, parameters, context, execute
     if driver.autocommit:
         return  # each statement is its own transaction: nothing to carry over
     # A cursor of its own: the statement's cursor may be a server-side one.
-    driver.execute(_SET, wanted)
+    switches = conn.info.get(_SWITCHES_ROLE)
+    if switches is None:
+        switches = conn.info[_SWITCHES_ROLE] = driver.execute(
+            _MAY_SWITCH, (SYSTEM_ROLE,)
+        ).fetchone()[0]
+    driver.execute(_SET_AND_ROLE if switches else _SET, wanted if switches else wanted[:2])
     conn.info[_APPLIED] = wanted
 
 
