@@ -187,6 +187,31 @@ def test_a_search_looks_up_only_the_rare_parts_of_its_term_and_finds_what_like_f
     assert listed("GmbH", 0)[1] == []
 
 
+def test_only_a_trigram_in_the_common_share_of_values_is_left_to_the_recheck(session):
+    # "000" in 2% of the values still narrows a search cheaply; "inv" in all does not.
+    now = utcnow()
+    with system_scope():
+        session.add_all(
+            SearchTrigram(
+                table_name="transactions",
+                column_name="remittance_information",
+                trigram=trigram,
+                share=share,
+                sampled_at=now,
+            )
+            for trigram, share in (
+                (search_indexes.SAMPLED, 0.0),
+                ("000", 0.02),
+                ("inv", 1.0),
+                ("123", search_indexes.COMMON_SHARE),
+            )
+        )
+        session.flush()
+        common = search_indexes.common_trigrams(session.connection(), "transactions")
+    assert common == {"remittance_information": frozenset({"inv", "123"})}
+    assert search.narrowed("INV-0001234", common["remittance_information"]) == "%00012%"
+
+
 def test_the_sweep_samples_the_common_trigrams_once_a_day(indexes, app, session):
     from tasks.maintenance import sample_search_trigrams
 
