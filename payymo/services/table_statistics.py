@@ -15,8 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 TABLES = ("transactions", "invoices")
-# What incremental reconcile runs look things up in (a full run refills them whole).
-LOOKUP_TABLES = ("reconcile_items", "reconcile_keys", "reconcile_words")
+# What incremental reconcile runs look things up in (a full run refills the first three
+# whole, and writes a tenant's suggestions in one burst; migration 0031).
+LOOKUP_TABLES = ("reconcile_items", "reconcile_keys", "reconcile_words", "suggestions")
 # Twice the pages of the last look. Estimates off by less than that still plan these
 # statements well; an ANALYZE of a million rows costs ~0.35 s, so not on every sync.
 GROWTH = 2.0

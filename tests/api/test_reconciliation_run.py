@@ -36,6 +36,7 @@ JOB_FIELDS = {
 }
 COUNT_NAMES = {
     "mode",
+    "passes",
     "transactions_considered",
     "invoices_considered",
     "auto_matched",
@@ -133,6 +134,7 @@ def test_counts_of_a_run_that_found_work(api, tenant):
     reconcile_tenant(tenant.tenant_id, job["id"])
     assert api.get(f"jobs/{job['id']}").json["result"] == {
         "mode": "incremental",
+        "passes": 1,
         "transactions_considered": 2,
         "invoices_considered": 1,
         "auto_matched": 1,

@@ -127,6 +127,35 @@ def _own(session, kind: str) -> str:
     return change_log.DECIDED[kind]
 
 
+def test_credits_reaching_an_invoice_named_by_reference_are_read_before_the_first_pass(
+    session, tenant
+):
+    """A new credit pays an invoice by reference; an older one owes its amount. The run
+    reads the older one before deciding, not after a pass whose match consumed it."""
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    add(session, tid, invoice_row("INV-5001", 5_000, "Initech BV"))
+    [older] = add(session, tid, credit_row(acc, 5_000, "monthly", "J. Smith"))
+    run(session, tid, full=True)
+    assert _status(session, tid, older) == "suggested"  # its amount, nothing else
+    [paying] = add(session, tid, credit_row(acc, 5_000, "Payment INV-5001", "Initech BV"))
+    counts = run(session, tid)
+    assert (counts["mode"], counts["passes"], counts["transactions_considered"]) == (
+        "incremental",
+        1,
+        2,
+    )
+    assert (_status(session, tid, paying), _status(session, tid, older)) == (
+        "matched",
+        "unmatched",
+    )
+    run(session, tid, full=True)  # and a full run decides the same
+    assert (_status(session, tid, paying), _status(session, tid, older)) == (
+        "matched",
+        "unmatched",
+    )
+
+
 def test_a_runs_own_writes_reach_no_credit_again(session, tenant):
     """The run that matched decided every credit its match reached: the next decides
     none of them again, and decides as a full run would."""

@@ -95,6 +95,7 @@ def test_run_matches_the_clear_case_suggests_the_ambiguous_and_leaves_the_rest(s
     counts = run(session, world.tenant_id)
     assert counts == {
         "mode": "incremental",
+        "passes": 1,
         "transactions_considered": 3,
         # Hooli's invoice: no credit names it, owes its amount or is paid by its customer.
         "invoices_considered": 3,

@@ -419,6 +419,8 @@ FINISHED_JOB = _obj(
         **vars(QUEUED_JOB),
         "status": "succeeded",
         "result": {
+            "mode": "incremental",
+            "passes": 1,
             "transactions_considered": 10,
             "invoices_considered": 8,
             "auto_matched": 6,

@@ -211,6 +211,24 @@ def _reaching(session: Session, consumed: set[str], amounts, *, tolerance: int, 
     return reaching, {i: (cur, customer) for i, (cur, _, customer) in items.items()}
 
 
+def _reaching_referenced(
+    session: Session, reach: scope.Reach, tolerance: int, counts: dict
+) -> set[str]:
+    """The open credits reaching an invoice some credit names by reference.
+
+    Most automatic matches are by reference, and each consumed invoice brings the
+    credits that reach it into the run: read before the first pass, they spare the
+    second one, which would decide every credit again (at 10M lines, 1,000 credits
+    paying by reference brought 4,500 more; each pass built the engine's index of
+    104,000 invoices and decided all it had). A guess that misses costs a pass as before.
+    """
+    named = {i for key, found in reach.hits.items() if key.startswith("r:") for i in found}
+    if not named:
+        return set()
+    found, _customer_of = _reaching(session, named, set(), tolerance=tolerance, counts=counts)
+    return found
+
+
 def full_run_again(
     session: Session,
     *,
@@ -271,12 +289,21 @@ def incremental_input(
     loaded = _Loaded(
         session, scope.Reach(session, memory=memory, tolerance=tolerance, counts=counts)
     )
+    looked_ahead = False
     with collection_paused():
-        for _pass in range(MAX_PASSES):
+        passes = 0
+        while passes < MAX_PASSES:
             credits, crowded = scope.with_payer_groups(session, credits, changed_groups)
             if len(credits) >= MIN_FULL and _large_share(session, len(credits)):
                 return None  # a large share of the open credits: a full run is cheaper
             loaded.add(credits)
+            if not looked_ahead:
+                looked_ahead = True
+                ahead = _reaching_referenced(session, loaded.reach, tolerance, counts)
+                if not ahead <= credits:
+                    credits |= ahead
+                    continue
+            passes += 1
             data = _decide(loaded.run_input(settings, memory, crowded))
             decisions = data.decided or ()
             consumed, amounts = _consumed(data.invoices, decisions)
@@ -291,7 +318,7 @@ def incremental_input(
                 again = _decided_too_early(
                     data.transactions, decisions, missing, loaded.reach.customers, customer_of
                 )
-                return replace(data, again=again)
+                return replace(data, again=again, passes=passes)
             credits |= missing
     return None
 

@@ -48,6 +48,9 @@ class RunInput:
     # again, as a full run would see that invoice paid. None (a full run): known once
     # its pass has decided every credit (``incremental.full_run_again``).
     again: frozenset[str] | None = None
+    # How many times the engine decided the credits: an incremental run repeats its pass
+    # when automatic matches reach credits it had not read (``incremental_input``).
+    passes: int = 1
 
 
 def match_settings(session: Session) -> MatchSettings:

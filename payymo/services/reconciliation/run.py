@@ -310,6 +310,7 @@ def run_reconciliation(
             seen = {t.id: t for t in data.transactions}
             totals = {
                 "mode": "full" if pending.full else "incremental",
+                "passes": data.passes,
                 "transactions_considered": len(data.transactions),
                 "invoices_considered": len(data.invoices),
                 **dict.fromkeys(COUNTS, 0),
