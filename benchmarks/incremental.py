@@ -398,6 +398,10 @@ def main() -> int:
     if not args.reuse:
         print(f"generating {args.credits:,} backlog credits, {args.invoices:,} invoices ...")
         generate(args.credits, args.invoices)
+    else:
+        from payymo import migrate
+
+        migrate.upgrade(DB_URL)  # a database an older checkout left
     app_url = roles.app_url(DB_URL)
     configure(app_url)
     from payymo import runtime
