@@ -78,11 +78,16 @@ def grant_app_access(owner_url: str, role: str) -> None:
 
 
 def _grant_system_role(conn, schema: str, role: str, *, analyze: bool) -> None:
-    """The system role's grants on tables added since, and ``role``'s membership of it."""
+    """The system role's grants on tables added since, and ``role``'s membership of it.
+
+    Wherever the cluster has the role, so that an app already switching to it keeps
+    working when a later migration (0030, as a superuser) drops the policies' branch.
+    A membership refused is an error only where the policies no longer have the branch.
+    """
     from payymo.tenancy import policies
 
-    if policies.condition_in_use(conn) != policies.CONDITION:
-        return  # the policies keep their payymo.system branch: the setting serves
+    if not policies.system_role_exists(conn):
+        return
     for statement in policies.grant_statements(schema):
         conn.execute(text(statement))
     if analyze:
@@ -93,6 +98,8 @@ def _grant_system_role(conn, schema: str, role: str, *, analyze: bool) -> None:
         with conn.begin_nested():
             policies.grant_membership(conn, role)
     except DBAPIError as exc:
+        if policies.condition_in_use(conn) != policies.CONDITION:
+            return  # the policies keep their payymo.system branch: the setting serves
         reason = str(getattr(exc, "orig", exc)).splitlines()[0]
         raise RuntimeError(
             f"the app role {role} may not switch to {policies.SYSTEM_ROLE} ({reason}), so "

@@ -494,7 +494,9 @@ def test_db_upgrade_without_a_superuser_says_what_it_lacks_and_the_superuser_com
                 PAYYMO_DATABASE_URL=plain_url.render_as_string(hide_password=False),
             )
             assert made.returncode == 0, made.stderr
-            assert _keys_seen_by_the_system_scope(plain_url) == (1, role)
+            # One pooled connection throughout: it switches once the role serves.
+            app_engine = create_engine(plain_url, pool_size=1, max_overflow=0)
+            assert _keys_seen_by_the_system_scope(app_engine) == (1, role)
             switched = _run(
                 settings,
                 "db",
@@ -506,7 +508,8 @@ def test_db_upgrade_without_a_superuser_says_what_it_lacks_and_the_superuser_com
             assert json.loads(switched.stdout)["member"] == role
             with engine.connect() as conn:
                 assert policies.condition_in_use(conn) == policies.CONDITION
-            assert _keys_seen_by_the_system_scope(plain_url) == (1, policies.SYSTEM_ROLE)
+            assert _keys_seen_by_the_system_scope(app_engine) == (1, policies.SYSTEM_ROLE)
+            app_engine.dispose()
         finally:
             engine.dispose()
     finally:
@@ -515,15 +518,11 @@ def test_db_upgrade_without_a_superuser_says_what_it_lacks_and_the_superuser_com
         admin.dispose()
 
 
-def _keys_seen_by_the_system_scope(url) -> tuple[int, str]:
-    """How many API keys the system scope sees through ``url``, and as which role."""
-    engine = create_engine(url)
-    try:
-        with Session(engine) as session, system_scope():
-            keys = session.scalar(select(func.count()).select_from(ApiKey))
-            return keys, session.execute(text("SELECT current_user")).scalar_one()
-    finally:
-        engine.dispose()
+def _keys_seen_by_the_system_scope(engine) -> tuple[int, str]:
+    """How many API keys the system scope sees through ``engine``, and as which role."""
+    with Session(engine) as session, system_scope():
+        keys = session.scalar(select(func.count()).select_from(ApiKey))
+        return keys, session.execute(text("SELECT current_user")).scalar_one()
 
 
 def test_import_reads_a_statement_file_into_the_account_and_sums_it_up(app, cli, api, tmp_path):

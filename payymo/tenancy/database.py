@@ -25,24 +25,29 @@ from payymo.tenancy.policies import SYSTEM_ROLE
 from payymo.tenancy.tables import touches_scoped_table
 
 _APPLIED = "payymo_tenant_settings"
-_SWITCHES_ROLE = "payymo_switches_role"
-_SET = "SELECT set_config('payymo.tenant_id', %s, true), set_config('payymo.system', %s, true)"
-_SET_AND_ROLE = f"{_SET}, set_config('role', %s, true)"
-# The system role serves this database (it has the tables) and the session may switch to it.
-_MAY_SWITCH = (
-    "SELECT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = %s AND r.rolbypassrls "
+# The system scope switches to the system role where it serves this database (it has
+# the tables) and the session may; asked afresh at each switch, so a database migrated,
+# or a membership granted, under a running app takes effect at once.
+_SERVES = (
+    "SELECT FROM pg_roles r WHERE r.rolname = %(role)s AND r.rolbypassrls "
     "AND pg_has_role(session_user, r.oid, 'MEMBER') "
-    "AND has_table_privilege(r.oid, to_regclass('tenants'), 'SELECT'))"
+    "AND has_table_privilege(r.oid, to_regclass('tenants'), 'SELECT')"
 )
-_FRESH = ("", "off", "none")  # what a new transaction starts with ("none": the login role)
+_SET = (
+    "SELECT set_config('payymo.tenant_id', %(tenant)s, true), "
+    "set_config('payymo.system', %(system)s, true), "
+    f"set_config('role', CASE WHEN %(system)s = 'on' AND EXISTS ({_SERVES}) "
+    "THEN %(role)s ELSE 'none' END, true)"
+)
+_FRESH = ("", "off")  # what a new transaction starts with (and its login role)
 # Savepoint commands read no rows, and must run even in an aborted transaction.
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
-def _wanted() -> tuple[str, str, str]:
+def _wanted() -> tuple[str, str]:
     if _system.get():
-        return "", "on", SYSTEM_ROLE
-    return _tenant.get() or "", "off", "none"
+        return "", "on"
+    return _tenant.get() or "", "off"
 
 
 @event.listens_for(Engine, "before_execute")
@@ -64,12 +69,8 @@ def _apply_tenant_settings(conn, cursor, statement, parameters, context, execute
     if driver.autocommit:
         return  # each statement is its own transaction: nothing to carry over
     # A cursor of its own: the statement's cursor may be a server-side one.
-    switches = conn.info.get(_SWITCHES_ROLE)
-    if switches is None:
-        switches = conn.info[_SWITCHES_ROLE] = driver.execute(
-            _MAY_SWITCH, (SYSTEM_ROLE,)
-        ).fetchone()[0]
-    driver.execute(_SET_AND_ROLE if switches else _SET, wanted if switches else wanted[:2])
+    tenant, system = wanted
+    driver.execute(_SET, {"tenant": tenant, "system": system, "role": SYSTEM_ROLE})
     conn.info[_APPLIED] = wanted
 
 
