@@ -448,14 +448,20 @@ def test_db_upgrade_without_a_superuser_says_what_it_lacks_and_the_superuser_com
         conn.execute(text(f"CREATE DATABASE {name} OWNER {role}"))
     plain_url = make_url(PG_URL).set(database=name, username=role)
     super_url = make_url(PG_URL).set(database=name)
+    plain = plain_url.render_as_string(hide_password=False)
+    # The app as the owner; the superuser commands as a superuser.
+    as_superuser = {
+        "PAYYMO_MIGRATION_DATABASE_URL": super_url.render_as_string(hide_password=False),
+        "PAYYMO_DATABASE_URL": plain,
+    }
     try:
         # The database's owner may make the (trusted) extension, not the BYPASSRLS role.
         proc = _run(
             settings,
             "db",
             "upgrade",
-            PAYYMO_MIGRATION_DATABASE_URL=plain_url.render_as_string(hide_password=False),
-            PAYYMO_DATABASE_URL=plain_url.render_as_string(hide_password=False),
+            PAYYMO_MIGRATION_DATABASE_URL=plain,
+            PAYYMO_DATABASE_URL=plain,
         )
         assert proc.returncode == 0, proc.stderr
         assert "the search functions could not be created" in proc.stderr
@@ -464,18 +470,14 @@ def test_db_upgrade_without_a_superuser_says_what_it_lacks_and_the_superuser_com
         assert "the system role could not be set up" in proc.stderr
         assert "payymo db system-role" in proc.stderr
         engine = create_engine(super_url)
+        # One pooled connection throughout: it switches once the role serves.
+        app_engine = create_engine(plain_url, pool_size=1, max_overflow=0)
         try:
             with engine.connect() as conn:
                 assert policies.condition_in_use(conn) == policies.WITH_SYSTEM_SETTING
                 assert search_indexes.missing(conn) == list(search_indexes.INDEXES)
                 assert len(search_indexes.functions_missing(conn)) == len(search_indexes.SEARCHES)
-            fixed = _run(
-                settings,
-                "db",
-                "search-indexes",
-                PAYYMO_MIGRATION_DATABASE_URL=super_url.render_as_string(hide_password=False),
-                PAYYMO_DATABASE_URL=plain_url.render_as_string(hide_password=False),
-            )
+            fixed = _run(settings, "db", "search-indexes", **as_superuser)
             assert fixed.returncode == 0, fixed.stderr
             assert json.loads(fixed.stdout)["created"] == [
                 *search_indexes.INDEXES,
@@ -485,32 +487,17 @@ def test_db_upgrade_without_a_superuser_says_what_it_lacks_and_the_superuser_com
                 assert search_indexes.functions_missing(conn) == []
             # The app (the owner here) finds a tenant's key in the system scope, by the
             # setting first, then as the system role.
-            made = _run(
-                settings,
-                "tenants",
-                "create",
-                "--name",
-                "Plain",
-                PAYYMO_DATABASE_URL=plain_url.render_as_string(hide_password=False),
-            )
+            made = _run(settings, "tenants", "create", "--name", "Plain", PAYYMO_DATABASE_URL=plain)
             assert made.returncode == 0, made.stderr
-            # One pooled connection throughout: it switches once the role serves.
-            app_engine = create_engine(plain_url, pool_size=1, max_overflow=0)
             assert _keys_seen_by_the_system_scope(app_engine) == (1, role)
-            switched = _run(
-                settings,
-                "db",
-                "system-role",
-                PAYYMO_MIGRATION_DATABASE_URL=super_url.render_as_string(hide_password=False),
-                PAYYMO_DATABASE_URL=plain_url.render_as_string(hide_password=False),
-            )
+            switched = _run(settings, "db", "system-role", **as_superuser)
             assert switched.returncode == 0, switched.stderr
             assert json.loads(switched.stdout)["member"] == role
             with engine.connect() as conn:
                 assert policies.condition_in_use(conn) == policies.CONDITION
             assert _keys_seen_by_the_system_scope(app_engine) == (1, policies.SYSTEM_ROLE)
-            app_engine.dispose()
         finally:
+            app_engine.dispose()
             engine.dispose()
     finally:
         with admin.connect() as conn:

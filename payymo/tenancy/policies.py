@@ -131,9 +131,7 @@ def install_system_role(conn: Connection) -> tuple[bool, str | None]:
 
 
 def grant_membership(conn: Connection, role: str) -> None:
-    """Let ``role`` (the app's) ``SET ROLE payymo_system``; a no-op when it already may."""
-    if not system_role_exists(conn):
-        return
+    """Let ``role`` (the app's) ``SET ROLE payymo_system`` (which exists); a no-op when it may."""
     member = conn.execute(
         text("SELECT pg_has_role(:role, :system, 'MEMBER')"),
         {"role": role, "system": SYSTEM_ROLE},
