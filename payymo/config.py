@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_PLAN_RATE_LIMITS = {"free": 120, "standard": 600, "scale": 6000}
 DEFAULT_RECONCILE_PARALLEL_MIN = 20_000  # below this, starting processes costs more than it saves
+DEFAULT_RECONCILE_CHUNK_SIZE = 1_000
 DEFAULT_BAD_KEY_RATE_LIMIT = 30
 DEFAULT_MAX_API_KEYS_PER_TENANT = 50
 # Short, so a slow or black-holed Redis costs a request a fraction of a second at most.
@@ -64,6 +65,7 @@ class Settings:
     log_level: str = "INFO"
     reconcile_processes: int = field(default_factory=default_reconcile_processes)
     reconcile_parallel_min: int = DEFAULT_RECONCILE_PARALLEL_MIN
+    reconcile_chunk_size: int = DEFAULT_RECONCILE_CHUNK_SIZE
     sweep_interval_seconds: int = DEFAULT_SWEEP_INTERVAL
     # Embedded default only: run in-process jobs on the caller's thread (a request's once
     # its response is written) instead of the background thread. For scripts and tests
@@ -245,6 +247,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         reconcile_parallel_min=_whole_number(
             env_vars, "PAYYMO_RECONCILE_PARALLEL_MIN", DEFAULT_RECONCILE_PARALLEL_MIN, minimum=0
+        ),
+        reconcile_chunk_size=_whole_number(
+            env_vars, "PAYYMO_RECONCILE_CHUNK_SIZE", DEFAULT_RECONCILE_CHUNK_SIZE, maximum=100_000
         ),
         inline_jobs=_whole_number(env_vars, "PAYYMO_INLINE_JOBS", 0, minimum=0, maximum=1) == 1,
         bad_key_rate_limit=_whole_number(

@@ -146,3 +146,41 @@ def driven(workdir: Path) -> Iterator:
         yield browser
     finally:
         browser.quit()
+
+
+def replaced(old):
+    """A WebDriverWait condition: ``old`` (an element) left the document.
+
+    Selenium's ``staleness_of`` knows only StaleElementReferenceException; ChromeDriver
+    156 sometimes answers a node of a page being replaced with "Node with given id does
+    not belong to the document" instead (seen on a loaded machine), which means the same.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def gone(_driver) -> bool:
+        try:
+            old.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    return gone
+
+
+def follow(page, element) -> None:
+    """Click a link or button and wait until the next page has replaced this one and loaded."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    old = page.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(page, 20).until(replaced(old))
+    # Wait for the new page to finish loading too, or an element found now may belong to a
+    # document still being replaced.
+    WebDriverWait(page, 20).until(
+        lambda p: p.execute_script("return document.readyState") == "complete"
+    )

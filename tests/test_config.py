@@ -180,6 +180,20 @@ def test_reconcile_parallel_min_has_a_default_and_can_be_set(instance):
         )
 
 
+def test_reconcile_chunk_size_has_a_default_and_can_be_set(instance):
+    settings = load_settings({"PAYYMO_INSTANCE_PATH": str(instance)})
+    assert settings.reconcile_chunk_size == 1_000
+    settings = load_settings(
+        {"PAYYMO_INSTANCE_PATH": str(instance), "PAYYMO_RECONCILE_CHUNK_SIZE": "250"}
+    )
+    assert settings.reconcile_chunk_size == 250
+    for raw in ("0", "100001", "many"):
+        with pytest.raises(ConfigError, match="PAYYMO_RECONCILE_CHUNK_SIZE"):
+            load_settings(
+                {"PAYYMO_INSTANCE_PATH": str(instance), "PAYYMO_RECONCILE_CHUNK_SIZE": raw}
+            )
+
+
 @pytest.mark.parametrize("raw", ["0", "-2", "two", "1.5", "65"])
 def test_bad_reconcile_processes_are_refused(instance, raw):
     with pytest.raises(ConfigError, match="PAYYMO_RECONCILE_PROCESSES"):

@@ -65,7 +65,6 @@ def _invoice(session, tenant_id: str, invoice_id: str) -> Invoice:
 @pytest.mark.browser
 def test_a_person_works_through_the_portal_in_a_browser(world, app, session, tmp_path):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
     with serving.serve(app, threaded=False) as origin, browser.driven(tmp_path) as page:
@@ -74,16 +73,7 @@ def test_a_person_works_through_the_portal_in_a_browser(world, app, session, tmp
             page.save_screenshot(str(tmp_path / f"{name}.png"))
 
         def follow(element) -> None:
-            """Click a link or button and wait for the next page to replace this one."""
-            old = page.find_element(By.TAG_NAME, "html")
-            element.click()
-            WebDriverWait(page, 20).until(expected_conditions.staleness_of(old))
-            # The old page is gone; wait for the new one to finish loading too, or an
-            # element found now may belong to a document still being replaced (seen
-            # once on a loaded machine: "Node ... does not belong to the document").
-            WebDriverWait(page, 20).until(
-                lambda p: p.execute_script("return document.readyState") == "complete"
-            )
+            browser.follow(page, element)
 
         # Sign in: the link's path on the served app.
         page.get(origin + urlsplit(world["link"]).path)

@@ -79,8 +79,6 @@ def test_the_portal_says_why_a_file_was_refused_and_writes_nothing(signed_in, se
 @pytest.mark.browser
 def test_a_person_uploads_a_statement_in_a_browser(make_partner, app, session, tmp_path):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.wait import WebDriverWait
 
     partner = make_partner("Ledgerly")
     tenant_id = partner.api.post(
@@ -90,16 +88,9 @@ def test_a_person_uploads_a_statement_in_a_browser(make_partner, app, session, t
     link = partner.api.post(f"partner/tenants/{tenant_id}/portal_sessions", json={}).json
     with serving.serve(app, threaded=False) as origin, browser.driven(tmp_path) as page:
         page.get(origin + urlsplit(link["url"]).path)
-        old = page.find_element(By.TAG_NAME, "html")
-        page.find_element(By.LINK_TEXT, "Statement files").click()
-        WebDriverWait(page, 20).until(expected_conditions.staleness_of(old))
+        browser.follow(page, page.find_element(By.LINK_TEXT, "Statement files"))
         page.find_element(By.ID, "file").send_keys(str(SAMPLES / "camt053_v02.xml"))
-        old = page.find_element(By.TAG_NAME, "html")
-        page.find_element(By.XPATH, "//button[text()='Import']").click()
-        WebDriverWait(page, 20).until(expected_conditions.staleness_of(old))
-        WebDriverWait(page, 20).until(
-            lambda p: p.execute_script("return document.readyState") == "complete"
-        )
+        browser.follow(page, page.find_element(By.XPATH, "//button[text()='Import']"))
         page.save_screenshot(str(tmp_path / "statement-imported.png"))
         status = page.find_element(By.CSS_SELECTOR, "[role=status]").text
     assert "Imported 5 lines (camt.053)" in status

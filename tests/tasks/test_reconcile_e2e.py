@@ -26,7 +26,6 @@ from payymo.errors import PayymoError
 from payymo.models import Invoice, Job, Match, Suggestion, Transaction
 from payymo.services import allocations
 from payymo.services import jobs as job_service
-from payymo.services.reconciliation.run import CHUNK_SIZE
 from payymo.tenancy import tenant_scope
 from tasks.reconcile import reconcile_tenant
 from tests.books import assert_books_balance
@@ -34,6 +33,10 @@ from tests.reconcile_world import account, add, credit_row, invoice_row, new_ten
 from tests.tasks.processes import PAYYMO, ROOT, payymo_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+# The killed run's chunk (PAYYMO_RECONCILE_CHUNK_SIZE): three of them make a run long
+# enough to kill half way, at a quarter of the default's data.
+CHUNK_SIZE = 250
 
 
 def request_run(sessions, tenant_id: str) -> str:
@@ -259,7 +262,8 @@ def test_a_job_killed_half_way_leaves_whole_chunks_and_a_rerun_finishes_the_same
     killed = big_world(sessions, "Killed Ltd", n_clear, n_twins)
     calm = big_world(sessions, "Calm Ltd", n_clear, n_twins)
     job_id = request_run(sessions, killed)
-    proc = start_worker(settings, tmp_path / "killed.log")
+    chunks = {"PAYYMO_RECONCILE_CHUNK_SIZE": str(CHUNK_SIZE)}
+    proc = start_worker(settings, tmp_path / "killed.log", **chunks)
     deadline = time.monotonic() + 120
     with sessions() as session:
         while matched_count(session, killed) == 0:
@@ -287,7 +291,7 @@ def test_a_job_killed_half_way_leaves_whole_chunks_and_a_rerun_finishes_the_same
         assert job_row(session, killed, job_id).status == "running"
     rerun = request_run(sessions, killed)
     assert rerun != job_id
-    proc = start_worker(settings, tmp_path / "rerun.log")
+    proc = start_worker(settings, tmp_path / "rerun.log", **chunks)
     finish(proc, tmp_path / "rerun.log")
     reconcile_tenant(calm, None)  # the same data, never interrupted
     with sessions() as session:
@@ -343,8 +347,8 @@ def engine_processes(horse: int) -> list[int]:
 def test_engine_processes_stop_with_a_killed_job_and_a_rerun_finishes_the_same(
     settings, sessions, tmp_path
 ):
-    per_currency = 1_500
-    engines_env = {"PAYYMO_RECONCILE_PROCESSES": "2", "PAYYMO_RECONCILE_PARALLEL_MIN": "2000"}
+    per_currency = 600
+    engines_env = {"PAYYMO_RECONCILE_PROCESSES": "2", "PAYYMO_RECONCILE_PARALLEL_MIN": "1000"}
     killed = multi_currency_world(sessions, "Engines Ltd", per_currency)
     request_run(sessions, killed)
     proc = start_worker(settings, tmp_path / "killed.log", **engines_env)

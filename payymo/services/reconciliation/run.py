@@ -57,7 +57,6 @@ from payymo.services.reconciliation.write import (
 )
 from payymo.services.stripe import payout_matching
 
-CHUNK_SIZE = 1000
 COUNTS = ("auto_matched", "suggested", "skipped_conflicts", "unmatched")
 _DEADLOCK = "40P01"
 _CHUNK_ATTEMPTS = 3
@@ -274,7 +273,7 @@ def run_reconciliation(
     *,
     session: Session,
     job_id: str | None = None,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
     processes: int | None = None,
     parallel_min: int | None = None,
     full: bool = False,
@@ -287,11 +286,14 @@ def run_reconciliation(
     Automatic matches are final when the engine makes them, so they are written a
     chunk at a time while the engine goes on; a part's suggestions wait until the part
     is decided, when it is known which invoices the automatic matches left open
-    (``_complete``). ``processes`` and ``parallel_min`` (defaults: the configured
-    ``reconcile_processes`` and ``reconcile_parallel_min``) say how many engine
-    processes, from how many credits on.
+    (``_complete``). ``chunk_size`` (default: the configured ``reconcile_chunk_size``)
+    is how many automatic matches a commit holds. ``processes`` and ``parallel_min``
+    (defaults: the configured ``reconcile_processes`` and ``reconcile_parallel_min``)
+    say how many engine processes, from how many credits on.
     """
     configured = runtime.settings()
+    if chunk_size is None:
+        chunk_size = configured.reconcile_chunk_size
     if processes is None:
         processes = configured.reconcile_processes
     if parallel_min is None:
