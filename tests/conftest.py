@@ -1,19 +1,23 @@
 """Fixtures: a migrated database once per run, savepoint rollback per test.
 
 PostgreSQL and Redis by default (``PAYYMO_TEST_DATABASE_URL``/``PAYYMO_TEST_REDIS_URL``);
-``PAYYMO_TEST_EMBEDDED=1`` runs on SQLite with in-process jobs and no Redis.
+``PAYYMO_TEST_EMBEDDED=1`` runs on SQLite with in-process jobs and no Redis. Under
+``pytest -n N`` (pytest-xdist) each worker gets a database and a Redis database of its
+own: ``<database>_gw0`` (created when missing), and the Redis number less the worker's.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from integrations.gocardless.fake import FakeGoCardless, serve_in_thread
 from integrations.stripe.fake import FakeStripe
@@ -29,10 +33,28 @@ from tests.helpers import ApiClient, SettledClient, TenantHandle
 from tests.partners import PartnerHandle
 
 EMBEDDED = os.environ.get("PAYYMO_TEST_EMBEDDED") == "1"
-PG_URL = os.environ.get(
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", … under pytest -n
+SHARED_PG_URL = os.environ.get(
     "PAYYMO_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("PAYYMO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+SHARED_REDIS_URL = os.environ.get("PAYYMO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _own(url: str, *, redis: bool) -> str:
+    """``url`` for this worker: its own database (a plain run keeps ``url``)."""
+    if WORKER is None:
+        return url
+    parsed = make_url(url)
+    if redis:
+        number = int(parsed.database or 0) - int(WORKER.removeprefix("gw"))
+        if number < 0:
+            raise pytest.UsageError(f"{url}: too few Redis databases for worker {WORKER}")
+        return parsed.set(database=str(number)).render_as_string(hide_password=False)
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+
+
+PG_URL = _own(SHARED_PG_URL, redis=False)
+REDIS_URL = _own(SHARED_REDIS_URL, redis=True)
 # The app connects as a role that owns nothing (no superuser, no BYPASSRLS), as in
 # production, so row-level security is live in every test; migrations run as PG_URL's.
 APP_ROLE = "payymo_test_app"
@@ -41,7 +63,58 @@ APP_URL = (
 )
 
 
+def pytest_configure(config):
+    if WORKER is not None and not EMBEDDED:
+        _create_database(PG_URL)
+
+
+def _create_database(url: str) -> None:
+    """Create ``url``'s database if it is missing (connected to the shared one)."""
+    name = make_url(url).database
+    admin = create_engine(SHARED_PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
+# Set by .ci/suites on the PostgreSQL half of `make test`: tests that use no database
+# give the same result on both halves, so they run on the embedded half only.
+DATABASE_TESTS_ONLY = os.environ.get("PAYYMO_TEST_DATABASE_ONLY") == "1" and not EMBEDDED
+# A module naming these reads the suite's database or dialect by itself.
+_DIALECT_NAMES = ("EMBEDDED", "PG_URL", "APP_URL", "REDIS_URL", "PAYYMO_TEST_")
+
+
+def uses_no_database(item) -> bool:
+    """Whether a test touches neither database nor Redis, whichever half runs it."""
+    if "settings" in getattr(item, "fixturenames", ()):  # every database fixture needs it
+        return False
+    if item.get_closest_marker("postgres") or item.get_closest_marker("redis"):
+        return False
+    return not _names_the_dialect(str(item.fspath))
+
+
+@functools.cache
+def _names_the_dialect(path: str) -> bool:
+    source = Path(path).read_text()
+    return any(name in source for name in _DIALECT_NAMES)
+
+
+def pytest_report_header(config):
+    if DATABASE_TESTS_ONLY:
+        return "PAYYMO_TEST_DATABASE_ONLY=1: tests that use no database run on the embedded half"
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
+    if DATABASE_TESTS_ONLY:
+        elsewhere = [item for item in items if uses_no_database(item)]
+        if elsewhere:
+            config.hook.pytest_deselected(items=elsewhere)
+            items[:] = [item for item in items if not uses_no_database(item)]
+        return
     if not EMBEDDED:
         return
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL (embedded run)")
@@ -115,6 +188,23 @@ def settings(tmp_path_factory, gocardless_server, stripe_server) -> Settings:
 
 def reset_schema(url: str) -> None:
     """Empty the test database and migrate it to head (as the schema's owner)."""
+    if url.startswith("postgresql") and WORKER is not None:
+        # Migrations create and alter cluster-wide roles: workers take turns.
+        shared = create_engine(SHARED_PG_URL, poolclass=NullPool)
+        try:
+            with shared.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(hashtext('payymo-test-reset'))"))
+                try:
+                    _reset_schema(url)
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(hashtext('payymo-test-reset'))"))
+        finally:
+            shared.dispose()
+    else:
+        _reset_schema(url)
+
+
+def _reset_schema(url: str) -> None:
     engine = db.make_engine(url)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

@@ -114,7 +114,11 @@ def install_system_role(conn: Connection) -> tuple[bool, str | None]:
         f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{SYSTEM_ROLE}') THEN "
         f"CREATE ROLE {SYSTEM_ROLE} NOLOGIN NOSUPERUSER BYPASSRLS; END IF; "
         "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
-        f"ALTER ROLE {SYSTEM_ROLE} NOLOGIN NOSUPERUSER BYPASSRLS",
+        # Only when it differs: a role's row is cluster-wide, and two databases migrating
+        # at once would otherwise both update it ("tuple concurrently updated").
+        "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles "
+        f"WHERE rolname = '{SYSTEM_ROLE}' AND (rolcanlogin OR rolsuper OR NOT rolbypassrls)) "
+        f"THEN ALTER ROLE {SYSTEM_ROLE} NOLOGIN NOSUPERUSER BYPASSRLS; END IF; END $$",
         *grant_statements(schema),
         *(
             f'ALTER POLICY {POLICY} ON "{table}" USING ({CONDITION}) WITH CHECK ({CONDITION})'
