@@ -25,6 +25,7 @@ from payymo.services.search_indexes import Search
 # whatever the tenant's size (a 10,000-line tenant's searches took 12 and 20 ms).
 INDEXED_FROM = 5_000
 _WORD = re.compile(r"[^\W_]+")
+_LIKE_SPECIAL = frozenset("%_\\")
 
 
 def _indexed(session: Session, search: Search) -> bool:
@@ -45,10 +46,14 @@ def narrowed(text: str, common: frozenset[str]) -> str | None:
     splits them) in which no trigram is ``common``, in order with ``%`` between. Every
     value that contains ``text`` contains them in that order, so the looser pattern
     finds a superset of the rows (the search function checks those against the exact
-    one).
+    one). A part that ends its word, where ``text`` goes on with a space or a mark,
+    keeps that character: pg_trgm then also looks up the word's end ("42 "), so
+    "Customer 4242 GmbH" does not read the rows of "Customer 2424 GmbH", whose words
+    hold "424" and "242" too.
     """
     runs: list[str] = []
-    for word in _WORD.findall(text):
+    for found in _WORD.finditer(text):
+        word = found.group()
         lowered = word.lower()
         if len(lowered) != len(word):
             continue  # case folding changed its length: its positions would not line up
@@ -61,8 +66,16 @@ def narrowed(text: str, common: frozenset[str]) -> str | None:
             elif start is None and at >= end:  # runs never overlap: '%abc%cde%' ≠ 'abcde'
                 start = at
         if start is not None:
-            runs.append(word[start:])
+            runs.append(word[start:] + _word_end(text, found.end(), lowered, common))
     return "%" + "%".join(runs) + "%" if runs else None
+
+
+def _word_end(text: str, at: int, lowered: str, common: frozenset[str]) -> str:
+    """The character after a word at ``text[at]``, when it marks the word's end for pg_trgm
+    and the end's trigram is rare; otherwise ''."""
+    if at >= len(text) or text[at] in _LIKE_SPECIAL or _WORD.match(text[at]):
+        return ""
+    return text[at] if f"{lowered[-2:]} " not in common else ""
 
 
 def _found_ids(session: Session, search: Search, texts: tuple[str, ...]):
