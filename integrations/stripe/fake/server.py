@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import operator
 import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -416,11 +417,18 @@ class _Quiet(WSGIRequestHandler):
 
 
 def serve_in_thread(fake: FakeStripe | None = None, *, host="127.0.0.1", port=0) -> LocalFake:
-    """Serve ``fake`` (a new one by default) on ``host:port`` (0: any free port)."""
+    """Serve ``fake`` (a new one by default) on ``host:port`` (0: any free port).
+
+    A port in use raises OSError: the socket is bound here, because werkzeug's own bind
+    prints a message and exits the process instead.
+    """
     fake = fake or FakeStripe()
-    server = make_server(host, port, fake, threaded=True, request_handler=_Quiet)
+    with socket.create_server((host, port)) as listening:
+        server = make_server(
+            host, port, fake, threaded=True, request_handler=_Quiet, fd=listening.fileno()
+        )
     threading.Thread(target=server.serve_forever, name="fake-stripe", daemon=True).start()
-    return LocalFake(fake, f"http://{host}:{server.server_port}", server)
+    return LocalFake(fake, f"http://{host}:{server.server_address[1]}", server)
 
 
 def main(argv: list[str] | None = None) -> None:

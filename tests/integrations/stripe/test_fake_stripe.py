@@ -126,3 +126,14 @@ def test_webhooks_are_signed_as_stripe_signs_them(client, served, account):
     assert verified.type == "payment_intent.succeeded"
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.Webhook.construct_event(body, header, "whsec_other")
+
+
+def test_a_port_in_use_raises_oserror_and_leaves_the_process_running():
+    # werkzeug's own bind would print and exit; `payymo serve` falls back to any port.
+    taken = serve_in_thread(FakeStripe())
+    try:
+        port = int(taken.base_url.rsplit(":", 1)[1])
+        with pytest.raises(OSError):
+            serve_in_thread(FakeStripe(), port=port)
+    finally:
+        taken.stop()
