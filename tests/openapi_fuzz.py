@@ -41,7 +41,7 @@ class FuzzRun:
 
     operations: set[str] = field(default_factory=set)
     cases: int = 0
-    # phase name → (test cases, seconds spent in its scenarios)
+    # phase name → its test cases; → the seconds its scenarios took
     phases: Counter = field(default_factory=Counter)
     phase_seconds: Counter = field(default_factory=Counter)
     # phase name → the operations it ran scenarios for
