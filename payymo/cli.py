@@ -468,7 +468,7 @@ def db_search_indexes() -> None:
     from sqlalchemy import create_engine
 
     from payymo.db import utcnow
-    from payymo.services import search_indexes
+    from payymo.services import search_indexes, search_names
 
     settings = _settings()
     url = settings.migration_database_url or settings.database_url
@@ -484,13 +484,16 @@ def db_search_indexes() -> None:
                     f"pg_trgm is not available ({why}): {search_indexes.HOW_TO}."
                 )
             todo = search_indexes.build_missing(conn)
-            if search_indexes.functions_missing(conn):
+            if search_names.exists(conn) and search_names.build_index(conn):
+                todo.append(search_names.INDEX)
+            lacking = search_indexes.functions_missing(conn)
+            if lacking:
                 installed, why = search_indexes.install_functions(conn, in_transaction=False)
                 if not installed:
                     raise click.ClickException(
                         f"the search functions need a superuser ({why}): {search_indexes.HOW_TO}."
                     )
-                todo += [search.function for search in search_indexes.SEARCHES]
+                todo += lacking
             sampled = search_indexes.sample_common_trigrams(conn, utcnow())
     finally:
         engine.dispose()

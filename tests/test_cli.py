@@ -22,7 +22,7 @@ from payymo import db, runtime
 from payymo.cli import is_loopback, main
 from payymo.db import utcnow
 from payymo.models import ApiKey, BankAccount, Invoice, Job, Partner, Tenant, Transaction
-from payymo.services import search_indexes
+from payymo.services import search_indexes, search_names
 from payymo.tenancy import policies, system_scope, tenant_scope
 from tests.helpers import ApiClient, invoice_body
 from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env, terminate
@@ -476,12 +476,16 @@ def test_db_upgrade_without_a_superuser_says_what_it_lacks_and_the_superuser_com
             with engine.connect() as conn:
                 assert policies.condition_in_use(conn) == policies.WITH_SYSTEM_SETTING
                 assert search_indexes.missing(conn) == list(search_indexes.INDEXES)
-                assert len(search_indexes.functions_missing(conn)) == len(search_indexes.SEARCHES)
+                assert search_indexes.functions_missing(conn) == [
+                    *(s.function for s in search_indexes.SEARCHES),
+                    search_names.FUNCTION,
+                ]
             fixed = _run(settings, "db", "search-indexes", **as_superuser)
             assert fixed.returncode == 0, fixed.stderr
             assert json.loads(fixed.stdout)["created"] == [
                 *search_indexes.INDEXES,
                 *(s.function for s in search_indexes.SEARCHES),
+                search_names.FUNCTION,
             ]
             with engine.connect() as conn:
                 assert search_indexes.functions_missing(conn) == []

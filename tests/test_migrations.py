@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 import payymo.models  # noqa: F401 (registers every table)
 from payymo import db, migrate
@@ -111,3 +115,76 @@ def test_partner_webhooks_copy_deliveries_on_sqlite_without_losing_their_attempt
             assert _diff(conn) == []
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_0032_fills_the_names_from_every_tenants_lines_as_a_plain_owner(settings):
+    # The owner is behind the forced policy too: the copy must still read every line.
+    from tests.conftest import PG_URL
+
+    name, role = "payymo_names_copy", "payymo_names_owner"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(
+            text(
+                f"DO $$ BEGIN CREATE ROLE {role} LOGIN NOSUPERUSER; "
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            )
+        )
+        conn.execute(text(f"CREATE DATABASE {name} OWNER {role}"))
+    owner_url = make_url(PG_URL).set(database=name, username=role)
+    owner_url_text = owner_url.render_as_string(hide_password=False)
+    superuser = create_engine(make_url(PG_URL).set(database=name))
+    owner = create_engine(owner_url)
+    try:
+        migrate.upgrade(owner_url_text, "0031")
+        now = dt.datetime(2026, 11, 30, 8, tzinfo=dt.UTC)
+        for tenant, names in (("ten_a", ["Acme", "Acme", "Bolt", None]), ("ten_b", ["Cobalt"])):
+            ids = {"t": tenant, "a": f"ba_{tenant}", "now": now}
+            with owner.begin() as conn:
+                conn.execute(text("SELECT set_config('payymo.tenant_id', :t, true)"), ids)
+                conn.execute(
+                    text(
+                        "INSERT INTO tenants (id, name, status, plan, default_currency, settings,"
+                        " created_at, updated_at)"
+                        " VALUES (:t, :t, 'active', 'free', 'EUR', '{}', :now, :now)"
+                    ),
+                    ids,
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO bank_accounts (id, tenant_id, kind, name, currency,"
+                        " created_at, updated_at) VALUES (:a, :t, 'manual', 'A', 'EUR', :now, :now)"
+                    ),
+                    ids,
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO transactions (id, tenant_id, account_id, dedupe_key, status,"
+                        " amount, currency, match_status, counterparty_name, created_at,"
+                        " updated_at) VALUES (:id, :t, :a, :id, 'booked', 100, 'EUR',"
+                        " 'unmatched', :payer, :now, :now)"
+                    ),
+                    [{**ids, "id": f"txn_{tenant}_{n}", "payer": p} for n, p in enumerate(names)],
+                )
+        migrate.upgrade(owner_url_text)
+        with superuser.connect() as conn:
+            kept = conn.execute(
+                text("SELECT tenant_id, name FROM counterparty_names ORDER BY 1, 2")
+            ).all()
+            forced = conn.execute(
+                text("SELECT relforcerowsecurity FROM pg_class WHERE relname = 'transactions'")
+            ).scalar()
+        assert [tuple(row) for row in kept] == [
+            ("ten_a", "Acme"),
+            ("ten_a", "Bolt"),
+            ("ten_b", "Cobalt"),
+        ]
+        assert forced is True
+    finally:
+        owner.dispose()
+        superuser.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

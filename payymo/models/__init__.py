@@ -9,6 +9,7 @@ from payymo.models.banking import (
     ProviderCredential,
     ProviderToken,
 )
+from payymo.models.counterparty_name import CounterpartyName
 from payymo.models.event import Event
 from payymo.models.idempotency import IdempotencyRecord, PartnerIdempotencyRecord
 from payymo.models.invoice import Invoice
@@ -54,6 +55,7 @@ __all__ = [
     "AuditLog",
     "BankAccount",
     "BankConnection",
+    "CounterpartyName",
     "Event",
     "IdempotencyRecord",
     "Invoice",

@@ -31,6 +31,10 @@ class Transaction(TenantScoped, ChangeStamped, Base):
         Index("ix_transactions_tenant_booking_date_id", "tenant_id", "booking_date", "id"),
         Index("ix_transactions_tenant_amount_id", "tenant_id", "amount", "id"),
         Index("ix_transactions_tenant_change_seq", "tenant_id", "change_seq"),
+        # A payer's lines newest first, read name by name (services.search).
+        Index(
+            "ix_transactions_tenant_counterparty_name_id", "tenant_id", "counterparty_name", "id"
+        ),
     )
 
     id: Mapped[str] = id_column("txn")

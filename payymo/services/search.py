@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from payymo.services import search_indexes
+from payymo.services import search_indexes, search_names
 from payymo.services.filters import contains, escape_like
 from payymo.services.rollups import read as rollups
 from payymo.services.search_indexes import Search
@@ -24,6 +24,10 @@ from payymo.services.search_indexes import Search
 # costs about 2.5 ms per 1,000 lines (25 ms at 10,000); the function, 10 to 40 ms
 # whatever the tenant's size (a 10,000-line tenant's searches took 12 and 20 ms).
 INDEXED_FROM = 5_000
+# Up to this many names matching a search, their lines are read name by name, newest
+# first, only as far as the page needs (an index descent per name); more, and the search
+# function reads every line it finds ("Customer 424" matches 11 names in the benchmark).
+NAMES_AT_MOST = 20
 _WORD = re.compile(r"[^\W_]+")
 _LIKE_SPECIAL = frozenset("%_\\")
 
@@ -78,8 +82,8 @@ def _word_end(text: str, at: int, lowered: str, common: frozenset[str]) -> str:
     return text[at] if f"{lowered[-2:]} " not in common else ""
 
 
-def _found_ids(session: Session, search: Search, texts: tuple[str, ...]):
-    """The search function's ids as a FROM (None where the plain LIKE is used instead).
+def _loose(session: Session, search: Search, texts: tuple[str, ...]) -> list[str] | None:
+    """Each column's looser pattern, where the search function pays off; otherwise None.
 
     Through the function when the tenant is big, the function is ready and every
     column's text has a rare part to look up; otherwise (a term of common words matches
@@ -91,11 +95,53 @@ def _found_ids(session: Session, search: Search, texts: tuple[str, ...]):
     loose = [
         narrowed(t, common.get(c, frozenset())) for c, t in zip(search.columns, texts, strict=True)
     ]
-    if None in loose:
+    return None if None in loose else loose
+
+
+def _function_ids(search: Search, texts: tuple[str, ...], loose: list, skip: str | None = None):
+    """The search function's ids as a FROM; the column ``skip`` is not searched."""
+    patterns = [
+        None if c == skip else f"%{escape_like(t)}%"
+        for c, t in zip(search.columns, texts, strict=True)
+    ]
+    loose = [None if c == skip else r for c, r in zip(search.columns, loose, strict=True)]
+    args = [null() if p is None else p for p in (*patterns, *loose)]
+    return getattr(func, search.function)(*args).table_valued("id").render_derived()
+
+
+def _names(session: Session, search: Search, texts: tuple[str, ...], loose: list) -> list | None:
+    """The tenant's names matching the search's named column, when there are few; else None.
+
+    The names are looked up with the column's looser pattern: the names hold the
+    lines' words, so the lines' common trigrams are theirs too.
+    """
+    if search.named is None or not search_names.ready(session.connection()):
         return None
-    patterns = [f"%{escape_like(t)}%" for t in texts]
-    found = getattr(func, search.function)(*patterns, *loose)
-    return found.table_valued("id").render_derived()
+    at = search.columns.index(search.named)
+    found = search_names.find(
+        session,
+        exact=f"%{escape_like(texts[at])}%",
+        loose=loose[at],
+        at_most=NAMES_AT_MOST + 1,
+    )
+    return found if len(found) <= NAMES_AT_MOST else None
+
+
+def _by_name(search: Search, model, texts: tuple[str, ...], loose: list, names: list[str]):
+    """Ids of the lines with one of ``names``, then of the others the function finds.
+
+    Each name's lines come from ``(tenant_id, name, id)`` in id order, so PostgreSQL
+    merges them and reads only as many as the page needs. A line the function finds
+    whose name is one of ``names`` is already there, and is left out the second time.
+    """
+    column = getattr(model, search.named)
+    others = _function_ids(search, texts, loose, skip=search.named)
+    rest = (
+        select(model.id)
+        .join(others, others.c.id == model.id)
+        .where(or_(column.is_(None), column.not_in(names)))
+    )
+    return union_all(*(select(model.id).where(column == name) for name in names), rest)
 
 
 def _plain(search: Search, model, texts: tuple[str, ...]):
@@ -106,9 +152,10 @@ def _plain(search: Search, model, texts: tuple[str, ...]):
 
 def matching(session: Session, search: Search, model, texts: tuple[str, ...]):
     """A condition: one of the search's columns contains its text (case-insensitive)."""
-    ids = _found_ids(session, search, texts)
-    if ids is None:
+    loose = _loose(session, search, texts)
+    if loose is None:
         return _plain(search, model, texts)
+    ids = _function_ids(search, texts, loose)
     return model.id.in_(select(ids.c.id))
 
 
@@ -117,10 +164,18 @@ def restrict(session: Session, stmt: Select, search: Search, model, texts: tuple
 
     Through the function, the found ids are joined newest first: PostgreSQL then reads
     rows by id only until the page is full, not every row the search found (a payer's
-    2,000 lines took 12 to 60 ms to read, the page's 51 under 1 ms).
+    2,000 lines took 12 to 60 ms to read, the page's 51 under 1 ms). A search with a
+    named column reads the few names it matches first (``search_names``).
     """
-    ids = _found_ids(session, search, texts)
-    if ids is None:
+    loose = _loose(session, search, texts)
+    if loose is None:
         return stmt.where(_plain(search, model, texts))
+    names = _names(session, search, texts, loose)
+    if names:
+        found = _by_name(search, model, texts, loose, names).subquery()
+        return stmt.join(found, found.c.id == model.id)
+    # No name matches (or too many to read one by one): the function searches the rest.
+    skip = search.named if names == [] else None
+    ids = _function_ids(search, texts, loose, skip=skip)
     newest = select(ids.c.id).order_by(ids.c.id.desc()).subquery()
     return stmt.join(newest, newest.c.id == model.id)

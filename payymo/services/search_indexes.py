@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from payymo.models import SearchTrigram
+from payymo.services import search_names
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ class Search:
     function: str
     table: str
     columns: tuple[str, ...]
+    # A column whose distinct values ``search_names`` keeps: searched name by name.
+    named: str | None = None
 
     def create(self, schema: str) -> str:
         """CREATE OR REPLACE the function."""
@@ -97,6 +100,7 @@ TRANSACTIONS = Search(
     "payymo_search_transactions",
     "transactions",
     ("counterparty_name", "remittance_information", "counterparty_iban"),
+    named="counterparty_name",
 )
 INVOICE_CUSTOMERS = Search(
     "payymo_search_invoice_customers", "invoices", ("customer_name", "customer_email")
@@ -189,6 +193,7 @@ def install_functions(conn: Connection, *, in_transaction: bool) -> tuple[bool, 
     """Create the search role (once per cluster) and the functions it owns; why not, if not.
 
     Needs a superuser (a BYPASSRLS role); anyone else gets a reason and nothing changes.
+    The names function comes once its table does (migration 0032).
     """
     schema = conn.execute(text("SELECT current_schema()")).scalar_one()
     statements = [
@@ -202,6 +207,12 @@ def install_functions(conn: Connection, *, in_transaction: bool) -> tuple[bool, 
         statements += [
             search.create(schema),
             f"ALTER FUNCTION {search.signature} OWNER TO {ROLE}",
+        ]
+    if search_names.exists(conn):
+        statements += [
+            f"GRANT SELECT ON {search_names.TABLE} TO {ROLE}",
+            search_names.function_sql(schema),
+            f"ALTER FUNCTION {search_names.SIGNATURE} OWNER TO {ROLE}",
         ]
     try:
         if in_transaction:
@@ -218,16 +229,19 @@ def install_functions(conn: Connection, *, in_transaction: bool) -> tuple[bool, 
 
 def drop_functions() -> list[str]:
     """DROP the search functions (the role stays: other databases may use it)."""
-    return [f"DROP FUNCTION IF EXISTS {search.signature}" for search in SEARCHES]
+    signatures = [search.signature for search in SEARCHES] + [search_names.SIGNATURE]
+    return [f"DROP FUNCTION IF EXISTS {signature}" for signature in signatures]
 
 
 def functions_missing(conn: Connection) -> list[str]:
     """The search functions this database lacks."""
+    wanted = [(search.function, search.signature) for search in SEARCHES]
+    if search_names.exists(conn):
+        wanted.append((search_names.FUNCTION, search_names.SIGNATURE))
     return [
-        search.function
-        for search in SEARCHES
-        if conn.execute(text("SELECT to_regprocedure(:s)"), {"s": search.signature}).scalar()
-        is None
+        function
+        for function, signature in wanted
+        if conn.execute(text("SELECT to_regprocedure(:s)"), {"s": signature}).scalar() is None
     ]
 
 

@@ -1,12 +1,15 @@
-"""Fixtures for API tests: the OpenAPI document as a client reads it; a tiny rate-limit plan."""
+"""Fixtures for API tests: the OpenAPI document as a client reads it; a tiny rate-limit plan;
+the trigram indexes."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from payymo import runtime
+from payymo.services import search_indexes
 
 TINY = 3
 WINDOW = 3600
@@ -41,3 +44,20 @@ def tiny_plan(settings):
         yield install
     finally:
         runtime.configure(settings)
+
+
+@pytest.fixture(scope="module")
+def indexes(app):
+    """The trigram indexes, built as ``payymo db search-indexes`` does; dropped after."""
+    from tests.conftest import PG_URL
+
+    owner = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with owner.connect() as conn:
+            built = search_indexes.build_missing(conn)
+        yield built
+    finally:
+        with owner.connect() as conn:
+            for statement in search_indexes.drop_statements():
+                conn.execute(text(statement))
+        owner.dispose()
