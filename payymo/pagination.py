@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, Select, bindparam, func, literal, select, true
+from sqlalchemy import ARRAY, Select, bindparam, func, literal, select, true, union_all
 from sqlalchemy.orm import Session, aliased
 
 from payymo import ids, sync_tokens
@@ -37,12 +37,15 @@ class Spread:
     walk the id index past every newer row outside the filter, or sort every row inside
     it; both grow with the tenant. ``key`` gives the indexed column or expression of an
     alias of the model; ``select_ids`` gives ``select(alias.id)`` with every filter (the
-    page's own statement selects the model itself).
+    page's own statement selects the model itself). ``also``, if given, selects the ids
+    of the other rows on the list (a search's lines found by another column than the
+    key), which are merged in.
     """
 
     values: Sequence[Any]
     key: Callable[[Any], Any]
     select_ids: Callable[[Any], Select]
+    also: Callable[[Any], Select] | None = None
 
 
 @functools.cache
@@ -53,6 +56,23 @@ def _alias(model):
 
 
 def _spread_ids(spread: Spread, model, *, after: str | None, before: str | None, count: int):
+    """``_values_ids``, with the ``count`` first of ``spread.also`` merged in."""
+    ids = _values_ids(spread, model, after=after, before=before, count=count)
+    if spread.also is None:
+        return ids
+    alias = _alias(model)
+    also = spread.also(alias)
+    if after:
+        also = also.where(alias.id < after)
+    elif before:
+        also = also.where(alias.id > before)
+    also = also.order_by(alias.id.asc() if before else alias.id.desc()).limit(count)
+    both = union_all(select(ids.subquery()), select(also.subquery())).subquery()
+    order = both.c.id.asc() if before else both.c.id.desc()
+    return select(both.c.id).order_by(order).limit(count)
+
+
+def _values_ids(spread: Spread, model, *, after: str | None, before: str | None, count: int):
     """A select of the page's first ``count`` ids under ``spread``, in page order.
 
     Newest first (a page or the next one): each value's newest row first, one index

@@ -11,8 +11,9 @@ a database without the functions) get a plain case-insensitive LIKE on each colu
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from sqlalchemy import Select, func, null, or_, select, union_all
+from sqlalchemy import Select, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from payymo.services import search_indexes, search_names
@@ -127,21 +128,27 @@ def _names(session: Session, search: Search, texts: tuple[str, ...], loose: list
     return found if len(found) <= NAMES_AT_MOST else None
 
 
-def _by_name(search: Search, model, texts: tuple[str, ...], loose: list, names: list[str]):
-    """Ids of the lines with one of ``names``, then of the others the function finds.
+@dataclass(frozen=True)
+class Lookup:
+    """What a search learned before reading rows: how to read them.
 
-    Each name's lines come from ``(tenant_id, name, id)`` in id order, so PostgreSQL
-    merges them and reads only as many as the page needs. A line the function finds
-    whose name is one of ``names`` is already there, and is left out the second time.
+    ``loose`` is None for a plain LIKE; otherwise each column's looser pattern for the
+    search function. ``names`` are the tenant's names the term matches, where the search
+    keeps names (``Search.named``) and they are few; None otherwise.
     """
-    column = getattr(model, search.named)
-    others = _function_ids(search, texts, loose, skip=search.named)
-    rest = (
-        select(model.id)
-        .join(others, others.c.id == model.id)
-        .where(or_(column.is_(None), column.not_in(names)))
-    )
-    return union_all(*(select(model.id).where(column == name) for name in names), rest)
+
+    search: Search
+    texts: tuple[str, ...]
+    loose: list[str] | None = None
+    names: list[str] | None = None
+
+
+def lookup(session: Session, search: Search, texts: tuple[str, ...]) -> Lookup:
+    """How to read the rows of ``search`` for ``texts``: the few queries it takes to know."""
+    loose = _loose(session, search, texts)
+    if loose is None:
+        return Lookup(search, texts)
+    return Lookup(search, texts, loose, _names(session, search, texts, loose))
 
 
 def _plain(search: Search, model, texts: tuple[str, ...]):
@@ -159,23 +166,29 @@ def matching(session: Session, search: Search, model, texts: tuple[str, ...]):
     return model.id.in_(select(ids.c.id))
 
 
-def restrict(session: Session, stmt: Select, search: Search, model, texts: tuple[str, ...]):
+def restrict(session: Session, stmt: Select, search: Search, model, texts, found=None):
     """``stmt`` narrowed to the rows ``matching`` would keep, for a newest-first page.
 
     Through the function, the found ids are joined newest first: PostgreSQL then reads
-    rows by id only until the page is full, not every row the search found (a payer's
-    2,000 lines took 12 to 60 ms to read, the page's 51 under 1 ms). A search with a
-    named column reads the few names it matches first (``search_names``).
+    rows by id only until the page is full, not every row the search found. ``found``
+    is the search's ``lookup``, where the caller has it.
     """
-    loose = _loose(session, search, texts)
-    if loose is None:
+    found = found or lookup(session, search, texts)
+    if found.loose is None:
         return stmt.where(_plain(search, model, texts))
-    names = _names(session, search, texts, loose)
-    if names:
-        found = _by_name(search, model, texts, loose, names).subquery()
-        return stmt.join(found, found.c.id == model.id)
-    # No name matches (or too many to read one by one): the function searches the rest.
-    skip = search.named if names == [] else None
-    ids = _function_ids(search, texts, loose, skip=skip)
+    # No name matches: the function searches the other columns only.
+    skip = search.named if found.names == [] else None
+    ids = _function_ids(search, texts, found.loose, skip=skip)
     newest = select(ids.c.id).order_by(ids.c.id.desc()).subquery()
     return stmt.join(newest, newest.c.id == model.id)
+
+
+def others(found: Lookup, model, stmt: Select) -> Select:
+    """``stmt`` (a select of ``model``'s ids) narrowed to the rows the search finds by
+    its other columns, less those with one of ``found.names`` (they are read by name)."""
+    search = found.search
+    column = getattr(model, search.named)
+    ids = _function_ids(search, found.texts, found.loose, skip=search.named)
+    return stmt.join(ids, ids.c.id == model.id).where(
+        or_(column.is_(None), column.not_in(found.names))
+    )

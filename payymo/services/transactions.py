@@ -47,7 +47,13 @@ KEY_CHUNK = 5_000
 IMPORT_ROW_STATUSES = ("created", "duplicate", "error")  # dedupe keys looked up per statement
 
 
-def _filtered(session: Session, stmt, filters: dict, model=Transaction):
+def _texts(q: str) -> tuple[str, str, str]:
+    """A search's text per column of ``search_indexes.TRANSACTIONS`` (the IBAN normalised)."""
+    return (q, q, "".join(q.split()).upper())
+
+
+def _filtered(session: Session, stmt, filters: dict, model=Transaction, found=None):
+    """``stmt`` under every filter; ``found`` is the search's ``search.lookup``, if known."""
     for name in ("account_id", "status", "match_status", "currency"):
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(model, name) == filters[name])
@@ -66,18 +72,35 @@ def _filtered(session: Session, stmt, filters: dict, model=Transaction):
             value = filters[name]
             stmt = stmt.where(column >= value if lower else column <= value)
     if filters.get("q"):
-        q = filters["q"]
-        texts = (q, q, "".join(q.split()).upper())
-        stmt = search.restrict(session, stmt, search_indexes.TRANSACTIONS, model, texts)
+        texts = _texts(filters["q"])
+        stmt = search.restrict(session, stmt, search_indexes.TRANSACTIONS, model, texts, found)
     return stmt
 
 
-def _spread(session: Session, filters: dict) -> Spread | None:
-    """The short booking-date or amount range with the fewest values, to page by value.
+def _by_name(session: Session, filters: dict, found: search.Lookup) -> Spread:
+    """A search's page read name by name (``search_names``), the other columns' finds
+    merged in: as far as the page needs, not every line of the payer."""
+    rest = {name: value for name, value in filters.items() if name != "q"}
+    return Spread(
+        values=found.names,
+        key=lambda alias: alias.counterparty_name,
+        select_ids=lambda alias: _filtered(session, select(alias.id), rest, alias),
+        also=lambda alias: search.others(
+            found, alias, _filtered(session, select(alias.id), rest, alias)
+        ),
+    )
 
-    A search is read through its own index instead (see ``SPREAD_VALUES`` for the rest).
+
+def _spread(session: Session, filters: dict, found) -> Spread | None:
+    """The short booking-date or amount range with the fewest values, to page by value;
+    or a search's few names.
+
+    Any other search is read through its own index instead (see ``SPREAD_VALUES`` for
+    the rest).
     """
-    if filters.get("q") or rollups.total(session, "transactions")[0] < SPREAD_FROM:
+    if found is not None:
+        return _by_name(session, filters, found) if found.names else None
+    if rollups.total(session, "transactions")[0] < SPREAD_FROM:
         return None
     candidates = []
     low, high = filters.get("booking_date_from"), filters.get("booking_date_to")
@@ -99,9 +122,17 @@ def _spread(session: Session, filters: dict) -> Spread | None:
 
 def list_transactions(*, session: Session, filters: dict, page: dict) -> Page:
     """Filtered, newest-first page of transactions."""
-    stmt = _filtered(session, select(Transaction), filters)
+    found = None
+    if filters.get("q"):
+        found = search.lookup(session, search_indexes.TRANSACTIONS, _texts(filters["q"]))
+    stmt = _filtered(session, select(Transaction), filters, found=found)
     return paginate(
-        session, stmt, Transaction, prefix="txn", spread=_spread(session, filters), **page
+        session,
+        stmt,
+        Transaction,
+        prefix="txn",
+        spread=_spread(session, filters, found),
+        **page,
     )
 
 
