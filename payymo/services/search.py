@@ -6,6 +6,9 @@ count) reads a trigram index through its function (``services.search_indexes``),
 only the rare parts of its term (``narrowed``), and the rows come back behind the tenant
 policy as usual. A smaller tenant, a term made of common trigrams, and elsewhere (SQLite,
 a database without the functions) get a plain case-insensitive LIKE on each column.
+A search of transactions first looks the term up among the tenant's payer names
+(``search_names``): a list then reads the few names' lines name by name (``lookup``,
+``others`` and ``services.transactions``).
 """
 
 from __future__ import annotations

@@ -100,8 +100,6 @@ def _spread(session: Session, filters: dict, found) -> Spread | None:
     """
     if found is not None:
         return _by_name(session, filters, found) if found.names else None
-    if rollups.total(session, "transactions")[0] < SPREAD_FROM:
-        return None
     candidates = []
     low, high = filters.get("booking_date_from"), filters.get("booking_date_to")
     if low is not None and high is not None and (high - low).days < SPREAD_VALUES:
@@ -110,7 +108,7 @@ def _spread(session: Session, filters: dict, found) -> Spread | None:
     low, high = filters.get("amount_min"), filters.get("amount_max")
     if low is not None and high is not None and high - low < SPREAD_VALUES:
         candidates.append((list(range(low, high + 1)), lambda alias: alias.amount))
-    if not candidates:
+    if not candidates or rollups.total(session, "transactions")[0] < SPREAD_FROM:
         return None
     values, key = min(candidates, key=lambda c: len(c[0]))
     return Spread(
