@@ -14,7 +14,8 @@ written between the trigger's start and the copy. The index on ``transactions`` 
 built ``CONCURRENTLY`` afterwards, taking writes. Where ``pg_trgm`` is installed, the
 names' trigram index is built too (it is small), and the search function for names
 needs the superuser that created the others (as migration 0026 did); without it, a
-payer search reads the lines as before until ``payymo db search-indexes``.
+payer search reads the lines as before until ``payymo db search-indexes``. The trigram
+indexes that exist get a shorter pending list (``search_indexes.PENDING_LIST_KB``).
 """
 
 import logging
@@ -75,6 +76,9 @@ def upgrade() -> None:
         f"CREATE POLICY trigger_appends ON {search_names.TABLE} FOR INSERT WITH CHECK (true)"
     )
     trigram = _trigram_installed()
+    # Shorter pending lists for the trigram indexes (search_indexes.PENDING_LIST_KB).
+    for statement in search_indexes.pending_list_statements():
+        op.execute(statement)
     if trigram:
         installed, why = search_indexes.install_functions(bind, in_transaction=True)
         if not installed:

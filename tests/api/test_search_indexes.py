@@ -40,6 +40,31 @@ def test_built_indexes_make_every_search_ready(indexes):
         assert all(search_indexes.ready(conn, s) for s in search_indexes.SEARCHES)
 
 
+def _pending_limits(conn) -> dict[str, list | None]:
+    rows = conn.execute(
+        text("SELECT relname, reloptions FROM pg_class WHERE relname = ANY(:names)"),
+        {"names": list(search_indexes.INDEXES)},
+    )
+    return dict(rows.all())
+
+
+def test_every_trigram_index_keeps_a_short_pending_list(indexes):
+    # Every search reads a GIN index's pending list whole: built or found, each index
+    # gets the shorter limit.
+    wanted = [f"gin_pending_list_limit={search_indexes.PENDING_LIST_KB}"]
+    owner = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with owner.connect() as conn:
+            assert _pending_limits(conn) == dict.fromkeys(search_indexes.INDEXES, wanted)
+            name = next(iter(search_indexes.INDEXES))
+            conn.execute(text(f"ALTER INDEX {name} RESET (gin_pending_list_limit)"))
+            assert _pending_limits(conn)[name] is None
+            assert search_indexes.build_missing(conn) == []
+            assert _pending_limits(conn)[name] == wanted
+    finally:
+        owner.dispose()
+
+
 @pytest.mark.parametrize("search", search_indexes.SEARCHES, ids=lambda s: s.function)
 def test_each_search_function_reads_its_trigram_indexes(indexes, search):
     matches = " OR ".join(f"{c} ILIKE '%INV-0001234%'" for c in search.columns)
