@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
@@ -69,7 +71,10 @@ def test_a_deadlock_answers_409_with_retry_after(world):
         call = Blocked.start(
             db.engine(), lambda: api.post("invoices/batch", json={"invoices": rows})
         )
-        # Closing the cycle: PostgreSQL aborts the request, which has waited longer.
+        # Closing the cycle: PostgreSQL aborts the request, which has waited longer. Each
+        # waiting backend checks for a deadlock one deadlock_timeout after it began to
+        # wait; a few ms apart, a busy machine once let this session's check run first.
+        time.sleep(0.5)
         session.scalars(select(Invoice).where(Invoice.id == first_id).with_for_update()).one()
         session.rollback()
     response = call.result()
