@@ -9,7 +9,7 @@ A payer search read every line of the payer to keep the newest 51 (2,000 lines, 
 new ones with their lines, ``services.search_names``), and
 ``ix_transactions_tenant_counterparty_name_id`` reads a name's lines newest first. The
 names are filled from the lines here: ``transactions`` is locked against writes while
-that runs (about 10 s for 11M lines, measured in the README), so that no line is
+that runs (2.3 s for 11M lines, the whole upgrade 32 s), so that no line is
 written between the trigger's start and the copy. The index on ``transactions`` is
 built ``CONCURRENTLY`` afterwards, taking writes. Where ``pg_trgm`` is installed, the
 names' trigram index is built too (it is small), and the search function for names
