@@ -169,7 +169,14 @@ def matching(session: Session, search: Search, model, texts: tuple[str, ...]):
     return model.id.in_(select(ids.c.id))
 
 
-def restrict(session: Session, stmt: Select, search: Search, model, texts, found=None):
+def restrict(
+    session: Session,
+    stmt: Select,
+    search: Search,
+    model,
+    texts: tuple[str, ...],
+    found: Lookup | None = None,
+):
     """``stmt`` narrowed to the rows ``matching`` would keep, for a newest-first page.
 
     Through the function, the found ids are joined newest first: PostgreSQL then reads
