@@ -36,7 +36,7 @@ from payymo.models import Suggestion
 from payymo.representations.reconciliation import suggestion as suggestion_document
 from payymo.services import jobs as job_service
 from payymo.services import table_statistics
-from payymo.services.allocations import apply_matches, expire_suggestion
+from payymo.services.allocations import apply_matches
 from payymo.services.reconciliation import changes as change_log
 from payymo.services.reconciliation import lookup_tables
 from payymo.services.reconciliation.engine import engine_stream
@@ -122,7 +122,7 @@ def _sync_suggestions(
             _refresh(suggestion, *wanted[key])
             kept.add(key)
         elif suggestion.status == "open":
-            expire_suggestion(suggestion, writer.now, ENGINE_ACTOR)
+            writer.expire(suggestion)
     for key, (rank, candidate) in wanted.items():
         if key in kept:
             continue

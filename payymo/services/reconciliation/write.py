@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from payymo.db import utcnow
 from payymo.ids import new_id
@@ -173,6 +174,7 @@ class ChunkWriter:
         self.invoices: dict[str, InvoiceState] = {}
         self._changed_txns: dict[str, TxnState] = {}
         self._changed_invoices: dict[str, InvoiceState] = {}
+        self._expired: list[Suggestion] = []
 
     def lock_transactions(self, ids: Sequence[str]) -> dict[str, TxnState]:
         """Re-read the chunk's transactions under row locks, in id order."""
@@ -225,9 +227,32 @@ class ChunkWriter:
             }
         )
 
+    def expire(self, suggestion: Suggestion) -> None:
+        """Have the engine expire an open suggestion: written by ``write``."""
+        self._expired.append(suggestion)
+
+    def _write_expired(self) -> None:
+        # One UPDATE for the chunk: changed through the ORM, each expired suggestion was
+        # its own statement, and so its own run of the rollup trigger (0.7 s for 9,000
+        # at 10M lines). The loaded objects are told what the rows now hold.
+        values = {"status": "expired", "decided_at": self.now, "decided_by": ENGINE_ACTOR}
+        ids = [suggestion.id for suggestion in self._expired]
+        self.session.execute(
+            update(Suggestion)
+            .where(one_of(self.session, Suggestion.id, ids))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        for suggestion in self._expired:
+            for name, value in values.items():
+                set_committed_value(suggestion, name, value)
+        self._expired = []
+
     def write(self) -> None:
         """Flush ORM changes, then one UPDATE per table and multi-row INSERTs."""
         self.session.flush()
+        if self._expired:
+            self._write_expired()
         _update(self.session, Transaction, list(self._changed_txns.values()), _TXN_CHANGES)
         _update(self.session, Invoice, list(self._changed_invoices.values()), _INVOICE_CHANGES)
         tables = (
