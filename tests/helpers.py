@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask.testing import FlaskClient
+from sqlalchemy import URL, create_engine, text
+from sqlalchemy.engine import make_url
 
 from payymo import background
 
@@ -96,3 +100,32 @@ class SettledClient(FlaskClient):
         response = super().open(*args, **kwargs)
         assert background.wait_idle(JOB_WAIT_SECONDS), "in-process jobs did not finish"
         return response
+
+
+@contextmanager
+def plain_owner_database(name: str, role: str) -> Iterator[tuple[URL, URL]]:
+    """A fresh PostgreSQL database owned by ``role`` (LOGIN, not a superuser), dropped after.
+
+    Yields its URL as the owner and as the suite's superuser.
+    """
+    from tests.conftest import PG_URL
+
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(
+            text(
+                f"DO $$ BEGIN CREATE ROLE {role} LOGIN NOSUPERUSER; "
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            )
+        )
+        conn.execute(text(f"CREATE DATABASE {name} OWNER {role}"))
+    try:
+        yield (
+            make_url(PG_URL).set(database=name, username=role),
+            make_url(PG_URL).set(database=name),
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

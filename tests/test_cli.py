@@ -24,7 +24,7 @@ from payymo.db import utcnow
 from payymo.models import ApiKey, BankAccount, Invoice, Job, Partner, Tenant, Transaction
 from payymo.services import search_indexes, search_names
 from payymo.tenancy import policies, system_scope, tenant_scope
-from tests.helpers import ApiClient, invoice_body
+from tests.helpers import ApiClient, invoice_body, plain_owner_database
 from tests.tasks.processes import PAYYMO, ROOT, free_port, payymo_env, terminate
 
 
@@ -433,80 +433,66 @@ def test_db_search_indexes_builds_what_is_missing_once(app, cli, settings):
 def test_db_upgrade_without_a_superuser_says_what_it_lacks_and_the_superuser_commands_add_it(
     settings,
 ):
-    from tests.conftest import PG_URL
+    role = "payymo_plain_owner"
+    with plain_owner_database("payymo_cli_plain", role) as (plain_url, super_url):
+        _upgrade_without_a_superuser(settings, role, plain_url, super_url)
 
-    name, role = "payymo_cli_plain", "payymo_plain_owner"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(
-            text(
-                f"DO $$ BEGIN CREATE ROLE {role} LOGIN NOSUPERUSER; "
-                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
-            )
-        )
-        conn.execute(text(f"CREATE DATABASE {name} OWNER {role}"))
-    plain_url = make_url(PG_URL).set(database=name, username=role)
-    super_url = make_url(PG_URL).set(database=name)
+
+def _upgrade_without_a_superuser(settings, role: str, plain_url, super_url) -> None:
     plain = plain_url.render_as_string(hide_password=False)
     # The app as the owner; the superuser commands as a superuser.
     as_superuser = {
         "PAYYMO_MIGRATION_DATABASE_URL": super_url.render_as_string(hide_password=False),
         "PAYYMO_DATABASE_URL": plain,
     }
+    # The database's owner may make the (trusted) extension, not the BYPASSRLS role.
+    proc = _run(
+        settings,
+        "db",
+        "upgrade",
+        PAYYMO_MIGRATION_DATABASE_URL=plain,
+        PAYYMO_DATABASE_URL=plain,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "the search functions could not be created" in proc.stderr
+    assert "payymo db search-indexes" in proc.stderr
+    # Nor the system role: the policies keep their payymo.system branch.
+    assert "the system role could not be set up" in proc.stderr
+    assert "payymo db system-role" in proc.stderr
+    engine = create_engine(super_url)
+    # One pooled connection throughout: it switches once the role serves.
+    app_engine = create_engine(plain_url, pool_size=1, max_overflow=0)
     try:
-        # The database's owner may make the (trusted) extension, not the BYPASSRLS role.
-        proc = _run(
-            settings,
-            "db",
-            "upgrade",
-            PAYYMO_MIGRATION_DATABASE_URL=plain,
-            PAYYMO_DATABASE_URL=plain,
-        )
-        assert proc.returncode == 0, proc.stderr
-        assert "the search functions could not be created" in proc.stderr
-        assert "payymo db search-indexes" in proc.stderr
-        # Nor the system role: the policies keep their payymo.system branch.
-        assert "the system role could not be set up" in proc.stderr
-        assert "payymo db system-role" in proc.stderr
-        engine = create_engine(super_url)
-        # One pooled connection throughout: it switches once the role serves.
-        app_engine = create_engine(plain_url, pool_size=1, max_overflow=0)
-        try:
-            with engine.connect() as conn:
-                assert policies.condition_in_use(conn) == policies.WITH_SYSTEM_SETTING
-                assert search_indexes.missing(conn) == list(search_indexes.INDEXES)
-                assert search_indexes.functions_missing(conn) == [
-                    *(s.function for s in search_indexes.SEARCHES),
-                    search_names.FUNCTION,
-                ]
-            fixed = _run(settings, "db", "search-indexes", **as_superuser)
-            assert fixed.returncode == 0, fixed.stderr
-            assert json.loads(fixed.stdout)["created"] == [
-                *search_indexes.INDEXES,
+        with engine.connect() as conn:
+            assert policies.condition_in_use(conn) == policies.WITH_SYSTEM_SETTING
+            assert search_indexes.missing(conn) == list(search_indexes.INDEXES)
+            assert search_indexes.functions_missing(conn) == [
                 *(s.function for s in search_indexes.SEARCHES),
                 search_names.FUNCTION,
             ]
-            with engine.connect() as conn:
-                assert search_indexes.functions_missing(conn) == []
-            # The app (the owner here) finds a tenant's key in the system scope, by the
-            # setting first, then as the system role.
-            made = _run(settings, "tenants", "create", "--name", "Plain", PAYYMO_DATABASE_URL=plain)
-            assert made.returncode == 0, made.stderr
-            assert _keys_seen_by_the_system_scope(app_engine) == (1, role)
-            switched = _run(settings, "db", "system-role", **as_superuser)
-            assert switched.returncode == 0, switched.stderr
-            assert json.loads(switched.stdout)["member"] == role
-            with engine.connect() as conn:
-                assert policies.condition_in_use(conn) == policies.CONDITION
-            assert _keys_seen_by_the_system_scope(app_engine) == (1, policies.SYSTEM_ROLE)
-        finally:
-            app_engine.dispose()
-            engine.dispose()
+        fixed = _run(settings, "db", "search-indexes", **as_superuser)
+        assert fixed.returncode == 0, fixed.stderr
+        assert json.loads(fixed.stdout)["created"] == [
+            *search_indexes.INDEXES,
+            *(s.function for s in search_indexes.SEARCHES),
+            search_names.FUNCTION,
+        ]
+        with engine.connect() as conn:
+            assert search_indexes.functions_missing(conn) == []
+        # The app (the owner here) finds a tenant's key in the system scope, by the
+        # setting first, then as the system role.
+        made = _run(settings, "tenants", "create", "--name", "Plain", PAYYMO_DATABASE_URL=plain)
+        assert made.returncode == 0, made.stderr
+        assert _keys_seen_by_the_system_scope(app_engine) == (1, role)
+        switched = _run(settings, "db", "system-role", **as_superuser)
+        assert switched.returncode == 0, switched.stderr
+        assert json.loads(switched.stdout)["member"] == role
+        with engine.connect() as conn:
+            assert policies.condition_in_use(conn) == policies.CONDITION
+        assert _keys_seen_by_the_system_scope(app_engine) == (1, policies.SYSTEM_ROLE)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+        app_engine.dispose()
+        engine.dispose()
 
 
 def _keys_seen_by_the_system_scope(engine) -> tuple[int, str]:

@@ -10,10 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
 import payymo.models  # noqa: F401 (registers every table)
 from payymo import db, migrate
+from tests.helpers import plain_owner_database
 
 
 def _diff(conn) -> list:
@@ -120,22 +120,13 @@ def test_partner_webhooks_copy_deliveries_on_sqlite_without_losing_their_attempt
 @pytest.mark.postgres
 def test_0032_fills_the_names_from_every_tenants_lines_as_a_plain_owner(settings):
     # The owner is behind the forced policy too: the copy must still read every line.
-    from tests.conftest import PG_URL
+    with plain_owner_database("payymo_names_copy", "payymo_names_owner") as (owner_url, super_url):
+        _fill_names_as_the_owner(owner_url, super_url)
 
-    name, role = "payymo_names_copy", "payymo_names_owner"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(
-            text(
-                f"DO $$ BEGIN CREATE ROLE {role} LOGIN NOSUPERUSER; "
-                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
-            )
-        )
-        conn.execute(text(f"CREATE DATABASE {name} OWNER {role}"))
-    owner_url = make_url(PG_URL).set(database=name, username=role)
+
+def _fill_names_as_the_owner(owner_url, super_url) -> None:
     owner_url_text = owner_url.render_as_string(hide_password=False)
-    superuser = create_engine(make_url(PG_URL).set(database=name))
+    superuser = create_engine(super_url)
     owner = create_engine(owner_url)
     try:
         migrate.upgrade(owner_url_text, "0031")
@@ -185,6 +176,3 @@ def test_0032_fills_the_names_from_every_tenants_lines_as_a_plain_owner(settings
     finally:
         owner.dispose()
         superuser.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()

@@ -33,8 +33,7 @@ depends_on = None
 
 log = logging.getLogger("alembic.runtime.migration")
 
-INDEX = "ix_transactions_tenant_counterparty_name_id"
-COLUMNS = "tenant_id, counterparty_name, id"
+INDEX = search_names.LINES_INDEX
 
 
 def _trigram_installed() -> bool:
@@ -89,14 +88,7 @@ def upgrade() -> None:
                 search_indexes.HOW_TO,
             )
     with op.get_context().autocommit_block():
-        valid = bind.exec_driver_sql(
-            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE c.relname = %(name)s",
-            {"name": INDEX},
-        ).scalar()
-        if valid is False:  # a build that failed half-way
-            op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
-        op.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON transactions ({COLUMNS})")
+        search_names.build_lines_index(bind)
         if trigram:
             search_names.build_index(bind)
 

@@ -24,6 +24,7 @@ TABLE = "counterparty_names"
 FUNCTION = "payymo_search_counterparty_names"
 SIGNATURE = f"{FUNCTION}(text, text, integer)"
 INDEX = "ix_counterparty_names_name_trgm"
+LINES_INDEX = "ix_transactions_tenant_counterparty_name_id"  # a name's lines, newest first
 
 _ADD = (
     "INSERT INTO counterparty_names (tenant_id, name) "
@@ -107,22 +108,37 @@ def index_statement() -> str:
     )
 
 
-def build_index(conn: Connection) -> bool:
-    """Build the names' trigram index on an autocommit connection if it is missing or
-    invalid; whether it did."""
+def _build(conn: Connection, name: str, statement: str) -> bool:
+    """Build index ``name`` on an autocommit connection if it is missing or invalid;
+    whether it did."""
     valid = conn.execute(
         text(
             "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
             "WHERE c.relname = :name"
         ),
-        {"name": INDEX},
+        {"name": name},
     ).scalar()
     if valid:
         return False
     if valid is False:  # a build that failed half-way
-        conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}"))
-    conn.execute(text(index_statement()))
+        conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+    conn.execute(text(statement))
     return True
+
+
+def build_index(conn: Connection) -> bool:
+    """Build the names' trigram index if it is missing or invalid; whether it did."""
+    return _build(conn, INDEX, index_statement())
+
+
+def build_lines_index(conn: Connection) -> bool:
+    """Build ``(tenant_id, counterparty_name, id)`` on ``transactions`` (taking writes) if it
+    is missing or invalid; whether it did."""
+    statement = (
+        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {LINES_INDEX} "
+        "ON transactions (tenant_id, counterparty_name, id)"
+    )
+    return _build(conn, LINES_INDEX, statement)
 
 
 def exists(conn: Connection) -> bool:
