@@ -481,9 +481,10 @@ def time_writes(client, tenant: dict, *, run: bool, rounds: int) -> dict[str, fl
     return out
 
 
-def fold_deltas() -> tuple[int, list[str]]:
-    """Fold the pending rollup deltas, as the job sweep does every few minutes; then vacuum
-    what autovacuum would have. How many deltas, and which tables.
+def fold_deltas() -> tuple[int, int, list[str]]:
+    """Fold the pending rollup deltas and merge the search indexes' pending lists, as the
+    job sweep does every minute; then vacuum what autovacuum would have. How many deltas,
+    how many pages of lists, and which tables.
 
     Writes append deltas and reads add them to the rollups; the generated rows and every
     earlier run's writes left hundreds of thousands, which no sweep folds here (543,235
@@ -491,10 +492,11 @@ def fold_deltas() -> tuple[int, list[str]]:
     """
     from payymo import db
     from payymo.tenancy import system_scope
-    from tasks.maintenance import fold_rollups
+    from tasks.maintenance import fold_rollups, merge_search_lists
 
     with system_scope():
         folded = fold_rollups(db.session)
+        merged = merge_search_lists(db.session)
     db.session.remove()
     # Then what autovacuum does in production after 10,000 dead rows (migration 0022),
     # where this machine runs without it: 131,525 dead deltas left by a run's folds made
@@ -506,7 +508,7 @@ def fold_deltas() -> tuple[int, list[str]]:
         for table in due:
             conn.exec_driver_sql(f'VACUUM (ANALYZE) "{table}"')
     owner.dispose()
-    return folded, due
+    return folded, merged, due
 
 
 # The tables whose dead rows are past their autovacuum threshold (the table's own scale
@@ -577,8 +579,12 @@ def main() -> int:
 
     runtime.redis_connection().flushdb()
     client = create_app(runtime.settings()).test_client()
-    folded, vacuumed = fold_deltas()
-    print(f"folded {folded:,} rollup deltas first, as the job sweep does", flush=True)
+    folded, merged, vacuumed = fold_deltas()
+    print(
+        f"folded {folded:,} rollup deltas and merged {merged:,} pages of search index "
+        "pending lists first, as the job sweep does",
+        flush=True,
+    )
     print(f"vacuumed, as autovacuum would have: {', '.join(vacuumed) or 'none'}", flush=True)
     reads = time_reads(client, tenants, args.samples)
     writes = {

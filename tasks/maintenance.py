@@ -65,6 +65,8 @@ def sweep_jobs(session: Session, now: dt.datetime | None = None) -> dict:
                 counts["tenants_purged"] += 1
             session.commit()
         counts["rollup_deltas_folded"] += fold_rollups(session)
+        if merged := merge_search_lists(session):
+            counts["search_list_pages_merged"] = merged
         for table, purged in purge_expired(session, now).items():
             counts[f"{table}_purged"] += purged
         if sampled := sample_search_trigrams(session, now):
@@ -85,6 +87,17 @@ def sample_search_trigrams(session: Session, now: dt.datetime) -> int:
         return 0
     log.info("common search trigrams sampled", extra={"count": kept})
     return kept
+
+
+def merge_search_lists(session: Session) -> int:
+    """Merge the trigram indexes' pending lists (PostgreSQL), so searches read them short."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    merged = search_indexes.merge_pending_lists(session.connection())
+    session.commit()
+    if merged:
+        log.info("search index pending lists merged", extra={"pages": merged})
+    return merged
 
 
 def purge_expired(session: Session, now: dt.datetime) -> dict[str, int]:

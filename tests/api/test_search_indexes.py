@@ -6,12 +6,15 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import create_engine, delete, event, func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from payymo import db
 from payymo.db import utcnow
 from payymo.models import SearchTrigram, Transaction
 from payymo.services import search, search_indexes
 from payymo.tenancy import system_scope, tenant_scope
+from tasks.maintenance import merge_search_lists
 from tests.conftest import PG_URL
 from tests.helpers import invoice_body
 
@@ -48,21 +51,33 @@ def _pending_limits(conn) -> dict[str, list | None]:
     return dict(rows.all())
 
 
-def test_every_trigram_index_keeps_a_short_pending_list(indexes):
-    # Every search reads a GIN index's pending list whole: built or found, each index
-    # gets the shorter limit.
+def test_every_trigram_index_gets_the_pending_list_limit(indexes):
+    # Built or found (an index built under migration 0032's shorter limit), each index
+    # gets the limit.
     wanted = [f"gin_pending_list_limit={search_indexes.PENDING_LIST_KB}"]
     owner = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     try:
         with owner.connect() as conn:
             assert _pending_limits(conn) == dict.fromkeys(search_indexes.INDEXES, wanted)
             name = next(iter(search_indexes.INDEXES))
-            conn.execute(text(f"ALTER INDEX {name} RESET (gin_pending_list_limit)"))
-            assert _pending_limits(conn)[name] is None
+            conn.execute(text(f"ALTER INDEX {name} SET (gin_pending_list_limit = 256)"))
+            assert _pending_limits(conn)[name] == ["gin_pending_list_limit=256"]
             assert search_indexes.build_missing(conn) == []
             assert _pending_limits(conn)[name] == wanted
     finally:
         owner.dispose()
+
+
+def test_the_sweep_merges_the_pending_lists_which_the_apps_role_may_not_itself(indexes, api):
+    account = api.post("bank_accounts", json={"name": "A", "currency": "EUR"}).json["id"]
+    body = {"account_id": account, "transactions": _lines(50)}
+    assert api.post("transactions/import", json=body).status_code == 200
+    name = "ix_transactions_remittance_information_trgm"
+    with db.engine().connect() as conn:  # the app's role
+        with pytest.raises(DBAPIError, match="must be owner"), conn.begin_nested():
+            conn.execute(text(f"SELECT gin_clean_pending_list('{name}'::regclass)"))
+        assert merge_search_lists(Session(bind=conn)) > 0
+        assert search_indexes.merge_pending_lists(conn) == 0  # nothing left to merge
 
 
 @pytest.mark.parametrize("search", search_indexes.SEARCHES, ids=lambda s: s.function)
