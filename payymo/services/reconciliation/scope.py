@@ -31,6 +31,7 @@ from payymo.models.reconcile_index import CREDIT, INVOICE
 from payymo.services.reconciliation.load import chunked, one_of
 from payymo.services.reconciliation.lookup_tables import (
     Refreshed,
+    items_of,
     keys_of,
     word_name_counts,
 )
@@ -221,15 +222,21 @@ def with_payer_groups(
 
 
 def _key_hits(session: Session, keys: Collection[str]):
-    """(key, invoice, currency, customer) of the open invoices carrying any of ``keys``."""
-    k, item = ReconcileKey, ReconcileItem
+    """(key, invoice, currency, customer) of the open invoices carrying any of ``keys``.
+
+    The keys' rows first, then each invoice's item once. Joined in one statement, the
+    planner hashed every open invoice of the tenant (200,000 items read, 1.7 s of a
+    4 s run) to meet 21,000 key rows, and a customer's invoices came once per name key.
+    """
+    k = ReconcileKey
+    pairs = []
     for chunk in chunked(keys):
-        stmt = (
-            select(k.key, k.object_id, item.currency, item.customer)
-            .join(item, and_(item.side == k.side, item.object_id == k.object_id))
-            .where(k.side == INVOICE, one_of(session, k.key, chunk))
-        )
-        yield from session.execute(stmt)
+        stmt = select(k.key, k.object_id).where(k.side == INVOICE, one_of(session, k.key, chunk))
+        pairs += session.execute(stmt).all()
+    items = items_of(session, INVOICE, {object_id for _key, object_id in pairs})
+    for key, object_id in pairs:
+        if (item := items.get(object_id)) is not None:
+            yield key, object_id, item[0], item[2]
 
 
 class Reach:
