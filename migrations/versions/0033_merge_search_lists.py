@@ -6,7 +6,7 @@ Create Date: 2026-11-30 09:10:00.000000
 
 Migration 0032 gave the trigram indexes 256 kB pending lists so that searches read
 little of them; every write then merged small lists (600 status changes at 11M lines:
-1.2 s, against 0.35 s with 4 MB). The limit goes back to 4 MB
+0.5 to 1.2 s, against 0.3 to 0.4 s with 4 MB). The limit goes back to 4 MB
 (``search_indexes.PENDING_LIST_KB``), and ``payymo_merge_search_lists()``, which the job
 sweep calls every minute, merges the lists as the indexes' owner would.
 """
