@@ -29,7 +29,8 @@ from payymo.matching.references import normalize_reference, reference_forms
 from payymo.matching.types import InvoiceIn, PayerMemory, TxnIn
 
 MAX_KEY = 300  # the key column's length; a longer key is cut (a superset: harmless)
-LINK_PREFIXES = ("r:", "n:", "w:")  # keys a credit and an invoice both carry
+NAME_PREFIXES = ("n:", "w:")  # a name, a name word
+LINK_PREFIXES = ("r:", *NAME_PREFIXES)  # keys a credit and an invoice both carry
 
 
 def links(key: str, common: Collection[tuple[str, str]]) -> bool:

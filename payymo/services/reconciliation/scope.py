@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from payymo.matching.index import MAX_SAME_AMOUNT, MAX_WORD_POSTINGS
-from payymo.matching.keys import links, memory_customers, reach_key
+from payymo.matching.keys import NAME_PREFIXES, links, memory_customers, reach_key
 from payymo.matching.splits import MAX_GROUP
 from payymo.matching.types import PayerMemory, TxnIn
 from payymo.models import PayerMemory as PayerMemoryRow
@@ -226,7 +226,7 @@ def _key_hits(session: Session, keys: Collection[str]):
 
     The keys' rows first, then each invoice's item once. Joined in one statement, the
     planner hashed every open invoice of the tenant (200,000 items read, 1.7 s of a
-    4 s run) to meet 21,000 key rows, and a customer's invoices came once per name key.
+    4 s run) to meet 21,000 key rows.
     """
     k = ReconcileKey
     pairs = []
@@ -239,11 +239,32 @@ def _key_hits(session: Session, keys: Collection[str]):
             yield key, object_id, item[0], item[2]
 
 
+def _name_customers(session: Session, keys: Collection[str]):
+    """(key, currency, customer) of each customer with open invoices carrying a name key.
+
+    A name's invoices are its customers' whole pools, which the run reads anyway: the
+    database answers each customer once, not each invoice (15,000 rows for the names of
+    300 new lines). On PostgreSQL each key row finds its item by primary key (``LIMIT
+    1``: an invoice has one item), never by hashing every open invoice of the tenant.
+    """
+    k, item = ReconcileKey, ReconcileItem
+    same_invoice = and_(item.side == k.side, item.object_id == k.object_id)
+    for chunk in chunked(keys):
+        if session.get_bind().dialect.name == "postgresql":
+            found = select(item.currency, item.customer).where(same_invoice).limit(1).lateral()
+            stmt = select(k.key, found.c.currency, found.c.customer).join(found, true())
+        else:  # SQLite has no LATERAL, and probes the primary key anyway
+            stmt = select(k.key, item.currency, item.customer).join(item, same_invoice)
+        stmt = stmt.where(k.side == INVOICE, one_of(session, k.key, chunk)).distinct()
+        yield from session.execute(stmt)
+
+
 class Reach:
     """The invoices the engine could look at for a growing set of credits (one run).
 
-    Those a credit reaches directly (a shared key, or owing what it could pay), plus the
-    whole pool of every customer among them or that payer memory ties its payer to. A
+    Those a credit reaches directly (a shared reference, or owing what it could pay),
+    plus the whole pool of every customer among them, of every customer whose name
+    shares a name key with the payer, and of those payer memory ties its payer to. A
     run's later passes add credits (``add``): only what they bring is read, and the
     result is what one read of every credit would give.
     """
@@ -258,7 +279,10 @@ class Reach:
         self.credits: dict[str, TxnIn] = {}
         self.credit_keys: dict[str, set[str]] = {}  # each credit's stored keys (c: too)
         self.common: set[tuple[str, str]] = set()  # (currency, word) too common to narrow
-        self.hits: dict[str, set[str]] = {}  # linking key → invoices carrying it
+        self.hits: dict[str, set[str]] = {}  # reference key → invoices carrying it
+        # Name key → the customers of the invoices carrying it. Those invoices are the
+        # customers' pools, read with them: none is reached directly.
+        self.named: dict[str, set[tuple[str, str]]] = {}
         self.customer_of: dict[str, tuple[str, str]] = {}  # invoice → (currency, customer)
         self.owed: Counter = Counter()  # (currency, amount owed) → invoices, as counted
         self.counted: set[tuple[str, int, int]] = set()  # amount ranges counted
@@ -278,20 +302,24 @@ class Reach:
         self.credit_keys.update(found)
         keys = {k for ks in found.values() for k in ks}
         self.common |= common_words(self.session, keys, self.counts)
-        linking = _linking(keys, self.common) - self.hits.keys()
-        self.hits.update((key, set()) for key in linking)
-        for key, invoice_id, currency, customer in _key_hits(self.session, linking):
+        linking = _linking(keys, self.common) - self.hits.keys() - self.named.keys()
+        names = {key for key in linking if key.startswith(NAME_PREFIXES)}
+        self.named.update((key, set()) for key in names)
+        for key, currency, customer in _name_customers(self.session, names):
+            self.named[key].add((currency, customer))
+        self.hits.update((key, set()) for key in linking - names)
+        for key, invoice_id, currency, customer in _key_hits(self.session, linking - names):
             self.hits[key].add(invoice_id)
             self.customer_of[invoice_id] = (currency, customer)
         self._amounts()
         direct: set[str] = set()
         for txn in self.credits.values():
-            reached = {
-                i for key in self.credit_keys.get(txn.id, ()) for i in self.hits.get(key, ())
-            }
+            own = self.credit_keys.get(txn.id, ())
+            reached = {i for key in own for i in self.hits.get(key, ())}
             reached.update(*self._owing(txn))
             direct |= reached
             mine = {self.customer_of[i] for i in reached if i in self.customer_of}
+            mine.update(*(self.named.get(key, ()) for key in own))
             self.customers[txn.id] = mine | memory_customers(txn, self.memory)
         wanted = {c for found in self.customers.values() for c in found} - self.pools
         self.pools |= wanted
