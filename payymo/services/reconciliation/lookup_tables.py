@@ -31,7 +31,13 @@ from payymo.matching.types import InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import ReconcileItem, ReconcileKey, ReconcileWord
 from payymo.models.reconcile_index import CREDIT, INVOICE
 from payymo.services.banking.bulk import insert_rows
-from payymo.services.reconciliation.load import chunked, one_of, open_credits, open_invoices
+from payymo.services.reconciliation.load import (
+    ID_CHUNK,
+    chunked,
+    one_of,
+    open_credits,
+    open_invoices,
+)
 from payymo.tenancy import current_tenant_id
 
 WRITE_CHUNK = 100_000
@@ -191,15 +197,20 @@ def _apply_words(session: Session, delta: Counter) -> set[tuple[str, str]]:
         return set()
     words = {(cur, word) for cur, word, _ in delta}
     w = ReconcileWord
-    before: Counter = Counter()  # names per word, from the same read as the rows
+    # Counted in the database: reading every name of a word shared by the tenant's
+    # customers ("gmbh": 5,000 rows) only to count them took 0.1 s of a 1.8 s run. Runs
+    # take turns per tenant, and only runs write these rows: the two reads agree.
+    before = Counter(word_name_counts(session, words))
     existing: dict[tuple[str, str, str], int] = {}
     for currency, chunks in _by_currency(words):
+        names = sorted({name for cur, _word, name in delta if cur == currency})
+        # (A bulk change's names, more than an IN list takes: its words' rows, all.)
+        few = [one_of(session, w.name, names)] if len(names) <= ID_CHUNK else []
         for chunk in chunks:
             stmt = select(w.word, w.name, w.invoices).where(
-                w.currency == currency, one_of(session, w.word, chunk)
+                w.currency == currency, one_of(session, w.word, chunk), *few
             )
             for word, name, count in session.execute(stmt):
-                before[(currency, word)] += 1
                 if (currency, word, name) in delta:
                     existing[(currency, word, name)] = count
     tenant_id = current_tenant_id()
