@@ -139,9 +139,10 @@ def trigram_installed(conn: Connection) -> bool:
 # passes this size and the writing statement merges it into the index. Merged often (a
 # 256 kB limit), every line an import adds or a match re-writes paid for it: 600 status
 # changes at 11M lines took 0.5 to 1.2 s, 0.3 to 0.4 s with PostgreSQL's default 4 MB,
-# about what they cost with no trigram index at all. So writes get the default, and the job sweep merges
-# the lists every minute (``merge_pending_lists``): a search reads what a minute of writes
-# left at most (a 1.7 MB list cost a search 4 ms where the index read took 0.35).
+# about what they cost with no trigram index at all. So writes get the default, and the
+# job sweep merges the lists every minute (``merge_pending_lists``): a search reads what
+# a minute of writes left, at most (a 1.7 MB list cost a search 4 ms where the index read
+# took 0.35).
 PENDING_LIST_KB = 4096
 MERGE_FUNCTION = "payymo_merge_search_lists"
 

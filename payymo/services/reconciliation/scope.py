@@ -244,8 +244,9 @@ def _name_customers(session: Session, keys: Collection[str]):
 
     A name's invoices are its customers' whole pools, which the run reads anyway: the
     database answers each customer once, not each invoice (515 rows, not 20,000, for the
-    names of 300 new lines). On PostgreSQL each key row finds its item by primary key (``LIMIT
-    1``: an invoice has one item), never by hashing every open invoice of the tenant.
+    names of 300 new lines). On PostgreSQL each key row finds its item by primary key
+    (``LIMIT 1``: an invoice has one item), never by hashing every open invoice of the
+    tenant.
     """
     k, item = ReconcileKey, ReconcileItem
     same_invoice = and_(item.side == k.side, item.object_id == k.object_id)
