@@ -15,7 +15,7 @@ built ``CONCURRENTLY`` afterwards, taking writes. Where ``pg_trgm`` is installed
 names' trigram index is built too (it is small), and the search function for names
 needs the superuser that created the others (as migration 0026 did); without it, a
 payer search reads the lines as before until ``payymo db search-indexes``. The trigram
-indexes that exist get a shorter pending list (``search_indexes.PENDING_LIST_KB``).
+indexes that exist get a shorter pending list (256 kB; migration 0033 undid it).
 """
 
 import logging
@@ -34,6 +34,7 @@ depends_on = None
 log = logging.getLogger("alembic.runtime.migration")
 
 INDEX = search_names.LINES_INDEX
+SHORT_LIST_KB = 256
 
 
 def _trigram_installed() -> bool:
@@ -75,8 +76,8 @@ def upgrade() -> None:
         f"CREATE POLICY trigger_appends ON {search_names.TABLE} FOR INSERT WITH CHECK (true)"
     )
     trigram = _trigram_installed()
-    # Shorter pending lists for the trigram indexes (search_indexes.PENDING_LIST_KB).
-    for statement in search_indexes.pending_list_statements():
+    # Shorter pending lists for the trigram indexes, as this revision knew them.
+    for statement in search_indexes.pending_list_statements(SHORT_LIST_KB):
         op.execute(statement)
     if trigram:
         installed, why = search_indexes.install_functions(bind, in_transaction=True)

@@ -20,6 +20,7 @@ down_revision = "0032"
 branch_labels = None
 depends_on = None
 
+LIST_KB = 4096  # PostgreSQL's default (search_indexes.PENDING_LIST_KB then)
 SHORT_LIST_KB = 256  # migration 0032's limit
 
 
@@ -29,7 +30,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     schema = bind.exec_driver_sql("SELECT current_schema()").scalar_one()
     op.execute(search_indexes.merge_function_sql(bind.dialect.identifier_preparer.quote(schema)))
-    for statement in search_indexes.pending_list_statements():
+    for statement in search_indexes.pending_list_statements(LIST_KB):
         op.execute(statement)
 
 
