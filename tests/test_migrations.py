@@ -176,3 +176,79 @@ def _fill_names_as_the_owner(owner_url, super_url) -> None:
     finally:
         owner.dispose()
         superuser.dispose()
+
+
+@pytest.mark.postgres
+def test_0034_counts_each_name_keys_customers_from_every_tenants_look_ups(settings):
+    with plain_owner_database("payymo_name_customers", "payymo_name_owner") as urls:
+        _count_name_customers_as_the_owner(*urls)
+
+
+def _count_name_customers_as_the_owner(owner_url, super_url) -> None:
+    superuser = create_engine(super_url)
+    owner = create_engine(owner_url)
+    # Two invoices of one customer and one of another share a name word; credits'
+    # keys and invoices' other keys are not names' customers.
+    rows = {
+        "ten_a": [
+            ("i", "inv_1", "k:acme", ["n:EUR:acme gmbh", "w:EUR:acme", "r:EUR:inv1"]),
+            ("i", "inv_2", "k:acme", ["n:EUR:acme gmbh", "w:EUR:acme"]),
+            ("i", "inv_3", "k:acme tools", ["n:EUR:acme tools", "w:EUR:acme"]),
+            ("t", "txn_1", "", ["n:EUR:acme gmbh"]),
+        ],
+        "ten_b": [("i", "inv_4", "k:bolt", ["n:EUR:bolt"])],
+    }
+    try:
+        migrate.upgrade(owner_url.render_as_string(hide_password=False), "0033")
+        now = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
+        for tenant, items in rows.items():
+            with owner.begin() as conn:
+                conn.execute(text("SELECT set_config('payymo.tenant_id', :t, true)"), {"t": tenant})
+                conn.execute(
+                    text(
+                        "INSERT INTO tenants (id, name, status, plan, default_currency, settings,"
+                        " created_at, updated_at)"
+                        " VALUES (:t, :t, 'active', 'free', 'EUR', '{}', :now, :now)"
+                    ),
+                    {"t": tenant, "now": now},
+                )
+                for side, object_id, customer, keys in items:
+                    item = {"t": tenant, "s": side, "o": object_id, "c": customer}
+                    conn.execute(
+                        text(
+                            "INSERT INTO reconcile_items (tenant_id, side, object_id, currency,"
+                            " open_amount, customer) VALUES (:t, :s, :o, 'EUR', 100, :c)"
+                        ),
+                        item,
+                    )
+                    conn.execute(
+                        text(
+                            "INSERT INTO reconcile_keys (tenant_id, side, object_id, key)"
+                            " VALUES (:t, :s, :o, :k)"
+                        ),
+                        [{**item, "k": key} for key in keys],
+                    )
+        migrate.upgrade(owner_url.render_as_string(hide_password=False))
+        with superuser.connect() as conn:
+            kept = conn.execute(
+                text("SELECT tenant_id, key, customer, invoices FROM reconcile_name_customers")
+            ).all()
+            forced = conn.execute(
+                text(
+                    "SELECT relname, relforcerowsecurity FROM pg_class WHERE relname IN"
+                    " ('reconcile_keys', 'reconcile_items', 'reconcile_name_customers')"
+                )
+            ).all()
+        assert sorted(map(tuple, kept)) == [
+            ("ten_a", "n:EUR:acme gmbh", "k:acme", 2),
+            ("ten_a", "n:EUR:acme tools", "k:acme tools", 1),
+            ("ten_a", "w:EUR:acme", "k:acme", 2),
+            ("ten_a", "w:EUR:acme", "k:acme tools", 1),
+            ("ten_b", "n:EUR:bolt", "k:bolt", 1),
+        ]
+        assert dict(forced) == dict.fromkeys(
+            ("reconcile_keys", "reconcile_items", "reconcile_name_customers"), True
+        )
+    finally:
+        owner.dispose()
+        superuser.dispose()

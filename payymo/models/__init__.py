@@ -20,6 +20,7 @@ from payymo.models.reconcile_index import (
     ReconcileChange,
     ReconcileItem,
     ReconcileKey,
+    ReconcileNameCustomer,
     ReconcileWord,
 )
 from payymo.models.reconciliation import (
@@ -76,6 +77,7 @@ __all__ = [
     "ReconcileChange",
     "ReconcileItem",
     "ReconcileKey",
+    "ReconcileNameCustomer",
     "ReconcileWord",
     "Rollup",
     "RollupDelta",

@@ -5,7 +5,8 @@ change that can alter a decision (a credit, an invoice, a block, payer memory, t
 tenant's settings). The other three are the look-up tables a run keeps for the open
 credits and invoices, brought up to date from those changes before it looks anything up:
 ``reconcile_items`` (currency, open amount, customer), ``reconcile_keys``
-(``matching.keys``) and ``reconcile_words`` (which customer names share a name word).
+(``matching.keys``), ``reconcile_words`` (which customer names share a name word) and
+``reconcile_name_customers`` (which customers' invoices carry a name or name word).
 """
 
 from __future__ import annotations
@@ -73,4 +74,15 @@ class ReconcileWord(TenantScoped, Base):
     currency: Mapped[str] = mapped_column(String(3))
     word: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(255))
+    invoices: Mapped[int] = mapped_column(Integer)
+
+
+class ReconcileNameCustomer(TenantScoped, Base):
+    """A customer whose open invoices carry a name key (``n:``, ``w:``), with how many."""
+
+    __tablename__ = "reconcile_name_customers"
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "key", "customer"),)
+
+    key: Mapped[str] = mapped_column(String(300))
+    customer: Mapped[str] = mapped_column(String(300))  # the invoices' customer key
     invoices: Mapped[int] = mapped_column(Integer)

@@ -7,7 +7,8 @@ at all); matches made and reversed by hand; suggestions accepted (payer memory l
 and rejected (the pair is blocked); the tolerance changed; a full run asked for. After
 every step one tenant is reconciled by a full run and the other by an incremental one
 (or a full one, when asked), and their matches, suggestions (with their history),
-credits and invoices must be the same.
+credits and invoices must be the same; so must each tenant's customers of a name key
+(``reconcile_name_customers``) and what its key and item rows say.
 
 Each run draws 25 fresh stories (hypothesis's random seed); ``EQUIV_EXAMPLES=500`` looks
 harder.
@@ -22,12 +23,23 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from payymo import db
 from payymo.db import utcnow
 from payymo.ids import new_id
-from payymo.models import Allocation, Invoice, Job, Match, Suggestion, Transaction
+from payymo.models import (
+    Allocation,
+    Invoice,
+    Job,
+    Match,
+    ReconcileItem,
+    ReconcileKey,
+    ReconcileNameCustomer,
+    Suggestion,
+    Transaction,
+)
+from payymo.models.reconcile_index import INVOICE
 from payymo.services.reconciliation.run import run_reconciliation
 from payymo.tenancy import tenant_scope
 from tests.helpers import ApiClient
@@ -272,6 +284,20 @@ class World:
             "invoices": invoices,
         }
 
+    def name_customers(self) -> tuple[list, list]:
+        """The customers of each name key as kept, and as the key and item rows say."""
+        session = db.session
+        k, i, m = ReconcileKey, ReconcileItem, ReconcileNameCustomer
+        with tenant_scope(self.tenant_id):
+            kept = session.execute(select(m.key, m.customer, m.invoices)).all()
+            counted = session.execute(
+                select(k.key, i.customer, func.count())
+                .join(i, (i.side == k.side) & (i.object_id == k.object_id))
+                .where(k.side == INVOICE, k.key.like("n:%") | k.key.like("w:%"))
+                .group_by(k.key, i.customer)
+            ).all()
+        return sorted(map(tuple, kept)), sorted(map(tuple, counted))
+
 
 @pytest.fixture
 def worlds(app, make_tenant):
@@ -299,3 +325,6 @@ def test_incremental_runs_decide_what_full_runs_decide(worlds, steps):
             world.step(op)
             world.run()
         assert incremental.state() == full.state(), f"after step {number}: {op}"
+        for world in (full, incremental):
+            kept, counted = world.name_customers()
+            assert kept == counted, f"after step {number}: {op}"

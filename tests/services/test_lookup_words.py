@@ -2,7 +2,7 @@
 
 A word shared by more than ``MAX_WORD_POSTINGS`` names no longer narrows a search; an
 incremental run decides again the credits carrying a word that crossed that line
-either way (``lookup_tables._apply_words``). Here the line is at two names.
+either way (``name_tables.apply_words``). Here the line is at two names.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections import Counter
 from sqlalchemy import select
 
 from payymo.models import ReconcileWord
-from payymo.services.reconciliation import lookup_tables
+from payymo.services.reconciliation import name_tables
 from payymo.tenancy import tenant_scope
 
 
@@ -22,8 +22,8 @@ def _rows(session) -> set[tuple[str, str, int]]:
 
 
 def test_a_word_crosses_the_common_line_as_names_come_and_go(session, tenant, monkeypatch):
-    monkeypatch.setattr(lookup_tables, "MAX_WORD_POSTINGS", 2)
-    apply = lookup_tables._apply_words
+    monkeypatch.setattr(name_tables, "MAX_WORD_POSTINGS", 2)
+    apply = name_tables.apply_words
     with tenant_scope(tenant.tenant_id):
         two = Counter({("EUR", "acme", "acme one"): 1, ("EUR", "acme", "acme two"): 1})
         assert apply(session, two) == set()  # two names: not over the line
@@ -37,7 +37,7 @@ def test_a_word_crosses_the_common_line_as_names_come_and_go(session, tenant, mo
             ("acme", "acme three", 2),
             ("tools", "acme two", 1),
         }
-        assert lookup_tables.word_name_counts(session, {("EUR", "acme"), ("EUR", "gone")}) == {
+        assert name_tables.word_name_counts(session, {("EUR", "acme"), ("EUR", "gone")}) == {
             ("EUR", "acme"): 2,
             ("EUR", "gone"): 0,
         }

@@ -1,24 +1,25 @@
 """The look-up tables of open credits and invoices, and what changed in them.
 
-Runs keep ``reconcile_items``, ``reconcile_keys`` and ``reconcile_words`` for the open
-credits and invoices (``models.reconcile_index``). Before an incremental run looks
-anything up it brings the rows the change log names up to date (``refresh``), keeping
-what they were before: an invoice that changed may have been reachable from credits by
-its old number, name or amount. A full run rebuilds them whole (``rebuild``).
+Runs keep ``reconcile_items``, ``reconcile_keys``, ``reconcile_words`` and
+``reconcile_name_customers`` for the open credits and invoices
+(``models.reconcile_index``). Before an incremental run looks anything up it brings the
+rows the change log names up to date (``refresh``), keeping what they were before: an
+invoice that changed may have been reachable from credits by its old number, name or
+amount. A full run rebuilds them whole (``rebuild``).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from payymo.matching.evidence import TokenReader
-from payymo.matching.index import MAX_SAME_AMOUNT, MAX_WORD_POSTINGS, name_words
+from payymo.matching.index import MAX_SAME_AMOUNT, MAX_WORD_POSTINGS
 from payymo.matching.keys import (
     credit_keys,
     invoice_customer,
@@ -28,19 +29,23 @@ from payymo.matching.keys import (
     reach_key,
 )
 from payymo.matching.types import InvoiceIn, MatchSettings, PayerMemory, TxnIn
-from payymo.models import ReconcileItem, ReconcileKey, ReconcileWord
+from payymo.models import ReconcileItem, ReconcileKey, ReconcileNameCustomer, ReconcileWord
 from payymo.models.reconcile_index import CREDIT, INVOICE
-from payymo.services.banking.bulk import insert_rows
 from payymo.services.reconciliation.load import (
-    ID_CHUNK,
     chunked,
     one_of,
     open_credits,
     open_invoices,
 )
+from payymo.services.reconciliation.name_tables import (
+    apply_name_customers,
+    apply_words,
+    name_customer_counts,
+    names_of,
+    word_pairs,
+    write_rows,
+)
 from payymo.tenancy import current_tenant_id
-
-WRITE_CHUNK = 100_000
 
 
 @dataclass
@@ -97,11 +102,6 @@ def _forget(session: Session, side: str, ids: Collection[str]) -> None:
             )
 
 
-def _write(session: Session, model, rows: list[dict]) -> None:
-    for start in range(0, len(rows), WRITE_CHUNK):
-        insert_rows(session, model.__table__, rows[start : start + WRITE_CHUNK])
-
-
 def _credit_rows(credits: list[TxnIn], reader: TokenReader):
     tenant_id = current_tenant_id()
     items, keys, by_id = [], [], {}
@@ -148,99 +148,6 @@ def _invoice_rows(invoices: list[InvoiceIn]):
     return items, keys, by_id
 
 
-def _names(keys: Iterable[str]) -> set[tuple[str, str]]:
-    """(currency, customer name) of an invoice's ``n:`` keys."""
-    out = set()
-    for key in keys:
-        if key.startswith("n:"):
-            _, currency, name = key.split(":", 2)
-            out.add((currency, name))
-    return out
-
-
-def _word_pairs(names: Iterable[tuple[str, str]]) -> Counter:
-    return Counter(
-        (currency, word, name[:255])
-        for currency, name in names
-        for word in name_words(name)
-        if len(word) <= 255
-    )
-
-
-def _by_currency(words: Iterable[tuple[str, str]]) -> list[tuple[str, list[list[str]]]]:
-    """(currency, chunks of its words), for IN lists the (currency, word) index answers."""
-    grouped: dict[str, set[str]] = defaultdict(set)
-    for currency, word in words:
-        grouped[currency].add(word)
-    return [(currency, list(chunked(found))) for currency, found in sorted(grouped.items())]
-
-
-def word_name_counts(session: Session, words: Collection[tuple[str, str]]) -> dict:
-    """(currency, word) → how many customer names share it (open invoices)."""
-    counts: dict[tuple[str, str], int] = dict.fromkeys(words, 0)
-    w = ReconcileWord
-    for currency, chunks in _by_currency(words):
-        for chunk in chunks:
-            stmt = (
-                select(w.word, func.count())
-                .where(w.currency == currency, one_of(session, w.word, chunk))
-                .group_by(w.word)
-            )
-            counts.update({(currency, word): n for word, n in session.execute(stmt)})
-    return counts
-
-
-def _apply_words(session: Session, delta: Counter) -> set[tuple[str, str]]:
-    """Apply +/- invoice counts per (currency, word, name); the words that crossed over."""
-    delta = Counter({k: v for k, v in delta.items() if v})
-    if not delta:
-        return set()
-    words = {(cur, word) for cur, word, _ in delta}
-    w = ReconcileWord
-    # Counted in the database: reading every name of a word shared by the tenant's
-    # customers ("gmbh": 5,000 rows) only to count them took 0.1 s of a 1.8 s run. Runs
-    # take turns per tenant, and only runs write these rows: the two reads agree.
-    before = Counter(word_name_counts(session, words))
-    existing: dict[tuple[str, str, str], int] = {}
-    for currency, chunks in _by_currency(words):
-        names = sorted({name for cur, _word, name in delta if cur == currency})
-        # (A bulk change's names, more than an IN list takes: its words' rows, all.)
-        few = [one_of(session, w.name, names)] if len(names) <= ID_CHUNK else []
-        for chunk in chunks:
-            stmt = select(w.word, w.name, w.invoices).where(
-                w.currency == currency, one_of(session, w.word, chunk), *few
-            )
-            for word, name, count in session.execute(stmt):
-                if (currency, word, name) in delta:
-                    existing[(currency, word, name)] = count
-    tenant_id = current_tenant_id()
-    after = Counter(before)
-    fresh, changed, gone = [], [], []
-    for (currency, word, name), change in delta.items():
-        now = existing.get((currency, word, name), 0) + change
-        row = {"tenant_id": tenant_id, "currency": currency, "word": word, "name": name}
-        if (currency, word, name) not in existing:
-            if now > 0:
-                fresh.append(row | {"invoices": now})
-                after[(currency, word)] += 1
-        elif now <= 0:
-            gone.append((currency, word, name))
-            after[(currency, word)] -= 1
-        else:
-            changed.append(row | {"invoices": now})
-    if changed:  # one executemany, by primary key
-        session.execute(update(ReconcileWord), changed)
-    for chunk in chunked(gone):
-        session.execute(
-            delete(w)
-            .where(tuple_(w.currency, w.word, w.name).in_(chunk))
-            .execution_options(synchronize_session=False)
-        )
-    _write(session, ReconcileWord, fresh)
-    limit = MAX_WORD_POSTINGS
-    return {word for word in words if (before[word] > limit) != (after[word] > limit)}
-
-
 def refresh(
     session: Session,
     *,
@@ -257,7 +164,7 @@ def refresh(
         credits, _ = open_credits(session, transaction_ids)
         _forget(session, CREDIT, transaction_ids)
         items, keys, new_keys = _credit_rows(credits, reader)
-        _write(session, ReconcileItem, items)
+        write_rows(session, ReconcileItem, items)
         # A credit's reach (``c:`` keys) stays what its last decision found: the run
         # deciding it again (if any) replaces it (``set_reach``).
         tenant_id = current_tenant_id()
@@ -267,7 +174,7 @@ def refresh(
             for key in old_keys.get(txn.id, ())
             if key.startswith("c:")
         ]
-        _write(session, ReconcileKey, keys)
+        write_rows(session, ReconcileKey, keys)
         out.credits = {t.id for t in credits}
         out.resized = {
             t.id for t in credits if t.id not in old_items or old_items[t.id][1] != t.amount
@@ -285,8 +192,8 @@ def refresh(
         invoices = open_invoices(session, invoice_ids)
         _forget(session, INVOICE, invoice_ids)
         items, keys, new_keys = _invoice_rows(invoices)
-        _write(session, ReconcileItem, items)
-        _write(session, ReconcileKey, keys)
+        write_rows(session, ReconcileItem, items)
+        write_rows(session, ReconcileKey, keys)
         for found in (*old_keys.values(), *new_keys.values()):
             out.invoice_keys |= found
         for currency, amount, customer in old_items.values():
@@ -295,9 +202,12 @@ def refresh(
         for item in items:
             out.invoice_amounts.add((item["currency"], item["open_amount"]))
             out.customers.add((item["currency"], item["customer"]))
-        words = _word_pairs(n for found in new_keys.values() for n in _names(found))
-        words.subtract(_word_pairs(n for found in old_keys.values() for n in _names(found)))
-        out.crossed_words = _apply_words(session, words)
+        words = word_pairs(n for found in new_keys.values() for n in names_of(found))
+        words.subtract(word_pairs(n for found in old_keys.values() for n in names_of(found)))
+        out.crossed_words = apply_words(session, words)
+        named = name_customer_counts(new_keys, {i["object_id"]: i["customer"] for i in items})
+        named.subtract(name_customer_counts(old_keys, {i: c for i, (_, _, c) in old_items.items()}))
+        apply_name_customers(session, named)
     return out
 
 
@@ -325,7 +235,7 @@ def set_reach(
             .where(k.side == CREDIT, one_of(session, k.object_id, chunk), k.key.like("c:%"))
             .execution_options(synchronize_session=False)
         )
-    _write(session, ReconcileKey, _reach_rows(customers))
+    write_rows(session, ReconcileKey, _reach_rows(customers))
 
 
 def _reach_rows(customers: dict[str, set[tuple[str, str]]]) -> list[dict]:
@@ -348,8 +258,8 @@ def _full_reach(
     """Each open credit's customers (``scope.Reach``'s rule, over everything loaded)."""
     customer_of = {inv.id: (inv.currency, invoice_customer(inv)[:300]) for inv in invoices}
     names: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for currency, word, name in _word_pairs(
-        n for found in invoice_keys.values() for n in _names(found)
+    for currency, word, name in word_pairs(
+        n for found in invoice_keys.values() for n in names_of(found)
     ):
         names[(currency, word)].add(name)
     common = {word for word, found in names.items() if len(found) > MAX_WORD_POSTINGS}
@@ -381,7 +291,7 @@ def _by_key(row: dict) -> str:
 
 def forget_all(session: Session) -> None:
     """Delete the tenant's look-up rows (a rebuild follows)."""
-    for model in (ReconcileKey, ReconcileItem, ReconcileWord):
+    for model in (ReconcileKey, ReconcileItem, ReconcileWord, ReconcileNameCustomer):
         session.execute(delete(model).execution_options(synchronize_session=False))
 
 
@@ -401,14 +311,14 @@ def rebuild(
     # Key rows are written in key order: the rows a look-up fetches (one key's, say a
     # customer's 40 invoices) share a page or two of the table instead of forty.
     items, keys, credit_keys = _credit_rows(credits, TokenReader(settings))
-    _write(session, ReconcileItem, items)
-    _write(session, ReconcileKey, sorted(keys, key=_by_key))
+    write_rows(session, ReconcileItem, items)
+    write_rows(session, ReconcileKey, sorted(keys, key=_by_key))
     items, keys, by_id = _invoice_rows(invoices)
-    _write(session, ReconcileItem, items)
-    _write(session, ReconcileKey, sorted(keys, key=_by_key))
-    words = _word_pairs(n for found in by_id.values() for n in _names(found))
+    write_rows(session, ReconcileItem, items)
+    write_rows(session, ReconcileKey, sorted(keys, key=_by_key))
+    words = word_pairs(n for found in by_id.values() for n in names_of(found))
     tenant_id = current_tenant_id()
-    _write(
+    write_rows(
         session,
         ReconcileWord,
         [
@@ -416,8 +326,17 @@ def rebuild(
             for (c, w, n), count in words.items()
         ],
     )
+    customer_of = {item["object_id"]: item["customer"] for item in items}
+    write_rows(
+        session,
+        ReconcileNameCustomer,
+        [
+            {"tenant_id": tenant_id, "key": key, "customer": customer, "invoices": count}
+            for (key, customer), count in name_customer_counts(by_id, customer_of).items()
+        ],
+    )
     reach = _full_reach(
         credits, credit_keys, invoices, by_id, memory, settings.overpayment_tolerance
     )
-    _write(session, ReconcileKey, sorted(_reach_rows(reach), key=_by_key))
+    write_rows(session, ReconcileKey, sorted(_reach_rows(reach), key=_by_key))
     return reach

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from payymo.matching.index import MAX_SAME_AMOUNT, MAX_WORD_POSTINGS
@@ -29,12 +29,8 @@ from payymo.models import PayerMemory as PayerMemoryRow
 from payymo.models import ReconcileItem, ReconcileKey
 from payymo.models.reconcile_index import CREDIT, INVOICE
 from payymo.services.reconciliation.load import chunked, one_of
-from payymo.services.reconciliation.lookup_tables import (
-    Refreshed,
-    items_of,
-    keys_of,
-    word_name_counts,
-)
+from payymo.services.reconciliation.lookup_tables import Refreshed, items_of, keys_of
+from payymo.services.reconciliation.name_tables import name_customers, word_name_counts
 
 # An auto match allocates a few invoices; a range owed by more than this many more than
 # MAX_SAME_AMOUNT per credit decided stays too crowded for the whole run.
@@ -239,27 +235,6 @@ def _key_hits(session: Session, keys: Collection[str]):
             yield key, object_id, item[0], item[2]
 
 
-def _name_customers(session: Session, keys: Collection[str]):
-    """(key, currency, customer) of each customer with open invoices carrying a name key.
-
-    A name's invoices are its customers' whole pools, which the run reads anyway: the
-    database answers each customer once, not each invoice (515 rows, not 20,000, for the
-    names of 300 new lines). On PostgreSQL each key row finds its item by primary key
-    (``LIMIT 1``: an invoice has one item), never by hashing every open invoice of the
-    tenant.
-    """
-    k, item = ReconcileKey, ReconcileItem
-    same_invoice = and_(item.side == k.side, item.object_id == k.object_id)
-    for chunk in chunked(keys):
-        if session.get_bind().dialect.name == "postgresql":
-            found = select(item.currency, item.customer).where(same_invoice).limit(1).lateral()
-            stmt = select(k.key, found.c.currency, found.c.customer).join(found, true())
-        else:  # SQLite has no LATERAL, and probes the primary key anyway
-            stmt = select(k.key, item.currency, item.customer).join(item, same_invoice)
-        stmt = stmt.where(k.side == INVOICE, one_of(session, k.key, chunk)).distinct()
-        yield from session.execute(stmt)
-
-
 class Reach:
     """The invoices the engine could look at for a growing set of credits (one run).
 
@@ -306,7 +281,7 @@ class Reach:
         linking = _linking(keys, self.common) - self.hits.keys() - self.named.keys()
         names = {key for key in linking if key.startswith(NAME_PREFIXES)}
         self.named.update((key, set()) for key in names)
-        for key, currency, customer in _name_customers(self.session, names):
+        for key, currency, customer in name_customers(self.session, names):
             self.named[key].add((currency, customer))
         self.hits.update((key, set()) for key in linking - names)
         for key, invoice_id, currency, customer in _key_hits(self.session, linking - names):
