@@ -46,6 +46,10 @@ ENGINE_ACTOR = "engine"
 _TXN_CHANGES = ("amount_allocated", "match_status", "updated_at")
 _INVOICE_CHANGES = ("amount_paid", "amount_charged", "status", "updated_at")
 
+# A run of a few lines writes a few rows: one multi-row INSERT, not the staging table's
+# four statements (create, COPY, INSERT … SELECT, TRUNCATE) per table.
+SMALL_INSERT = 100
+
 
 @dataclass(slots=True)
 class TxnState:
@@ -152,7 +156,7 @@ def _copy(session: Session, model, rows: list[dict]) -> None:
 
 
 def _insert(session: Session, model, rows: list[dict]) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql" and len(rows) > SMALL_INSERT:
         _copy(session, model, rows)
     else:
         session.execute(insert(model), rows)
