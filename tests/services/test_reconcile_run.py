@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from payymo.api.invoices.schemas import InvoiceOut
 from payymo.api.reconciliation.schemas import MatchOut, SuggestionOut
 from payymo.models import Event, Invoice, Job, Match, MatchBlock, Suggestion, Tenant, Transaction
 from payymo.services import invoices as invoice_service
 from payymo.services import suggestions as suggestion_service
+from payymo.services.reconciliation import lookup_tables
 from payymo.tenancy import tenant_scope
 from tests.reconcile_world import account, add, count, credit_row, invoice_row, run
 from tests.reconciliation_helpers import Seed
@@ -411,3 +413,21 @@ def test_a_partly_matched_credit_keeps_its_open_suggestions_until_fully_matched(
     assert counts["unmatched"] == 1  # the overpayment's rest (not the interest credit)
     assert seed.get(Suggestion, kept).status == "expired"
     assert txn(session, tid, overpaid).match_status == "partially_matched"
+
+
+@pytest.mark.postgres
+def test_a_full_run_computing_past_the_idle_timeout_keeps_its_transaction(
+    session, world, monkeypatch
+):
+    # A 10M-line tenant's keys took over a minute to compute between two statements of
+    # the rebuild's transaction; here each credit's take 0.6 s against a 1 s timeout.
+    real = lookup_tables.credit_keys
+
+    def slow_keys(txn, reader):
+        time.sleep(0.6)
+        return real(txn, reader)
+
+    monkeypatch.setattr(lookup_tables, "credit_keys", slow_keys)
+    session.execute(text("SET LOCAL idle_in_transaction_session_timeout = '1s'"))
+    counts = run(session, world.tenant_id, full=True)
+    assert (counts["mode"], counts["auto_matched"], counts["suggested"]) == ("full", 1, 1)
