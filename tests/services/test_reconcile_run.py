@@ -13,7 +13,7 @@ from payymo.api.reconciliation.schemas import MatchOut, SuggestionOut
 from payymo.models import Event, Invoice, Job, Match, MatchBlock, Suggestion, Tenant, Transaction
 from payymo.services import invoices as invoice_service
 from payymo.services import suggestions as suggestion_service
-from payymo.services.reconciliation import lookup_tables
+from payymo.services.reconciliation import lookup_tables, write
 from payymo.tenancy import tenant_scope
 from tests.reconcile_world import account, add, count, credit_row, invoice_row, run
 from tests.reconciliation_helpers import Seed
@@ -158,7 +158,13 @@ def test_run_matches_the_clear_case_suggests_the_ambiguous_and_leaves_the_rest(s
     assert {s["status"] for s in by_type["suggestion.created"]} == {"open"}
 
 
-def test_event_payloads_are_the_api_schemas_dumps_of_the_rows_written(session, world):
+# 0: every insert through the staging table (COPY, then INSERT … SELECT), as a run of
+# more than ``SMALL_INSERT`` rows per table takes; the default: one multi-row INSERT.
+@pytest.mark.parametrize("small_insert", [0, write.SMALL_INSERT], ids=["staged", "plain"])
+def test_event_payloads_are_the_api_schemas_dumps_of_the_rows_written(
+    session, world, monkeypatch, small_insert
+):
+    monkeypatch.setattr(write, "SMALL_INSERT", small_insert)
     run(session, world.tenant_id)
     session.expire_all()
     with tenant_scope(world.tenant_id):
