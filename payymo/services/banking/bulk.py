@@ -19,6 +19,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 _SQLITE_BATCH = 500
+_ROWS_CHUNK = 100_000  # rows staged at once by ``insert_rows``
 
 
 def _dumps(value) -> str:
@@ -60,7 +61,10 @@ def insert_ignoring_conflicts(
 
 
 def insert_rows(session: Session, table: Table, records: Sequence[dict]) -> None:
-    """Insert ``records`` (same keys each, no conflicts expected) into ``table``, set-based."""
+    """Insert ``records`` (same keys each, no conflicts expected) into ``table``, set-based.
+
+    On PostgreSQL ``_ROWS_CHUNK`` rows are staged and moved at a time.
+    """
     if not records:
         return
     if session.get_bind().dialect.name != "postgresql":
@@ -69,9 +73,11 @@ def insert_rows(session: Session, table: Table, records: Sequence[dict]) -> None
         return
     cursor = session.connection().connection.driver_connection.cursor()
     with cursor:
-        staging, names = _stage(cursor, table, records, ())
-        cursor.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"')  # noqa: S608
-        cursor.execute(f'TRUNCATE "{staging}"')
+        for start in range(0, len(records), _ROWS_CHUNK):
+            chunk = records[start : start + _ROWS_CHUNK]
+            staging, names = _stage(cursor, table, chunk, ())
+            cursor.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"')  # noqa: S608
+            cursor.execute(f'TRUNCATE "{staging}"')
 
 
 def _stage(cursor, table: Table, records: Sequence[dict], json_columns) -> tuple[str, str]:

@@ -31,6 +31,7 @@ from payymo.matching.keys import (
 from payymo.matching.types import InvoiceIn, MatchSettings, PayerMemory, TxnIn
 from payymo.models import ReconcileItem, ReconcileKey, ReconcileNameCustomer, ReconcileWord
 from payymo.models.reconcile_index import CREDIT, INVOICE
+from payymo.services.banking.bulk import insert_rows
 from payymo.services.reconciliation.load import (
     chunked,
     one_of,
@@ -43,7 +44,6 @@ from payymo.services.reconciliation.name_tables import (
     name_customer_counts,
     names_of,
     word_pairs,
-    write_rows,
 )
 from payymo.tenancy import current_tenant_id
 
@@ -164,7 +164,7 @@ def refresh(
         credits, _ = open_credits(session, transaction_ids)
         _forget(session, CREDIT, transaction_ids)
         items, keys, new_keys = _credit_rows(credits, reader)
-        write_rows(session, ReconcileItem, items)
+        insert_rows(session, ReconcileItem.__table__, items)
         # A credit's reach (``c:`` keys) stays what its last decision found: the run
         # deciding it again (if any) replaces it (``set_reach``).
         tenant_id = current_tenant_id()
@@ -174,7 +174,7 @@ def refresh(
             for key in old_keys.get(txn.id, ())
             if key.startswith("c:")
         ]
-        write_rows(session, ReconcileKey, keys)
+        insert_rows(session, ReconcileKey.__table__, keys)
         out.credits = {t.id for t in credits}
         out.resized = {
             t.id for t in credits if t.id not in old_items or old_items[t.id][1] != t.amount
@@ -192,8 +192,8 @@ def refresh(
         invoices = open_invoices(session, invoice_ids)
         _forget(session, INVOICE, invoice_ids)
         items, keys, new_keys = _invoice_rows(invoices)
-        write_rows(session, ReconcileItem, items)
-        write_rows(session, ReconcileKey, keys)
+        insert_rows(session, ReconcileItem.__table__, items)
+        insert_rows(session, ReconcileKey.__table__, keys)
         for found in (*old_keys.values(), *new_keys.values()):
             out.invoice_keys |= found
         for currency, amount, customer in old_items.values():
@@ -235,7 +235,7 @@ def set_reach(
             .where(k.side == CREDIT, one_of(session, k.object_id, chunk), k.key.like("c:%"))
             .execution_options(synchronize_session=False)
         )
-    write_rows(session, ReconcileKey, _reach_rows(customers))
+    insert_rows(session, ReconcileKey.__table__, _reach_rows(customers))
 
 
 def _reach_rows(customers: dict[str, set[tuple[str, str]]]) -> list[dict]:
@@ -311,25 +311,25 @@ def rebuild(
     # Key rows are written in key order: the rows a look-up fetches (one key's, say a
     # customer's 40 invoices) share a page or two of the table instead of forty.
     items, keys, credit_keys = _credit_rows(credits, TokenReader(settings))
-    write_rows(session, ReconcileItem, items)
-    write_rows(session, ReconcileKey, sorted(keys, key=_by_key))
+    insert_rows(session, ReconcileItem.__table__, items)
+    insert_rows(session, ReconcileKey.__table__, sorted(keys, key=_by_key))
     items, keys, by_id = _invoice_rows(invoices)
-    write_rows(session, ReconcileItem, items)
-    write_rows(session, ReconcileKey, sorted(keys, key=_by_key))
+    insert_rows(session, ReconcileItem.__table__, items)
+    insert_rows(session, ReconcileKey.__table__, sorted(keys, key=_by_key))
     words = word_pairs(n for found in by_id.values() for n in names_of(found))
     tenant_id = current_tenant_id()
-    write_rows(
+    insert_rows(
         session,
-        ReconcileWord,
+        ReconcileWord.__table__,
         [
             {"tenant_id": tenant_id, "currency": c, "word": w, "name": n, "invoices": count}
             for (c, w, n), count in words.items()
         ],
     )
     customer_of = {item["object_id"]: item["customer"] for item in items}
-    write_rows(
+    insert_rows(
         session,
-        ReconcileNameCustomer,
+        ReconcileNameCustomer.__table__,
         [
             {"tenant_id": tenant_id, "key": key, "customer": customer, "invoices": count}
             for (key, customer), count in name_customer_counts(by_id, customer_of).items()
@@ -338,5 +338,5 @@ def rebuild(
     reach = _full_reach(
         credits, credit_keys, invoices, by_id, memory, settings.overpayment_tolerance
     )
-    write_rows(session, ReconcileKey, sorted(_reach_rows(reach), key=_by_key))
+    insert_rows(session, ReconcileKey.__table__, sorted(_reach_rows(reach), key=_by_key))
     return reach

@@ -23,15 +23,8 @@ from payymo.services.banking.bulk import insert_rows
 from payymo.services.reconciliation.load import ID_CHUNK, chunked, one_of
 from payymo.tenancy import current_tenant_id
 
-WRITE_CHUNK = 100_000
 _WORD_COLUMNS = ("currency", "word", "name")
 _NAME_COLUMNS = ("key", "customer")
-
-
-def write_rows(session: Session, model, rows: list[dict]) -> None:
-    """Insert ``rows`` into ``model``'s table, set-based, ``WRITE_CHUNK`` at a time."""
-    for start in range(0, len(rows), WRITE_CHUNK):
-        insert_rows(session, model.__table__, rows[start : start + WRITE_CHUNK])
 
 
 def names_of(keys: Iterable[str]) -> set[tuple[str, str]]:
@@ -105,7 +98,7 @@ def _apply_counts(
         session.execute(
             delete(model).where(by_key.in_(chunk)).execution_options(synchronize_session=False)
         )
-    write_rows(session, model, fresh)
+    insert_rows(session, model.__table__, fresh)
     return added, gone
 
 
