@@ -13,7 +13,7 @@ from payymo.api.reconciliation.schemas import MatchOut, SuggestionOut
 from payymo.models import Event, Invoice, Job, Match, MatchBlock, Suggestion, Tenant, Transaction
 from payymo.services import invoices as invoice_service
 from payymo.services import suggestions as suggestion_service
-from payymo.services.reconciliation import lookup_tables, write
+from payymo.services.reconciliation import incremental, lookup_tables, write
 from payymo.tenancy import tenant_scope
 from tests.reconcile_world import account, add, count, credit_row, invoice_row, run
 from tests.reconciliation_helpers import Seed
@@ -437,3 +437,27 @@ def test_a_full_run_computing_past_the_idle_timeout_keeps_its_transaction(
     session.execute(text("SET LOCAL idle_in_transaction_session_timeout = '1s'"))
     counts = run(session, world.tenant_id, full=True)
     assert (counts["mode"], counts["auto_matched"], counts["suggested"]) == ("full", 1, 1)
+
+
+@pytest.mark.postgres
+def test_an_incremental_run_deciding_past_the_idle_timeout_keeps_its_transaction(
+    session, world, monkeypatch
+):
+    # An incremental run's engine passes run between look-ups of one transaction: a
+    # closure of a large tenant's credits can take longer than the timeout. Here the
+    # engine takes 1.2 s a pass against a 1 s timeout.
+    assert run(session, world.tenant_id, full=True)["auto_matched"] == 1
+    [paying] = add(
+        session, world.tenant_id, credit_row(world.account_id, 9_900, "INV-4001", "Hooli")
+    )
+    real = incremental.reconcile
+
+    def slow_engine(*args, **kwargs):
+        time.sleep(1.2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(incremental, "reconcile", slow_engine)
+    session.execute(text("SET LOCAL idle_in_transaction_session_timeout = '1s'"))
+    counts = run(session, world.tenant_id)
+    assert (counts["mode"], counts["auto_matched"]) == ("incremental", 1)
+    assert txn(session, world.tenant_id, paying).match_status == "matched"

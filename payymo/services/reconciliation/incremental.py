@@ -31,6 +31,7 @@ from payymo.services.reconciliation.changes import Changes
 from payymo.services.reconciliation.load import (
     RunInput,
     blocked_pairs,
+    computing_between_statements,
     invoices_with_keys,
     match_settings,
     open_credits,
@@ -281,6 +282,7 @@ def incremental_input(
     are a large share of the open ones, or the closure keeps growing pass after pass.
     """
     _plan_for_probes(session)
+    computing_between_statements(session)  # the engine's passes, between look-ups
     settings = match_settings(session)
     memory = load_memory(session)
     tolerance = settings.overpayment_tolerance

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import any_, bindparam, select
+from sqlalchemy import any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -67,6 +67,20 @@ def match_settings(session: Session) -> MatchSettings:
 
 
 ID_CHUNK = 1000  # ids per IN list when a run reads some rows, not all
+
+
+def computing_between_statements(session: Session) -> None:
+    """No idle-in-transaction timeout until this transaction ends (PostgreSQL).
+
+    A run computes between two statements of one transaction: a full run every open
+    row's look-up keys (at 10M lines over a minute on a slow machine, and PostgreSQL
+    ended the session at 60 s idle), an incremental one its engine passes (a closure
+    just under ``incremental.FULL_SHARE`` of a large tenant's credits is as long). The
+    run holds its tenant's run lock, and what the transaction has written are look-up
+    and change-log rows, which only runs write.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
 
 
 def chunked(values: Collection, size: int = ID_CHUNK) -> Iterator[list]:

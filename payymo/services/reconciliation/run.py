@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from types import SimpleNamespace
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -47,7 +47,13 @@ from payymo.services.reconciliation.incremental import (
     full_run_again,
     incremental_input,
 )
-from payymo.services.reconciliation.load import RunInput, load_input, match_settings, one_of
+from payymo.services.reconciliation.load import (
+    RunInput,
+    computing_between_statements,
+    load_input,
+    match_settings,
+    one_of,
+)
 from payymo.services.reconciliation.lock import tenant_run_lock
 from payymo.services.reconciliation.write import (
     ENGINE_ACTOR,
@@ -400,7 +406,7 @@ def _prepare(session: Session, *, full: bool) -> tuple[RunInput, change_log.Chan
 def _full_input(
     session: Session, changes: change_log.Changes
 ) -> tuple[RunInput, change_log.Changes, Reach]:
-    _computing_between_statements(session)
+    computing_between_statements(session)
     data = load_input(session)
     reach = lookup_tables.rebuild(
         session,
@@ -415,15 +421,3 @@ def _full_input(
     session.commit()
     changes.full = True
     return data, changes, reach
-
-
-def _computing_between_statements(session: Session) -> None:
-    """No idle-in-transaction timeout until this transaction ends (PostgreSQL).
-
-    A full run reads every open row and computes their look-up keys between two
-    statements of one transaction: at 10M lines over a minute on a slow machine, and
-    PostgreSQL ended the session at 60 s idle. The run holds its tenant's run lock; the
-    rows it has deleted are its tenant's look-up rows, which only runs write.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
