@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +37,9 @@ class Receiver:
 
     def __init__(self, answer: Callable[[Received], Answer] | None = None) -> None:
         self.requests: list[Received] = []
+        # Requests being answered now, and the most at once, by path.
+        self.in_flight: Counter = Counter()
+        self.peak: Counter = Counter()
         self.answer = answer or (lambda _received: Answer())
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -54,10 +58,21 @@ class Receiver:
                 received = Received(self.path, headers, body, time.time(), self.client_address)
                 with receiver._arrived:
                     receiver.requests.append(received)
+                    receiver.in_flight[self.path] += 1
+                    receiver.peak[self.path] = max(
+                        receiver.peak[self.path], receiver.in_flight[self.path]
+                    )
                     receiver._arrived.notify_all()
                 reply = receiver.answer(received)
                 if reply.hang:
                     time.sleep(reply.hang)
+                # Answered from here on: a client may send its next request once it reads
+                # the answer, which must not find this one still counted.
+                with receiver._arrived:
+                    receiver.in_flight[self.path] -= 1
+                self._send(reply)
+
+            def _send(self, reply: Answer) -> None:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
