@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from xml.etree.ElementTree import Element, XMLParser
 from xml.parsers import expat
 
-from .camt_entries import Paths, currency_code, element_date, entry_line, signed_amount
+from .camt_entries import Paths, currency_code, element_date, entry_line, paths_of, signed_amount
 from .errors import StatementFileError
 from .types import Balance, Statement, StatementLine
 from .values import iban_or_none
@@ -105,7 +105,7 @@ def _read_part(container: Element, number: int, currency: str | None) -> _Part:
     part = _Part()
     for element in container:
         name = _local(element.tag)
-        paths = Paths(_namespace(element.tag))
+        paths = paths_of(_namespace(element.tag))
         if name == "Ntry":
             index = len(part.lines)
             default = part.currency or currency

@@ -28,10 +28,14 @@ class Paths:
 
     def __init__(self, namespace: str):
         self.prefix = f"{{{namespace}}}" if namespace else ""
+        self._steps: dict[str, tuple[str, ...]] = {}
 
     def steps(self, path: str) -> tuple[str, ...]:
         """The path's qualified tags, one per step."""
-        return _steps(self.prefix, path)
+        found = self._steps.get(path)
+        if found is None:
+            found = self._steps[path] = tuple(self.prefix + step for step in path.split("/"))
+        return found
 
     def findall(self, element: Element, path: str) -> list[Element]:
         """Every element at ``path`` below ``element``, in document order."""
@@ -50,16 +54,32 @@ class Paths:
         return None if found is None else (found.text or "")
 
 
-@lru_cache(maxsize=256)
-def _steps(prefix: str, path: str) -> tuple[str, ...]:
-    return tuple(prefix + step for step in path.split("/"))
+@lru_cache(maxsize=64)
+def paths_of(namespace: str) -> Paths:
+    """The one ``Paths`` of a namespace (a file's entries share theirs)."""
+    return Paths(namespace)
 
 
 def _first(element: Element, steps: tuple[str, ...]) -> Element | None:
+    # The first child at each step is the first match in document order when the path
+    # goes on from it, as it nearly always does (one NtryDtls, one RltdPties): one
+    # C-level find per step. Only a dead end searches the other children.
+    node = element
+    for tag in steps:
+        child = node.find(tag)
+        if child is None:
+            break
+        node = child
+    else:
+        return node
+    return _search(element, steps)
+
+
+def _search(element: Element, steps: tuple[str, ...]) -> Element | None:
     if len(steps) == 1:
         return element.find(steps[0])
     for child in element.findall(steps[0]):
-        found = _first(child, steps[1:])
+        found = _search(child, steps[1:])
         if found is not None:
             return found
     return None

@@ -7,10 +7,12 @@ import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from xml.etree.ElementTree import fromstring
 
 import pytest
 
 from integrations.statements import Balance, StatementFileError, read_statement
+from integrations.statements.camt_entries import Paths
 
 SAMPLES = Path(__file__).parent / "samples"
 NS = b'xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"'
@@ -223,3 +225,17 @@ def test_xml_that_is_not_a_camt_message():
     with pytest.raises(StatementFileError) as caught:
         read_statement(b"<Document><Other/></Document>", format="camt.053")
     assert caught.value.where == "element Document"
+
+
+def test_a_path_is_found_past_a_first_branch_that_ends_early():
+    # The first child at each step is tried first; a dead end there searches the rest,
+    # in document order, as ElementTree's own find of the whole path would.
+    doc = fromstring(  # noqa: S314 (the test's own text)
+        '<R xmlns="urn:x"><A><B/></A><A><B><C>second</C></B><B><C>third</C></B></A>'
+        "<A><B><C>fourth</C></B></A></R>"
+    )
+    paths = Paths("urn:x")
+    assert paths.findtext(doc, "A/B/C") == "second"
+    assert paths.find(doc, "A/B/D") is None
+    assert [c.text for c in paths.findall(doc, "A/B/C")] == ["second", "third", "fourth"]
+    assert paths.findtext(doc, "A/B") == ""
