@@ -638,7 +638,7 @@ def import_file(path: Path, account_id: str, file_format: str | None, mapping: s
 
 
 class _Progress:
-    """A progress bar on stderr, drawn once the number of lines to write is known."""
+    """A progress bar on stderr, drawn once the file's number of lines is known."""
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -647,12 +647,12 @@ class _Progress:
     def __enter__(self):
         return self
 
-    def update(self, written: int, total: int) -> None:
-        """``written`` of ``total`` new lines are written."""
+    def update(self, done: int, total: int) -> None:
+        """``done`` of the file's ``total`` lines are written (or known, or failed)."""
         if self.bar is None:
             self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
             self.bar.__enter__()
-        self.bar.update(written - self.bar.pos)
+        self.bar.update(done - self.bar.pos)
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:

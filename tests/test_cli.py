@@ -514,6 +514,7 @@ def test_import_reads_a_statement_file_into_the_account_and_sums_it_up(app, cli,
     )
     assert summary["closing_balance"]["amount"] == 273_966 and summary["warnings"] == []
     assert "5 lines, 5 created, 0 duplicate, 0 failed" in first.stderr
+    assert "writing camt053_v02.xml" in first.stderr  # the progress bar's label
     listed = api.get(f"transactions?account_id={account}&limit=100").json["data"]
     assert sorted(t["provider_id"] for t in listed)[0] == "2024030400001"
     again = json.loads(cli("import", str(sample), "--account", account).stdout)

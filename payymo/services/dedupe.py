@@ -119,9 +119,12 @@ def hash_key(digest: str, occurrence: int) -> str:
     return f"{HASH_PREFIX}{digest}:{occurrence}"
 
 
-def dedupe_keys(rows: Iterable[Mapping]) -> list[str]:
-    """One key per row, in order; ``row["id"]`` wins when given, else content + occurrence."""
-    seen: dict[str, int] = {}
+def dedupe_keys(rows: Iterable[Mapping], *, seen: dict[str, int] | None = None) -> list[str]:
+    """One key per row, in order; ``row["id"]`` wins when given, else content + occurrence.
+
+    ``seen`` carries the occurrences counted so far across calls (one file's chunks).
+    """
+    seen = {} if seen is None else seen
     keys = []
     for row in rows:
         row_id = clean_id(row.get("id"))

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from payymo.models import Event, Transaction
+from payymo.services.statements import importer
 from payymo.services.statements.importer import MAX_FILE_BYTES
 from payymo.tenancy import tenant_scope
 from tests.api.test_transactions import import_rows, new_account
@@ -296,3 +297,37 @@ def test_each_created_line_has_its_event_and_asks_for_a_run(api, session, tenant
     assert created == 3
     jobs = api.get("jobs?type=reconcile").json["data"]
     assert jobs and body["counts"]["created"] == 3
+
+
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_a_file_written_chunk_by_chunk_answers_as_in_one_go(api, monkeypatch, chunk):
+    # Lines are converted and keyed a chunk at a time while the server inserts the chunk
+    # before: repeats of one content (three rents) and a line the account already holds
+    # must come out as one pass over the whole file says.
+    csv = (
+        b"Date,Description,Amount\n01/11/2026,Rent,-500.00\n01/11/2026,Rent,-500.00\n"
+        b"02/11/2026,INV-1,120.00\nnot a date,bad,1.00\n01/11/2026,Rent,-500.00\n"
+        b"04/11/2026,Known,10.00\n"
+    )
+    known = b"Date,Description,Amount\n04/11/2026,Known,10.00\n"
+    whole, chunked = new_account(api), new_account(api)
+    for account in (whole, chunked):
+        assert upload(api, account, "known.csv", known).status_code == 201
+    expected = upload(api, whole, "nov.csv", csv).json
+    assert expected["counts"] == {"created": 4, "duplicate": 1, "error": 1}
+    monkeypatch.setattr(importer, "WRITE_CHUNK", chunk)
+    got = upload(api, chunked, "nov.csv", csv).json
+
+    def shape(body: dict) -> list:
+        return [(r["status"], (r.get("error") or {}).get("code")) for r in body["results"]]
+
+    assert (got["counts"], shape(got)) == (expected["counts"], shape(expected))
+    again = upload(api, chunked, "nov.csv", csv).json
+    assert again["counts"] == {"created": 0, "duplicate": 5, "error": 1}
+    assert [r.get("id") for r in again["results"]] == [r.get("id") for r in got["results"]]
+    # The balance check adds the booked lines of every chunk.
+    data = (SAMPLES / "camt053_v02.xml").read_bytes()
+    assert upload(api, new_account(api), "s.xml", data).json["warnings"] == []
+    tampered = data.replace(b"2739.66", b"2739.67")
+    [warning] = upload(api, new_account(api), "s.xml", tampered).json["warnings"]
+    assert warning["code"] == "balance_mismatch"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
@@ -316,14 +317,23 @@ def _insert(session: Session, account_id: str, new_rows, now, result: IngestResu
     result.created_ids = [record["id"] for record in created]
 
 
-def insert_with_events(session: Session, records: list[dict]) -> list[dict]:
+def insert_with_events(
+    session: Session, records: list[dict], *, meanwhile: Callable[[], object] | None = None
+) -> list[dict]:
     """Insert the records and a ``transaction.created`` event for each one inserted.
 
     In batches, so the server inserts one batch while the next batch's events are
-    rendered here; answers the records actually inserted.
+    rendered here (and ``meanwhile``, the caller's own next work, is done);
+    answers the records actually inserted.
     """
     batches = [records[i : i + _BATCH] for i in range(0, len(records), _BATCH)]
-    events_of = _Ahead(_event_rows(batch) for batch in batches)
+    events_of = Ahead(_event_rows(batch) for batch in batches)
+
+    def work() -> None:
+        events_of.advance()
+        if meanwhile is not None:
+            meanwhile()
+
     created: list[dict] = []
     for index, batch in enumerate(batches):
         inserted = bulk.insert_ignoring_conflicts(
@@ -332,19 +342,19 @@ def insert_with_events(session: Session, records: list[dict]) -> list[dict]:
             batch,
             conflict=("account_id", "dedupe_key"),
             json_columns=("raw",),
-            meanwhile=events_of.advance,
+            meanwhile=work,
         )
         created.extend(record for record in batch if record["id"] in inserted)
         rows = [row for row in events_of.get(index) if row["data"]["object"]["id"] in inserted]
         bulk.insert_ignoring_conflicts(
-            session, Event.__table__, rows, json_columns=("data",), meanwhile=events_of.advance
+            session, Event.__table__, rows, json_columns=("data",), meanwhile=work
         )
     if created:
         events.mark_emitted(session)
     return created
 
 
-class _Ahead:
+class Ahead:
     """The items of an iterator, each computed on demand or earlier when there is time."""
 
     def __init__(self, items):

@@ -34,7 +34,7 @@ from payymo.db import utcnow
 from payymo.errors import InvalidRequest, PayloadTooLarge
 from payymo.money import MoneyError
 from payymo.services import dedupe, jobs
-from payymo.services.banking.ingest import insert_with_events, new_record
+from payymo.services.banking.ingest import Ahead, insert_with_events, new_record
 from payymo.services.banking.lines import to_row
 from payymo.services.batch import RowResult, failed_row
 from payymo.services.transactions import IMPORT_ROW_STATUSES as ROW_STATUSES
@@ -168,13 +168,14 @@ def _read(data: bytes, *, format, filename, mapping, currency: str) -> Statement
 
 
 def _balance_warning(
-    opening: dict | None, closing: dict | None, rows: list[dict], lines: int, currency: str
+    opening: dict | None, closing: dict | None, booked: int | None, currency: str
 ) -> list[dict]:
-    """A warning when the closing balance is not the opening one plus the booked lines."""
-    if opening is None or closing is None or len(rows) != lines:
+    """A warning when the closing balance is not the opening one plus the booked lines.
+
+    ``booked``: the sum of the file's booked lines, None when a line could not be read.
+    """
+    if opening is None or closing is None or booked is None:
         return []
-    # Pending lines are not in the booked balance yet.
-    booked = sum(row["amount"] for row in rows if row["status"] == "booked")
     expected = opening["amount"] + booked
     actual = closing["amount"]
     if expected == actual:
@@ -190,6 +191,32 @@ def _balance_warning(
     ]
 
 
+@dataclass
+class _Chunk:
+    """Some of the file's lines converted: row errors, and rows with their dedupe keys."""
+
+    errors: list[RowResult]
+    rows: list[tuple[int, dict, str]]
+
+
+def _convert(lines, currency: str, places: int, seen: dict[str, int]) -> _Chunk:
+    """Rows and keys of these lines (no database: it runs while the server inserts).
+
+    ``seen`` counts content keys across the file's chunks, as one ``dedupe_keys`` call
+    over every line would.
+    """
+    errors: list[RowResult] = []
+    rows: list[tuple[int, dict]] = []
+    for line in lines:
+        converted = _to_row(line, currency, places)
+        if isinstance(converted, RowResult):
+            errors.append(converted)
+        else:
+            rows.append((line.index, converted))
+    keys = dedupe.dedupe_keys((row for _, row in rows), seen=seen)
+    return _Chunk(errors, [(i, row, key) for (i, row), key in zip(rows, keys, strict=True)])
+
+
 def import_statement(
     *,
     session: Session,
@@ -202,7 +229,7 @@ def import_statement(
 ) -> StatementImport:
     """Import a statement file's lines into a manual account (not committed).
 
-    ``progress(written, total)`` is called as each chunk of new lines is written.
+    ``progress(done, total)`` is called as each chunk of the file's lines is written.
     """
     with collector.paused():  # a file's lines are 100k objects the collector would walk
         return _import(
@@ -229,44 +256,41 @@ def _import(*, session, account_id, data, format, filename, mapping, progress) -
     opening = _balance(statement.opening_balance, currency)
     closing = _balance(statement.closing_balance, currency)
     places = money.exponent(currency)
-    results: list[RowResult] = []
-    rows: list[tuple[int, dict]] = []
-    for line in statement.lines:
-        converted = _to_row(line, currency, places)
-        if isinstance(converted, RowResult):
-            results.append(converted)
-        else:
-            rows.append((line.index, converted))
-    converted_rows = [row for _, row in rows]
-    warnings = _balance_warning(opening, closing, converted_rows, len(statement.lines), currency)
+    lines = statement.lines
     # Concurrent imports into one account take turns: the second sees the first's lines.
     get_for_update_or_404(session, type(account), account.id)
-    keys = dedupe.dedupe_keys(row for _, row in rows)
-    known = existing_keys(session, account.id, keys)
+    # Each chunk is converted while the server inserts the one before it.
+    seen: dict[str, int] = {}
+    starts = range(0, len(lines), WRITE_CHUNK)
+    chunks = Ahead(_convert(lines[i : i + WRITE_CHUNK], currency, places, seen) for i in starts)
+    results: list[RowResult] = []
+    known: dict[str, str] = {}  # key -> id: the account's lines, and the file's so far
+    booked: int | None = 0
     now = utcnow()
-    fresh: list[tuple[int, dict]] = []
-    for (index, row), key in zip(rows, keys, strict=True):
-        if key in known:
-            results.append(RowResult(index, "duplicate", known[key]))
-            continue
-        record = new_record(row, account_id=account.id, key=key, now=now)
-        known[key] = record["id"]
-        fresh.append((index, record))
-    records = [record for _, record in fresh]
-    inserted: set[str] = set()
-    for start in range(0, len(records), WRITE_CHUNK):
-        chunk = records[start : start + WRITE_CHUNK]
-        inserted |= {record["id"] for record in insert_with_events(session, chunk)}
+    for number, start in enumerate(starts):
+        chunk = chunks.get(number)
+        results += chunk.errors
+        if chunk.errors:
+            booked = None
+        elif booked is not None:
+            # Pending lines are not in the booked balance yet.
+            booked += sum(row["amount"] for _, row, _ in chunk.rows if row["status"] == "booked")
+        asked = [key for _, _, key in chunk.rows if key not in known]
+        known.update(existing_keys(session, account.id, asked))
+        fresh: list[tuple[int, dict]] = []
+        for index, row, key in chunk.rows:
+            if key in known:
+                results.append(RowResult(index, "duplicate", known[key]))
+                continue
+            record = new_record(row, account_id=account.id, key=key, now=now)
+            known[key] = record["id"]
+            fresh.append((index, record))
+        records = [record for _, record in fresh]
+        inserted = {r["id"] for r in insert_with_events(session, records, meanwhile=chunks.advance)}
+        results += _created_or_lost(session, account.id, fresh, inserted)
         if progress is not None:
-            progress(start + len(chunk), len(records))
-    lost = [record["dedupe_key"] for _, record in fresh if record["id"] not in inserted]
-    winners = existing_keys(session, account.id, lost) if lost else {}
-    for index, record in fresh:
-        if record["id"] in inserted:
-            results.append(RowResult(index, "created", record["id"]))
-        else:  # another import wrote the same line first
-            results.append(RowResult(index, "duplicate", winners.get(record["dedupe_key"])))
-    if inserted:
+            progress(min(start + WRITE_CHUNK, len(lines)), len(lines))
+    if any(result.status == "created" for result in results):
         jobs.request_reconcile(session=session, reason="statement_imported")
     return StatementImport(
         account_id=account.id,
@@ -274,5 +298,17 @@ def _import(*, session, account_id, data, format, filename, mapping, progress) -
         results=sorted(results, key=lambda r: r.index),
         opening_balance=opening,
         closing_balance=closing,
-        warnings=warnings,
+        warnings=_balance_warning(opening, closing, booked, currency),
     )
+
+
+def _created_or_lost(session, account_id: str, fresh, inserted: set[str]) -> list[RowResult]:
+    """Each new line's result: created, or a duplicate of what another import wrote first."""
+    lost = [record["dedupe_key"] for _, record in fresh if record["id"] not in inserted]
+    winners = existing_keys(session, account_id, lost) if lost else {}
+    return [
+        RowResult(index, "created", record["id"])
+        if record["id"] in inserted
+        else RowResult(index, "duplicate", winners.get(record["dedupe_key"]))
+        for index, record in fresh
+    ]
