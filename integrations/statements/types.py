@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -44,4 +45,4 @@ class Statement:
     account_iban: str | None
     opening_balance: Balance | None
     closing_balance: Balance | None
-    lines: list[StatementLine]
+    lines: Sequence[StatementLine]
