@@ -202,8 +202,9 @@ def with_payer_groups(
     frontier_keys = {k for k in changed if k.startswith("g:")}
     frontier = set(credits)
     while frontier or frontier_keys:
-        keys = {k for found in keys_of(session, CREDIT, frontier).values() for k in found}
-        keys = {k for k in keys | frontier_keys if k.startswith("g:")} - seen
+        found = keys_of(session, CREDIT, frontier, prefix="g:")
+        keys = {k for k in frontier_keys if k.startswith("g:")}
+        keys = keys.union(*found.values()) - seen
         frontier_keys = set()
         seen |= keys
         whole = set()
