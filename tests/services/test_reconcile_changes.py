@@ -10,7 +10,9 @@ from __future__ import annotations
 from sqlalchemy import event, select, update
 
 from payymo import db
+from payymo.ids import new_id
 from payymo.models import (
+    BankAccount,
     Invoice,
     MatchBlock,
     PayerMemory,
@@ -19,6 +21,7 @@ from payymo.models import (
     Transaction,
 )
 from payymo.services.reconciliation import changes as change_log
+from payymo.services.reconciliation import incremental
 from payymo.services.reconciliation.incremental import MIN_FULL, affected_credits
 from payymo.services.reconciliation.load import match_settings
 from payymo.services.reconciliation.run import _prepare
@@ -408,3 +411,30 @@ def test_a_bulk_load_makes_the_next_run_full_without_tracing_it(session, tenant)
     refreshed = [sql for sql in keys if sql.startswith("DELETE") and "object_id" in sql]
     looked_up = [sql for sql in keys if "WHERE" in sql and "reconcile_keys.key" in sql]
     assert (refreshed, looked_up) == ([], [])
+
+
+def test_the_full_run_share_counts_the_credits_a_run_may_decide(session, tenant):
+    """``_large_share`` weighs a run against the open credits the rollups count: not
+    debits, settled or ignored credits, expired lines, or a Stripe account's lines."""
+    tid = tenant.tenant_id
+    acc = account(session, tid)
+    with tenant_scope(tid):
+        stripe = BankAccount(id=new_id("ba"), name="Stripe", currency="EUR", kind="stripe")
+        session.add(stripe)
+        session.commit()
+    add(
+        session,
+        tid,
+        *(credit_row(acc, 1_000 + n, f"open {n}", "Payer") for n in range(6)),
+        credit_row(acc, 500, "in part", "Payer", match_status="partially_matched"),
+        credit_row(acc, 700, "pending", "Payer", status="pending"),
+        credit_row(acc, -300, "a debit", "Payer"),
+        credit_row(acc, 900, "settled", "Payer", match_status="matched", amount_allocated=900),
+        credit_row(acc, 800, "ignored", "Payer", match_status="ignored"),
+        credit_row(acc, 600, "expired", "Payer", status="expired"),
+        credit_row(stripe.id, 400, "clearing", "Stripe"),
+    )
+    with tenant_scope(tid):
+        assert incremental._open_credits(session) == 8  # six, the part-paid, the pending
+        assert incremental._large_share(session, 2)  # 8 <= 2 / 0.25
+        assert not incremental._large_share(session, 1)
