@@ -18,17 +18,17 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from payymo import collector
 from payymo.matching.engine import processing_order, reconcile
 from payymo.matching.types import Decision, Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
-from payymo.models import BankAccount
 from payymo.models.reconcile_index import INVOICE
 from payymo.services.reconciliation import lookup_tables, scope
 from payymo.services.reconciliation.changes import Changes
 from payymo.services.reconciliation.load import (
+    CREDIT_LINE_STATUSES,
     OPEN_MATCH_STATUSES,
     RunInput,
     blocked_pairs,
@@ -37,6 +37,7 @@ from payymo.services.reconciliation.load import (
     match_settings,
     open_credits,
     open_invoices,
+    stripe_accounts,
     with_open_suggestions,
 )
 from payymo.services.reconciliation.payer_memory import load as load_memory
@@ -265,15 +266,14 @@ def _large_share(session: Session, count: int) -> bool:
 
 def _open_credits(session: Session) -> int:
     """The tenant's credits a run may decide (``load.open_credits``' rule), from the rollups."""
-    stripe = select(BankAccount.id).where(BankAccount.kind == "stripe")
     found, _amount, _allocated = rollups.total(
         session,
         "transactions",
         where=lambda rollup: [
             rollup.direction == "in",
-            rollup.status.in_(("booked", "pending")),
+            rollup.status.in_(CREDIT_LINE_STATUSES),
             rollup.detail.in_(OPEN_MATCH_STATUSES),
-            rollup.account_id.not_in(stripe),
+            rollup.account_id.not_in(stripe_accounts()),
         ],
     )
     return found

@@ -21,6 +21,7 @@ from payymo.services.reconciliation import payer_memory
 
 OPEN_MATCH_STATUSES = ("unmatched", "suggested", "partially_matched")
 OPEN_INVOICE_STATUSES = ("open", "partially_paid")
+CREDIT_LINE_STATUSES = ("booked", "pending")  # an expired line is decided no more
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,11 @@ def open_credits(
     return credits, frozenset(row[0] for row in rows if row[10])
 
 
+def stripe_accounts():
+    """The tenant's Stripe clearing accounts (a subquery): their lines are never decided."""
+    return select(BankAccount.id).where(BankAccount.kind == "stripe")
+
+
 def _credit_rows(session: Session, ids: list[str] | None) -> list:
     t = Transaction
     return session.execute(
@@ -182,9 +188,9 @@ def _credit_rows(session: Session, ids: list[str] | None) -> list:
         )
         .where(
             t.match_status.in_(OPEN_MATCH_STATUSES),
-            t.status.in_(("booked", "pending")),
+            t.status.in_(CREDIT_LINE_STATUSES),
             # Stripe clearing lines are settled from Stripe's own facts, never guessed.
-            t.account_id.not_in(select(BankAccount.id).where(BankAccount.kind == "stripe")),
+            t.account_id.not_in(stripe_accounts()),
             t.amount > 0,
             t.amount > t.amount_allocated,
             *([one_of(session, t.id, ids)] if ids is not None else []),
