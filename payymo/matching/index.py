@@ -50,6 +50,9 @@ class InvoiceIndex:
         self.by_customer_ref: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.by_customer: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.by_amount: dict[tuple[str, int], set[int]] = defaultdict(set)
+        # (currency, customer, amount left) → invoices: a customer's pool owing exactly an
+        # amount without scanning the pool (hundreds of invoices, asked per credit).
+        self.by_customer_owing: dict[tuple[str, str, int], set[int]] = defaultdict(set)
         self.bucket = tolerance + 1
         self.amounts_in_bucket: dict[tuple[str, int], set[int]] = defaultdict(set)
         self.by_name: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -90,6 +93,7 @@ class InvoiceIndex:
             if core_is_specific(ref, MIN_CORE_DIGITS) or len(ref) >= 5:
                 self.by_customer_ref[(cur, ref)].add(key)
         self.by_customer[(cur, key)].append(i)
+        self.by_customer_owing[(cur, key, inv.open_amount)].add(i)
         self._index_amount(i, inv.open_amount)
         if name:
             names = self.by_name[(cur, name)]
@@ -109,6 +113,8 @@ class InvoiceIndex:
         old = self.remaining[i]
         self.by_amount[(cur, old)].discard(i)
         self.remaining[i] = old - amount
+        self.by_customer_owing[(cur, self.keys[i], old)].discard(i)
+        self.by_customer_owing[(cur, self.keys[i], old - amount)].add(i)
         if self.remaining[i] > 0:
             self._index_amount(i, self.remaining[i])
 
@@ -137,6 +143,9 @@ class InvoiceIndex:
 
     def customer_amount_matches(self, currency: str, key: str, amount: int, tolerance: int):
         """A customer's open invoices owing ``amount - tolerance .. amount`` (any age)."""
+        if not tolerance:
+            found = self.by_customer_owing.get((currency, key, amount), ())
+            return sorted(found, key=self.order.__getitem__) if len(found) > 1 else list(found)
         low = amount - tolerance
         positions = self.by_customer.get((currency, key), ())
         return [i for i in positions if low <= self.remaining[i] <= amount]

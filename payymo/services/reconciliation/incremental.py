@@ -33,7 +33,6 @@ from payymo.services.reconciliation.load import (
     RunInput,
     blocked_pairs,
     computing_between_statements,
-    invoices_with_keys,
     match_settings,
     open_credits,
     open_invoices,
@@ -106,10 +105,11 @@ class _Loaded:
         self.credits.update((i, None) for i in fresh - {t.id for t in credits})
         self.untouched |= untouched
         direct, customers = self.reach.add(credits)
-        found = invoices_with_keys(session, {f"k:{cur}:{c}" for cur, c in customers})
-        self.invoices.update((inv.id, inv) for inv in found)
-        rest = direct - self.invoices.keys()
-        self.invoices.update((inv.id, inv) for inv in open_invoices(session, rest))
+        # The pools' ids first, then every invoice by id: probed in id order, 100,000
+        # invoices of 260 pools at 10M lines took half the time of one joined statement.
+        pools = scope.with_keys(session, INVOICE, {f"k:{cur}:{c}" for cur, c in customers})
+        wanted = (pools | direct) - self.invoices.keys()
+        self.invoices.update((inv.id, inv) for inv in open_invoices(session, wanted))
         ids = [t.id for t in credits]
         self.blocked |= blocked_pairs(session, ids)
         self.with_suggestions |= with_open_suggestions(session, ids)

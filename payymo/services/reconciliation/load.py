@@ -14,8 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from payymo.matching.types import Decision, Horizon, InvoiceIn, MatchSettings, PayerMemory, TxnIn
-from payymo.models import BankAccount, Invoice, MatchBlock, ReconcileKey, Suggestion, Transaction
-from payymo.models.reconcile_index import INVOICE
+from payymo.models import BankAccount, Invoice, MatchBlock, Suggestion, Transaction
 from payymo.services import tenants
 from payymo.services.reconciliation import payer_memory
 
@@ -207,20 +206,6 @@ def open_invoices(session: Session, ids: Collection[str] | None = None) -> list[
     )
 
 
-def invoices_with_keys(session: Session, keys: Collection[str]) -> list[InvoiceIn]:
-    """Open invoices carrying any of these look-up keys (``k:``: customers' pools), by id."""
-    k = ReconcileKey
-    return _invoices(
-        session,
-        [
-            Invoice.id.in_(
-                select(k.object_id).where(k.side == INVOICE, one_of(session, k.key, chunk))
-            )
-            for chunk in chunked(keys)
-        ],
-    )
-
-
 def _invoices(session: Session, filters: list) -> list[InvoiceIn]:
     """The open invoices each filter (None: all) selects, by id."""
     rows = [row for where in filters for row in _invoice_rows(session, where)]
@@ -260,7 +245,9 @@ def _invoice_rows(session: Session, where) -> list:
             i.amount_due > i.amount_paid + i.amount_charged,
             *([where] if where is not None else []),
         )
-        .order_by(i.id)
+        # Rows by id are sorted here (``_invoices``): at 10M lines a pool's 100,000 rows
+        # sorted by the server spilled to disk (0.1 s).
+        .order_by(i.id if where is None else None)
     ).all()
 
 
